@@ -1,0 +1,1 @@
+"""The ``wasmkit`` command line: one module per command group, each thin."""

@@ -1,0 +1,83 @@
+"""Shared CLI plumbing: the output settings, error rendering, exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+import click
+
+from wasmkit.errors import EXIT_INTERRUPTED, ProcessFailed, WasmkitError
+
+
+@dataclass
+class Output:
+    verbose: int = 0
+    quiet: bool = False
+
+    @property
+    def color(self) -> bool:
+        return sys.stdout.isatty()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+
+def output(ctx: click.Context | None = None) -> Output:
+    ctx = ctx or click.get_current_context()
+    obj = ctx.find_object(Output)
+    return obj if obj is not None else Output()
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def render_error(error: WasmkitError, verbose: int = 0) -> str:
+    color = sys.stderr.isatty()
+    lines = [click.style("error: ", fg="red", bold=True) if color else "error: "]
+    lines[0] += error.message
+    if isinstance(error, ProcessFailed) and verbose:
+        lines.append("command: " + " ".join(error.command))
+    if error.details:
+        details = error.details.rstrip()
+        if not verbose and details.count("\n") > 40:
+            details = "\n".join(["...", *details.splitlines()[-40:]])
+        lines.append(details)
+    if error.hint:
+        lines.append((click.style("hint: ", fg="yellow") if color else "hint: ") + error.hint)
+    return "\n".join(lines)
+
+
+def run_cli(group: click.Group, args: list[str] | None = None) -> int:
+    """Run ``group``; turn wasmkit's errors into messages and exit codes."""
+    try:
+        group.main(args=args, prog_name="wasmkit", standalone_mode=False)
+    except WasmkitError as exc:
+        verbose = 0
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            verbose = output(ctx).verbose
+        click.echo(render_error(exc, verbose), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    return 0

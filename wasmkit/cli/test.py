@@ -1,0 +1,153 @@
+"""``wasmkit test`` and ``wasmkit run``."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wasmkit.cli._app import output
+from wasmkit.errors import EXIT_TEST_FAILED, UsageError
+from wasmkit.filter import FailurePolicy
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+@click.command()
+@click.argument("project", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--module", "-m", type=click.Path(path_type=Path, dir_okay=False), help="The .wasm to test.")
+@click.option("--file", "-f", "test_file", type=click.Path(path_type=Path, dir_okay=False), help="A test file (YAML).")
+@click.option("--config", help="Plugin configuration (overrides the suite's default).")
+@click.option("--root-id", help="Root id (overrides the suite's default).")
+@click.option("--engine", default="envoy", show_default=True, help="Where to run the cases.")
+@click.option("--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY].")
+@click.option("-k", "select", help="Only cases whose name contains this.")
+@click.option("--keep-artifacts", type=click.Path(path_type=Path, file_okay=False), help="Keep Envoy's config and logs in this directory.")
+@click.option("--junit-xml", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each response.")
+@click.option("--serve", is_flag=True, help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).")
+@click.pass_context
+def test(
+    ctx: click.Context,
+    project: Path | None,
+    module: Path | None,
+    test_file: Path | None,
+    config: str | None,
+    root_id: str | None,
+    engine: str,
+    envoy_path: str | None,
+    select: str | None,
+    keep_artifacts: Path | None,
+    junit_xml: Path | None,
+    as_json: bool,
+    timeout: float,
+    serve: bool,
+) -> None:
+    """Run a filter's test cases in a real local Envoy and check what clients see.
+
+    \b
+    In a project:  wasmkit test            (module and tests from wasmkit.yaml)
+    Any module:    wasmkit test --module filter.wasm --file tests.yaml
+
+    Exits 0 when every case passed, 1 when any failed or the module did not load.
+    """
+    from wasmkit.testing import junit_xml as to_junit
+    from wasmkit.testing import render_json, render_text, resolve_inputs, run_tests
+    from wasmkit.testing.engines import make_engines
+
+    out = output(ctx)
+    if (module is None) != (test_file is None) and project is None and not Path("wasmkit.yaml").is_file():
+        raise UsageError(
+            "give both --module and --file, or run in a project directory",
+            hint="wasmkit test --module filter.wasm --file tests.yaml",
+        )
+    inputs = resolve_inputs(
+        project_dir=project, module=module, test_file=test_file, root_id=root_id, config=config
+    )
+    if serve:
+        _serve(
+            inputs.module_path,
+            root_id=inputs.root_id or "",
+            config=inputs.config,
+            failure_policy=inputs.suite.failure_policy,
+            port=0,
+            envoy_path=envoy_path,
+            run_dir=keep_artifacts,
+        )
+        return
+    engines = make_engines(engine, envoy=envoy_path, artifacts_dir=keep_artifacts, request_timeout_s=timeout)
+    result = run_tests(inputs, engines, select=select)
+    if junit_xml is not None:
+        _atomic_write(junit_xml, to_junit(result))
+    if as_json:
+        click.echo(render_json(result), nl=False)
+    else:
+        click.echo(render_text(result, color=out.color, quiet=out.quiet), nl=False)
+    if not result.ok:
+        ctx.exit(EXIT_TEST_FAILED)
+
+
+def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwargs: Any) -> None:
+    from wasmkit.envoy.binary import find_envoy
+    from wasmkit.testing.serve import serve
+
+    with serve(module, envoy=find_envoy(envoy_path), run_dir=run_dir, **kwargs) as serving:
+        click.echo(f"serving {module} at {serving.url}  (admin {serving.admin_url})")
+        click.echo(f"try: curl -i {serving.url}")
+        click.echo("press Ctrl-C to stop")
+        stop = {"now": False}
+
+        def _handler(signum: int, frame: object) -> None:
+            stop["now"] = True
+
+        previous = signal.signal(signal.SIGTERM, _handler)
+        try:
+            while not stop["now"] and serving.envoy.alive():
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if not serving.envoy.alive() and not stop["now"]:
+            raise UsageError("Envoy stopped unexpectedly", hint=f"see its log in {serving.run_dir}")
+    click.echo("stopped")
+
+
+@click.command()
+@click.option("--module", "-m", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The .wasm to run.")
+@click.option("--config", default="", help="Plugin configuration.")
+@click.option("--root-id", default="", help="Root id the module registers.")
+@click.option("--failure-policy", type=click.Choice([p.value for p in FailurePolicy]), default="FAIL_CLOSED", show_default=True)
+@click.option("--port", default=0, show_default=True, help="Listener port (0 picks a free one).")
+@click.option("--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY].")
+@click.option("--keep-artifacts", type=click.Path(path_type=Path, file_okay=False), help="Keep Envoy's config and logs here.")
+def run(
+    module: Path,
+    config: str,
+    root_id: str,
+    failure_policy: str,
+    port: int,
+    envoy_path: str | None,
+    keep_artifacts: Path | None,
+) -> None:
+    """Run a module in the test harness until Ctrl-C, for manual requests (curl)."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a port number")
+    _serve(
+        module,
+        root_id=root_id,
+        config=config,
+        failure_policy=FailurePolicy(failure_policy),
+        port=port,
+        envoy_path=envoy_path,
+        run_dir=keep_artifacts,
+    )

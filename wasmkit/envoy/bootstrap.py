@@ -1,0 +1,53 @@
+"""Render the harness bootstrap (``harness/envoy-bootstrap.yaml.j2``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+
+from wasmkit._resources import resource_dir
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    filter: dict[str, Any]  # the http_filters entry from wasmkit.filter.envoy_wasm_filter
+    port: int = 0
+    address: str = "127.0.0.1"
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.sandbox.SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("harness"))),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - renders YAML, not HTML
+        keep_trailing_newline=True,
+    )
+    return env.get_template("envoy-bootstrap.yaml.j2")
+
+
+def render_bootstrap(
+    listeners: list[Listener],
+    *,
+    upstream_port: int,
+    access_log: str,
+    purpose: str = "test",
+    admin_port: int = 0,
+    route_timeout_s: float = 15.0,
+) -> str:
+    from wasmkit import __version__
+
+    return _template().render(
+        listeners=listeners,
+        upstream_port=upstream_port,
+        access_log=access_log,
+        purpose=purpose,
+        admin_port=admin_port,
+        route_timeout=f"{route_timeout_s:g}s",
+        wasmkit_version=__version__,
+    )

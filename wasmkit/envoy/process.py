@@ -1,0 +1,352 @@
+"""The Envoy process, owned end to end.
+
+:class:`EnvoyProcess` is a context manager: it starts Envoy with no fixed port
+(admin on port 0, its address written to a file), waits for ``/ready`` under a
+deadline, makes the kernel kill Envoy if wasmkit dies, and on the way out stops
+it (TERM, then KILL). Everything it ran with - config, log, stdout, stderr - is
+in its run directory, which the caller keeps for a failure report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import http.client
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from wasmkit.envoy.binary import EnvoyBinary
+from wasmkit.errors import ModuleLoadError, ProcessFailed
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_LOG_LINE = re.compile(r"^\[[^\]]+\]\[\d+\]\[(\w+)\]\[(\w+)\] (?:\[[^\]]+\] )?(.*)$")
+#: Wasm log lines that only restate the first reason.
+_ECHOES = ("Wasm VM failed", "Plugin configured to fail", "failed to load", "Unable to create Wasm")
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    level: str
+    logger: str
+    message: str
+
+
+def parse_log(text: str) -> list[LogEntry]:
+    entries = []
+    for line in text.splitlines():
+        match = _LOG_LINE.match(line)
+        if match:
+            entries.append(LogEntry(*match.groups()))
+    return entries
+
+
+def load_failure_reason(log_text: str) -> str | None:
+    """The first thing Envoy said about a module it refused, in its own words."""
+    entries = parse_log(log_text)
+    wasm_errors = [
+        e for e in entries if e.logger == "wasm" and e.level in ("error", "critical")
+    ]
+    for entry in wasm_errors:
+        if not any(echo in entry.message for echo in _ECHOES):
+            return entry.message.strip()
+    if wasm_errors:
+        return wasm_errors[0].message.strip()
+    for entry in entries:
+        if entry.level == "critical" and "initializing" in entry.message:
+            return entry.message.strip()
+    return None
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+class AdminClient:
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def post(self, path: str, timeout: float = 5.0) -> int:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request("POST", path)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    def json(self, path: str) -> Any:
+        status, body = self.get(path)
+        if status != 200:
+            raise ProcessFailed(
+                f"Envoy admin {path} answered {status}", command=[path], returncode=None
+            )
+        return json.loads(body)
+
+
+class EnvoyProcess:
+    """Run ``binary`` with ``config`` in ``run_dir``; see the module docstring."""
+
+    def __init__(
+        self,
+        binary: EnvoyBinary,
+        config: Path,
+        run_dir: Path,
+        *,
+        concurrency: int = 1,
+        log_level: str = "info",
+        component_log_level: str | None = "wasm:debug",
+        ready_timeout_s: float = 30.0,
+        extra_args: tuple[str, ...] = (),
+    ):
+        self.binary = binary
+        self.config = config
+        self.run_dir = run_dir
+        self.concurrency = concurrency
+        self.log_level = log_level
+        self.component_log_level = component_log_level
+        self.ready_timeout_s = ready_timeout_s
+        self.extra_args = extra_args
+        self.log_path = run_dir / "envoy.log"
+        self.stdout_path = run_dir / "envoy.stdout"
+        self.stderr_path = run_dir / "envoy.stderr"
+        self.admin_address_path = run_dir / "admin-address.txt"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._files: list[IO[bytes]] = []
+        self.admin: AdminClient | None = None
+
+    @property
+    def command(self) -> list[str]:
+        cmd = [
+            str(self.binary.path),
+            "-c",
+            str(self.config),
+            "--disable-hot-restart",
+            "--concurrency",
+            str(self.concurrency),
+            "--admin-address-path",
+            str(self.admin_address_path),
+            "--log-path",
+            str(self.log_path),
+            "-l",
+            self.log_level,
+        ]
+        if self.component_log_level:
+            cmd += ["--component-log-level", self.component_log_level]
+        return cmd + list(self.extra_args)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (self.log_path, self.admin_address_path):
+            stale.unlink(missing_ok=True)
+        out = self.stdout_path.open("wb")
+        err = self.stderr_path.open("wb")
+        self._files = [out, err]
+        try:
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=self.run_dir,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touch the child
+            )
+        except OSError as exc:
+            self._close_files()
+            raise ProcessFailed(
+                f"could not start Envoy: {exc}", command=self.command, returncode=None
+            ) from None
+        self._wait_ready()
+
+    def _failure(self) -> Exception:
+        log = self.log_text()
+        stderr = _tail(self.stderr_path)
+        reason = load_failure_reason(log) or load_failure_reason(stderr)
+        if reason is not None:
+            return ModuleLoadError(
+                reason,
+                hint=f"Envoy's log is in {self.log_path}",
+                details=_tail(self.log_path, 15),
+            )
+        returncode = self._proc.poll() if self._proc else None
+        return ProcessFailed(
+            f"Envoy exited with code {returncode} before it was ready",
+            command=self.command,
+            returncode=returncode,
+            output=(stderr or _tail(self.log_path)),
+            hint=f"see {self.run_dir} for its config and log",
+        )
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self.ready_timeout_s
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise self._failure()
+            if self.admin is None:
+                text = self._read_admin_address()
+                if text:
+                    host, _, port = text.rpartition(":")
+                    self.admin = AdminClient(host, int(port))
+            if self.admin is not None:
+                try:
+                    status, _ = self.admin.get("/ready", timeout=1.0)
+                    if status == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.05)
+        self.stop()
+        raise ProcessFailed(
+            f"Envoy was not ready after {self.ready_timeout_s:g}s",
+            command=self.command,
+            returncode=None,
+            output=_tail(self.log_path),
+            hint=f"see {self.run_dir}; a slow machine may need --ready-timeout",
+        )
+
+    def _read_admin_address(self) -> str | None:
+        try:
+            text = self.admin_address_path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return text if text.count(":") >= 1 and text.rsplit(":", 1)[1].isdigit() else None
+
+    def listener_ports(self) -> dict[str, int]:
+        assert self.admin is not None
+        data = self.admin.json("/listeners?format=json")
+        ports: dict[str, int] = {}
+        for item in data.get("listener_statuses", []):
+            socket = item.get("local_address", {}).get("socket_address", {})
+            ports[item["name"]] = int(socket.get("port_value", 0))
+        return ports
+
+    def server_version(self) -> str | None:
+        assert self.admin is not None
+        try:
+            info = self.admin.json("/server_info")
+        except (OSError, ValueError, ProcessFailed):
+            return None
+        version = str(info.get("version", ""))
+        match = re.search(r"/(\d+\.\d+\.\d+[^/]*)/", version)
+        return match.group(1) if match else None
+
+    def stats(self, filter_regex: str | None = None) -> dict[str, int]:
+        assert self.admin is not None
+        path = "/stats?format=json"
+        if filter_regex:
+            path += "&filter=" + filter_regex
+        data = self.admin.json(path)
+        return {
+            s["name"]: int(s["value"])
+            for s in data.get("stats", [])
+            if "value" in s and isinstance(s["value"], int | float)
+        }
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, grace_s: float = 3.0) -> int | None:
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self._close_files()
+        return proc.returncode
+
+    def _close_files(self) -> None:
+        for handle in self._files:
+            handle.close()
+        self._files = []
+
+    def __enter__(self) -> EnvoyProcess:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def validate_config(binary: EnvoyBinary, config: Path, run_dir: Path) -> None:
+    """``envoy --mode validate``: loads every module, opens no port; ~0.2 s."""
+    command = [
+        str(binary.path),
+        "--mode",
+        "validate",
+        "-c",
+        str(config),
+        "--disable-hot-restart",
+        "-l",
+        "warn",
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, cwd=run_dir, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ProcessFailed(
+            "envoy --mode validate did not finish in 60 s", command=command, returncode=None
+        ) from None
+    (run_dir / "validate.log").write_text(result.stdout + result.stderr)
+    if result.returncode == 0:
+        return
+    output = result.stdout + result.stderr
+    reason = load_failure_reason(output)
+    if reason is not None:
+        raise ModuleLoadError(reason, hint="Envoy refused the module at load time", details=output[-3000:])
+    raise ProcessFailed(
+        "Envoy refused the generated configuration",
+        command=command,
+        returncode=result.returncode,
+        output=output[-3000:],
+        hint="this is a wasmkit bug if the module loads elsewhere; please report it",
+    )

@@ -1,0 +1,136 @@
+"""The harness upstream: a real HTTP server on loopback that reports what it received.
+
+Without a canned reply it answers 200 with a JSON echo of the request (method,
+path, headers, body); with one it answers exactly that. Either way it records
+the request, so request-side mutations by the filter are assertable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass
+class _State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    canned: CannedReply | None = None
+    received: list[ReceivedRequest] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        return
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = tuple((k.lower(), v) for k, v in self.headers.items())
+        request = ReceivedRequest(self.command, self.path, headers, body)
+        state = self.server.state
+        with state.lock:
+            state.received.append(request)
+            canned = state.canned
+        if canned is None:
+            status, reply_headers = 200, (("content-type", "application/json"),)
+            reply_body = json.dumps(_echo(request), separators=(",", ":")).encode()
+        else:
+            status, reply_headers, reply_body = canned.status, canned.headers, canned.body
+        self.send_response(status)
+        for name, value in reply_headers:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(reply_body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply_body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+
+def _echo(request: ReceivedRequest) -> dict[str, object]:
+    try:
+        body: str = request.body.decode()
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        body, encoding = base64.b64encode(request.body).decode(), "base64"
+    return {
+        "method": request.method,
+        "path": request.path,
+        "headers": dict(request.headers),
+        "body": body,
+        "bodyEncoding": encoding,
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
+
+
+class EchoUpstream:
+    """Owns the server thread; use as a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self._server = _Server((host, port), _Handler)
+        self._server.state = _State()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="wasmkit-upstream", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def __enter__(self) -> EchoUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @contextmanager
+    def exchange(self, canned: CannedReply | None) -> Iterator[list[ReceivedRequest]]:
+        """Answer with ``canned`` while the block runs; yield what arrived meanwhile."""
+        state = self._server.state
+        with state.lock:
+            state.canned = canned
+            start = len(state.received)
+        arrived: list[ReceivedRequest] = []
+        try:
+            yield arrived
+        finally:
+            with state.lock:
+                arrived.extend(state.received[start:])
+                state.canned = None

@@ -1,0 +1,86 @@
+"""``wasmkit.yaml``: one project, validated once at the boundary.
+
+```yaml
+name: add-header
+language: cpp                    # cpp | rust | assemblyscript | go
+platform: {name: istio, version: "1.20"}
+rootId: add_header
+config: world                    # plugin configuration: string, or mapping sent as JSON
+module: build/filter.wasm        # where `wasmkit build` writes the module
+tests: {cases: [...]}            # a test suite (see wasmkit.testing.spec)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from wasmkit._validation import load_model
+from wasmkit.errors import UsageError
+from wasmkit.testing.spec import Camel, ConfigValue, Suite
+
+PROJECT_FILE = "wasmkit.yaml"
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+
+
+class Platform(Camel):
+    name: str = "istio"
+    version: str
+
+
+class Project(Camel):
+    name: str
+    language: str | None = None
+    platform: Platform | None = None
+    root_id: str = Field(min_length=1)
+    config: ConfigValue | None = None
+    module: str = "build/filter.wasm"
+    #: Builder settings; the build package validates its own section.
+    build: dict[str, Any] = Field(default_factory=dict)
+    tests: Suite | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use lowercase letters, digits, '.', '_' or '-' (at most 63)")
+        return value
+
+    @field_validator("module")
+    @classmethod
+    def _module(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a relative path inside the project")
+        return value
+
+
+class LoadedProject:
+    """A validated project and the directory it lives in."""
+
+    def __init__(self, root: Path, project: Project):
+        self.root = root
+        self.project = project
+
+    @property
+    def module_path(self) -> Path:
+        return self.root / self.project.module
+
+
+def find_project_file(start: Path) -> Path:
+    path = start / PROJECT_FILE if start.is_dir() else start
+    if not path.is_file():
+        raise UsageError(
+            f"no {PROJECT_FILE} in {start}",
+            hint="run inside a project made by `wasmkit init`, or pass --module and --file",
+        )
+    return path
+
+
+def load_project(start: Path) -> LoadedProject:
+    path = find_project_file(start)
+    project = load_model(path, Project, hint=f"see the README for the {PROJECT_FILE} keys")
+    return LoadedProject(path.parent.resolve(), project)

@@ -1,0 +1,103 @@
+"""Compare what an engine observed with what a case expects.
+
+Pure functions over frozen values: every engine is judged by the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from wasmkit.testing.engine import Headers, Observed, header_values
+from wasmkit.testing.spec import Expect, Matcher
+
+MAX_SHOWN = 300
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    what: str  # "status", "header hello", "upstream header x-stamp", "body" ...
+    expected: str
+    got: str
+
+
+def _show(value: str | bytes | None) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "...(truncated)"
+
+
+def matches(matcher: Matcher, value: str | None) -> bool:
+    if matcher.present is not None:
+        return (value is not None) == matcher.present
+    if value is None:
+        return False
+    if matcher.equals is not None:
+        return value == matcher.equals
+    if matcher.contains is not None:
+        return matcher.contains in value
+    assert matcher.regex is not None
+    return re.search(matcher.regex, value) is not None
+
+
+def _joined(headers: Headers, name: str) -> str | None:
+    values = header_values(headers, name)
+    return ", ".join(values) if values else None
+
+
+def check_headers(
+    label: str, expected: dict[str, Matcher | None], headers: Headers
+) -> list[Mismatch]:
+    out = []
+    for name, matcher in expected.items():
+        got = _joined(headers, name)
+        if matcher is None:
+            if got is not None:
+                out.append(Mismatch(f"{label} {name}", "(absent)", _show(got)))
+        elif not matches(matcher, got):
+            out.append(Mismatch(f"{label} {name}", matcher.describe(), _show(got)))
+    return out
+
+
+def check_body(label: str, matcher: Matcher, body: bytes) -> list[Mismatch]:
+    text = body.decode("utf-8", errors="replace")
+    if matches(matcher, text):
+        return []
+    return [Mismatch(label, matcher.describe(), _show(text))]
+
+
+def check(expect: Expect, observed: Observed) -> list[Mismatch]:
+    """Every way ``observed`` differs from ``expect``; empty means the case passed."""
+    if observed.status is None:
+        return [Mismatch("response", "an HTTP response", observed.error or "nothing")]
+    out: list[Mismatch] = []
+    if expect.status is not None and observed.status != expect.status:
+        got = str(observed.status)
+        if observed.details and observed.details not in ("via_upstream", "-", "None"):
+            got += f" ({observed.details})"
+        out.append(Mismatch("status", str(expect.status), got))
+    if expect.headers is not None:
+        out += check_headers("header", expect.headers, observed.headers)
+    if expect.body is not None:
+        out += check_body("body", expect.body, observed.body)
+    reached = observed.upstream is not None
+    if expect.reached_upstream is not None and reached != expect.reached_upstream:
+        out.append(
+            Mismatch(
+                "upstream",
+                "reached" if expect.reached_upstream else "not reached (a local reply)",
+                "reached" if reached else "not reached",
+            )
+        )
+    wants_upstream = expect.upstream_headers is not None or expect.upstream_body is not None
+    if wants_upstream and observed.upstream is None and expect.reached_upstream is None:
+        out.append(Mismatch("upstream", "a request at the upstream", "none arrived"))
+    elif observed.upstream is not None:
+        if expect.upstream_headers is not None:
+            out += check_headers("upstream header", expect.upstream_headers, observed.upstream.headers)
+        if expect.upstream_body is not None:
+            out += check_body("upstream body", expect.upstream_body, observed.upstream.body)
+    return out

@@ -1,0 +1,30 @@
+"""Choose engines by name for ``wasmkit test --engine``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wasmkit.envoy.binary import find_envoy
+from wasmkit.errors import UsageError
+from wasmkit.testing.engine import Engine
+from wasmkit.testing.envoy_engine import EnvoyEngine
+
+ENGINE_NAMES = ("envoy",)
+
+
+def make_engines(
+    name: str,
+    *,
+    envoy: str | None = None,
+    artifacts_dir: Path | None = None,
+    request_timeout_s: float = 10.0,
+) -> list[Engine]:
+    if name == "envoy":
+        return [
+            EnvoyEngine(
+                find_envoy(envoy),
+                artifacts_dir=artifacts_dir,
+                request_timeout_s=request_timeout_s,
+            )
+        ]
+    raise UsageError(f"unknown engine {name!r}", hint="choose one of " + ", ".join(ENGINE_NAMES))

@@ -1,0 +1,196 @@
+"""Run a test plan through a real Envoy: one process, one listener per filter variant.
+
+Each variant's listener carries the wasm filter rendered by
+:func:`wasmkit.filter.envoy_wasm_filter` - what an Istio EnvoyFilter inserts -
+in front of the router, whose only cluster is the recording echo upstream.
+Cases are sent one at a time, in file order, so a case sees the VM state that
+earlier cases left (a trap under FAIL_CLOSED poisons later cases, as in a proxy).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from wasmkit.envoy.binary import EnvoyBinary, find_envoy
+from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.process import EnvoyProcess, validate_config
+from wasmkit.envoy.upstream import CannedReply, EchoUpstream
+from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
+from wasmkit.testing.engine import EngineRun, Observed, UpstreamRecord
+from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "wasmkit.test"
+
+
+def variant_filter(plan: TestPlan, variant: FilterVariant) -> FilterSpec:
+    return FilterSpec(
+        name=plan.filter_name,
+        root_id=variant.root_id,
+        code=LocalCode(str(plan.module_path.resolve())),
+        configuration=variant.configuration,
+        failure_policy=variant.failure_policy,
+        vm_id=f"{plan.filter_name}-{variant.index}",
+    )
+
+
+def listener_name(variant: FilterVariant) -> str:
+    return f"variant-{variant.index}"
+
+
+def harness_config(plan: TestPlan, upstream_port: int, run_dir: Path, **kwargs: object) -> str:
+    listeners = [
+        Listener(listener_name(v), envoy_wasm_filter(variant_filter(plan, v)))
+        for v in plan.variants
+    ]
+    return render_bootstrap(
+        listeners,
+        upstream_port=upstream_port,
+        access_log=str(run_dir / "access.log"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def send(
+    port: int, planned: PlannedCase, timeout_s: float
+) -> tuple[int | None, tuple[tuple[str, str], ...], bytes, str | None]:
+    request = planned.case.request
+    body = request.body.encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.putrequest(request.method, request.path, skip_host=True, skip_accept_encoding=True)
+        if "host" not in request.headers:
+            conn.putheader("host", DEFAULT_HOST)
+        for name, value in request.headers.items():
+            conn.putheader(name, value)
+        if body or request.method in ("POST", "PUT", "PATCH"):
+            conn.putheader("content-length", str(len(body)))
+        conn.endheaders(body or None)
+        response = conn.getresponse()
+        data = response.read()
+        headers = tuple((k.lower(), v) for k, v in response.getheaders())
+        return response.status, headers, data, None
+    except (OSError, http.client.HTTPException) as exc:
+        reason = "timed out" if isinstance(exc, socket.timeout) else f"{type(exc).__name__}: {exc}"
+        return None, (), b"", f"no response from Envoy ({reason})"
+    finally:
+        conn.close()
+
+
+def _access_log_details(path: Path) -> list[str | None]:
+    details: list[str | None] = []
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return details
+    for line in lines:
+        try:
+            details.append(str(json.loads(line).get("details")))
+        except ValueError:
+            details.append(None)
+    return details
+
+
+class EnvoyEngine:
+    name = "envoy"
+
+    def __init__(
+        self,
+        binary: EnvoyBinary | None = None,
+        *,
+        artifacts_dir: Path | None = None,
+        preflight: bool = True,
+        request_timeout_s: float = 10.0,
+        ready_timeout_s: float = 30.0,
+    ):
+        self._binary = binary
+        self.artifacts_dir = artifacts_dir
+        self.preflight = preflight
+        self.request_timeout_s = request_timeout_s
+        self.ready_timeout_s = ready_timeout_s
+
+    @property
+    def binary(self) -> EnvoyBinary:
+        if self._binary is None:
+            self._binary = find_envoy()
+        return self._binary
+
+    def run(self, plan: TestPlan) -> EngineRun:
+        started = time.perf_counter()
+        keep = self.artifacts_dir is not None
+        run_dir = (
+            self.artifacts_dir
+            if self.artifacts_dir is not None
+            else Path(tempfile.mkdtemp(prefix="wasmkit-envoy-"))
+        )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            observed, version = self._run_in(plan, run_dir)
+        finally:
+            if not keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        return EngineRun(
+            engine=self.name,
+            description=f"Envoy {version or self.binary.version} (V8)",
+            observed=tuple(observed),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            artifacts=str(run_dir) if keep else None,
+        )
+
+    def _run_in(self, plan: TestPlan, run_dir: Path) -> tuple[list[Observed], str | None]:
+        binary = self.binary
+        with EchoUpstream() as upstream:
+            config_path = run_dir / "envoy.yaml"
+            config_path.write_text(harness_config(plan, upstream.port, run_dir))
+            if self.preflight:
+                validate_config(binary, config_path, run_dir)
+            envoy = EnvoyProcess(
+                binary, config_path, run_dir, ready_timeout_s=self.ready_timeout_s
+            )
+            with envoy:
+                ports = envoy.listener_ports()
+                version = envoy.server_version()
+                observed = [
+                    self._exchange(upstream, ports[listener_name(pc.variant)], pc)
+                    for pc in plan.cases
+                ]
+                # Details come from the access log, which Envoy flushes on exit.
+        details = _access_log_details(run_dir / "access.log")
+        if len(details) == len(observed):
+            observed = [
+                Observed(**{**o.__dict__, "details": d}) if o.status is not None else o
+                for o, d in zip(observed, details, strict=True)
+            ]
+        return observed, version
+
+    def _exchange(self, upstream: EchoUpstream, port: int, planned: PlannedCase) -> Observed:
+        spec = planned.case.upstream
+        canned = (
+            CannedReply(spec.status, tuple(spec.headers.items()), spec.body.encode())
+            if spec is not None
+            else None
+        )
+        started = time.perf_counter()
+        with upstream.exchange(canned) as arrived:
+            status, headers, body, error = send(port, planned, self.request_timeout_s)
+        elapsed = (time.perf_counter() - started) * 1000
+        record = None
+        if arrived:
+            first = arrived[0]
+            record = UpstreamRecord(first.method, first.path, first.headers, first.body)
+        return Observed(
+            status=status,
+            headers=headers,
+            body=body,
+            upstream=record,
+            error=error,
+            duration_ms=elapsed,
+        )

@@ -1,0 +1,95 @@
+"""From a suite to a plan: which filter variants an engine must configure, case by case.
+
+Cases that share (configuration, root id, failure policy) share one filter
+variant - in Envoy one listener, in the emulator one VM - so a run needs one
+proxy however many configurations the suite tries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmkit.errors import UsageError
+from wasmkit.filter import FailurePolicy, plugin_configuration
+from wasmkit.module import ModuleInfo
+from wasmkit.testing.spec import Case, ConfigValue, Suite
+
+
+@dataclass(frozen=True)
+class FilterVariant:
+    index: int
+    root_id: str
+    configuration: str
+    failure_policy: FailurePolicy
+
+    @property
+    def key(self) -> tuple[str, str, FailurePolicy]:
+        return (self.root_id, self.configuration, self.failure_policy)
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    index: int
+    case: Case
+    variant: FilterVariant
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    __test__ = False
+
+    filter_name: str
+    module_path: Path
+    module: ModuleInfo | None
+    variants: tuple[FilterVariant, ...]
+    cases: tuple[PlannedCase, ...]
+    #: The path the user gave (a .wat source, say), for reports; module_path is what runs.
+    source_path: Path | None = None
+
+    @property
+    def display_path(self) -> Path:
+        return self.source_path or self.module_path
+
+
+def make_plan(
+    suite: Suite,
+    module_path: Path,
+    module: ModuleInfo | None,
+    *,
+    filter_name: str = "wasmkit-filter",
+    root_id: str | None = None,
+    config: ConfigValue | None = None,
+    select: str | None = None,
+    source_path: Path | None = None,
+) -> TestPlan:
+    """Resolve every case's effective filter settings.
+
+    ``root_id`` and ``config`` (from the command line) override the suite's
+    defaults but not a case's own values. ``select`` keeps cases whose name
+    contains it.
+    """
+    default_root = root_id if root_id is not None else suite.root_id
+    default_config = config if config is not None else suite.config
+    variants: dict[tuple[str, str, FailurePolicy], FilterVariant] = {}
+    planned: list[PlannedCase] = []
+    for index, case in enumerate(suite.cases):
+        if select and select not in case.name:
+            continue
+        effective_root = case.root_id if case.root_id is not None else default_root
+        key = (
+            effective_root or "",
+            plugin_configuration(case.config if case.config is not None else default_config),
+            case.failure_policy or suite.failure_policy,
+        )
+        if key not in variants:
+            variants[key] = FilterVariant(len(variants), *key)
+        planned.append(PlannedCase(index, case, variants[key]))
+    if not planned:
+        raise UsageError(
+            f"no test case matches {select!r}",
+            hint="wasmkit test --list shows the case names",
+        )
+    return TestPlan(
+        filter_name, module_path, module, tuple(variants.values()), tuple(planned), source_path
+    )

@@ -1,0 +1,179 @@
+"""Render a :class:`SuiteResult` for people (text), CI (JUnit XML) and programs (JSON).
+
+The closing line of the text report is ``N passed, M failed`` alone on its
+line (``, K skipped`` when any were), which CI systems read.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from wasmkit.testing.runner import CaseResult, SuiteResult
+
+_COLORS = {"green": "32", "red": "31", "yellow": "33", "dim": "2", "bold": "1"}
+
+
+def _style(text: str, color: str, enabled: bool) -> str:
+    return f"\x1b[{_COLORS[color]}m{text}\x1b[0m" if enabled else text
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+def summary_line(result: SuiteResult) -> str:
+    line = f"{result.passed} passed, {result.failed} failed"
+    if result.skipped:
+        line += f", {result.skipped} skipped"
+    return line
+
+
+def header_lines(result: SuiteResult) -> list[str]:
+    lines = []
+    if result.module is not None:
+        abis = ", ".join(v.value for v in result.module.abi_versions) or "none"
+        lines.append(
+            f"module {result.module_path} (sha256 {result.module.sha256[:12]}, "
+            f"{_size(result.module.size)}, ABI {abis})"
+        )
+    else:
+        lines.append(f"module {result.module_path}")
+    for run in result.runs:
+        where = f", artifacts in {run.artifacts}" if run.artifacts else ""
+        lines.append(f"engine {run.engine}: {run.description}{where}")
+    return lines
+
+
+def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
+    engine = f"[{case.engine}] " if show_engine else ""
+    took = f" ({case.observed.duration_ms:.1f} ms)" if case.observed else ""
+    if case.skipped is not None:
+        return [f"  {_style('SKIP', 'yellow', color)}  {engine}{case.name}: {case.skipped}"]
+    if case.passed:
+        return [f"  {_style('PASS', 'green', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
+    lines = [f"  {_style('FAIL', 'red', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
+    for m in case.mismatches:
+        lines.append(f"        {m.what}: expected {m.expected}, got {m.got}")
+    return lines
+
+
+def render_text(result: SuiteResult, *, color: bool = False, quiet: bool = False) -> str:
+    lines: list[str] = [] if quiet else header_lines(result)
+    if result.load_error is not None:
+        lines.append(_style(f"the module failed to load: {result.load_error}", "red", color))
+        for problem in result.analysis:
+            lines.append(f"  wasmkit's check: {problem.message}")
+    show_engine = len({c.engine for c in result.cases}) > 1
+    for case in result.cases:
+        if quiet and case.passed:
+            continue
+        if result.load_error is not None and not show_engine:
+            lines.append(f"  {_style('FAIL', 'red', color)}  {case.name}")
+            continue
+        lines += _case_lines(case, color, show_engine)
+    if not quiet:
+        lines.append(_style(f"ran in {result.duration_ms / 1000:.2f}s", "dim", color))
+    verdict = "green" if result.ok else "red"
+    lines.append(_style(summary_line(result), verdict, color))
+    return "\n".join(lines) + "\n"
+
+
+def _failure_text(case: CaseResult) -> str:
+    return "\n".join(f"{m.what}: expected {m.expected}, got {m.got}" for m in case.mismatches)
+
+
+def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
+    root = ET.Element("testsuites")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite_name,
+        tests=str(len(result.cases)),
+        failures=str(result.failed),
+        errors="0",
+        skipped=str(result.skipped),
+        time=f"{result.duration_ms / 1000:.3f}",
+    )
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="module", value=str(result.module_path))
+    if result.module is not None:
+        ET.SubElement(props, "property", name="module.sha256", value=result.module.sha256)
+    for run in result.runs:
+        ET.SubElement(props, "property", name=f"engine.{run.engine}", value=run.description)
+    for case in result.cases:
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{suite_name}.{case.engine}",
+            name=case.name,
+            time=f"{(case.observed.duration_ms if case.observed else 0) / 1000:.4f}",
+        )
+        if case.skipped is not None:
+            ET.SubElement(element, "skipped", message=case.skipped)
+        elif case.mismatches:
+            first = case.mismatches[0]
+            failure = ET.SubElement(
+                element,
+                "failure",
+                message=f"{first.what}: expected {first.expected}, got {first.got}",
+                type="AssertionError",
+            )
+            failure.text = _failure_text(case)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_json(result: SuiteResult) -> dict[str, Any]:
+    def observed(case: CaseResult) -> dict[str, Any] | None:
+        o = case.observed
+        if o is None:
+            return None
+        return {
+            "status": o.status,
+            "headers": [list(h) for h in o.headers],
+            "body": o.body.decode("utf-8", errors="replace"),
+            "upstream": None
+            if o.upstream is None
+            else {
+                "method": o.upstream.method,
+                "path": o.upstream.path,
+                "headers": [list(h) for h in o.upstream.headers],
+                "body": o.upstream.body.decode("utf-8", errors="replace"),
+            },
+            "error": o.error,
+            "details": o.details,
+            "durationMs": round(o.duration_ms, 3),
+        }
+
+    return {
+        "module": {
+            "path": str(result.module_path),
+            "sha256": result.module.sha256 if result.module else None,
+            "abiVersions": [v.value for v in result.module.abi_versions] if result.module else [],
+        },
+        "engines": [
+            {"name": r.engine, "description": r.description, "durationMs": round(r.duration_ms, 3)}
+            for r in result.runs
+        ],
+        "loadError": result.load_error,
+        "summary": {"passed": result.passed, "failed": result.failed, "skipped": result.skipped},
+        "ok": result.ok,
+        "cases": [
+            {
+                "name": c.name,
+                "engine": c.engine,
+                "passed": c.passed,
+                "skipped": c.skipped,
+                "mismatches": [m.__dict__ for m in c.mismatches],
+                "observed": observed(c),
+            }
+            for c in result.cases
+        ],
+        "durationMs": round(result.duration_ms, 3),
+    }
+
+
+def render_json(result: SuiteResult) -> str:
+    return json.dumps(to_json(result), indent=2) + "\n"

@@ -1,0 +1,117 @@
+"""Run a plan on one or more engines and judge every case.
+
+The runner never prints: it returns a :class:`SuiteResult`, and
+:mod:`wasmkit.testing.report` turns that into text, JUnit XML or JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wasmkit.errors import ModuleError, ModuleLoadError
+from wasmkit.module import ModuleInfo, Problem, host_problems, inspect_bytes, load_bytes
+from wasmkit.testing.assertions import Mismatch, check
+from wasmkit.testing.engine import Engine, EngineRun, Observed
+from wasmkit.testing.plan import TestPlan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    index: int
+    engine: str
+    mismatches: tuple[Mismatch, ...]
+    observed: Observed | None
+    skipped: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.skipped is None and not self.mismatches
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    module_path: Path
+    module: ModuleInfo | None
+    runs: tuple[EngineRun, ...]
+    cases: tuple[CaseResult, ...]
+    duration_ms: float
+    #: The proxy's own words when the module did not load (every case then failed).
+    load_error: str | None = None
+    analysis: tuple[Problem, ...] = field(default=())
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for c in self.cases if c.passed)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for c in self.cases if c.skipped is None and c.mismatches)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for c in self.cases if c.skipped is not None)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.load_error is None
+
+
+def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Problem, ...]]:
+    """Inspect the module; a module wasmtime cannot parse is still handed to the proxy,
+    so that the report quotes the proxy's own reason."""
+    data = load_bytes(module_path)
+    try:
+        info = inspect_bytes(data, module_path)
+    except ModuleError as exc:
+        return None, (Problem("invalid", exc.message),)
+    return info, tuple(host_problems(info))
+
+
+def run_plan(plan: TestPlan, engines: Sequence[Engine], analysis: Sequence[Problem] = ()) -> SuiteResult:
+    started = time.perf_counter()
+    runs: list[EngineRun] = []
+    results: list[CaseResult] = []
+    load_error: str | None = None
+    for engine in engines:
+        try:
+            run = engine.run(plan)
+        except ModuleLoadError as exc:
+            load_error = exc.reason
+            results += [
+                CaseResult(
+                    pc.case.name,
+                    pc.index,
+                    engine.name,
+                    (Mismatch("module", "loads in the proxy", exc.reason),),
+                    None,
+                )
+                for pc in plan.cases
+            ]
+            continue
+        if analysis:
+            log.warning(
+                "wasmkit's module check predicted a load failure that %s did not report: %s",
+                run.description,
+                "; ".join(p.message for p in analysis),
+            )
+        runs.append(run)
+        for pc, observed in zip(plan.cases, run.observed, strict=True):
+            results.append(
+                CaseResult(pc.case.name, pc.index, engine.name, tuple(check(pc.case.expect, observed)), observed)
+            )
+    return SuiteResult(
+        module_path=plan.display_path,
+        module=plan.module,
+        runs=tuple(runs),
+        cases=tuple(results),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        load_error=load_error,
+        analysis=tuple(analysis),
+    )

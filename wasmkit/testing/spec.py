@@ -1,0 +1,179 @@
+"""The test file: what to send through the filter and what clients and upstreams must see.
+
+The same mapping is the ``tests`` key of ``wasmkit.yaml``. Everything is validated
+here, once; the runner and the engines only ever see these frozen models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from wasmkit._validation import Strict
+from wasmkit.filter import FailurePolicy
+
+#: A plugin configuration: a string as it is, or a mapping / list sent as JSON.
+ConfigValue = str | dict[str, Any] | list[Any]
+
+
+class Camel(Strict):
+    model_config = Strict.model_config | {"alias_generator": to_camel}
+
+
+class Matcher(Strict):
+    """One expectation on a value: exactly one of equals, regex, contains, present."""
+
+    equals: str | None = None
+    regex: str | None = None
+    contains: str | None = None
+    present: bool | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Matcher:
+        if len(self.model_fields_set) != 1:
+            raise ValueError("give exactly one of equals, regex, contains, present")
+        return self
+
+    def describe(self) -> str:
+        if self.equals is not None:
+            return repr(self.equals)
+        if self.regex is not None:
+            return f"matching /{self.regex}/"
+        if self.contains is not None:
+            return f"containing {self.contains!r}"
+        return "present" if self.present else "absent"
+
+
+def _matcher(value: Any) -> Any:
+    """Plain strings mean equality; null means absent (kept as None)."""
+    return {"equals": value} if isinstance(value, str) else value
+
+
+def _header_matchers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _matcher(v) if v is not None else None for k, v in value.items()}
+    return value
+
+
+#: Header expectations: name -> Matcher, or None (the header must be absent).
+HeaderExpectations = Annotated[dict[str, Matcher | None] | None, BeforeValidator(_header_matchers)]
+#: A body expectation: exact string, {contains}, {regex}.
+BodyExpectation = Annotated[Matcher | None, BeforeValidator(_matcher)]
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _check_header_names(headers: dict[str, Any]) -> dict[str, Any]:
+    for name in headers:
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _check_header_values(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} has a line break in its value")
+    return headers
+
+
+class Request(Camel):
+    method: str = "GET"
+    path: str = "/"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if not _TOKEN.match(value):
+            raise ValueError("not a valid HTTP method")
+        return value.upper()
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in " \r\n"):
+            raise ValueError("must start with / and contain no spaces or line breaks")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_header_values(_check_header_names(value))
+
+
+class Upstream(Camel):
+    """A canned reply from the upstream (otherwise it echoes what it received as JSON)."""
+
+    status: int = Field(200, ge=200, le=599)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_header_values(_check_header_names(value))
+
+
+class Expect(Camel):
+    status: int | None = Field(None, ge=100, le=599)
+    headers: HeaderExpectations = None
+    body: BodyExpectation = None
+    upstream_headers: HeaderExpectations = None
+    upstream_body: BodyExpectation = None
+    #: True: the request must reach the upstream; False: the filter must answer it itself.
+    reached_upstream: bool | None = None
+
+    @field_validator("headers", "upstream_headers")
+    @classmethod
+    def _names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else _check_header_names(value)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Expect:
+        if not self.model_fields_set:
+            raise ValueError("expect needs at least one of " + ", ".join(_EXPECT_KEYS))
+        return self
+
+
+_EXPECT_KEYS = ("status", "headers", "body", "upstreamHeaders", "upstreamBody", "reachedUpstream")
+
+
+class Case(Camel):
+    name: str = Field(min_length=1)
+    config: ConfigValue | None = None
+    root_id: str | None = None
+    failure_policy: FailurePolicy | None = None
+    request: Request = Field(default_factory=Request)
+    upstream: Upstream | None = None
+    expect: Expect
+
+
+class Suite(Camel):
+    root_id: str | None = None
+    config: ConfigValue | None = None
+    failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
+    cases: list[Case] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Suite:
+        seen: set[str] = set()
+        for case in self.cases:
+            if case.name in seen:
+                raise ValueError(f"two cases are named {case.name!r}; names must be unique")
+            seen.add(case.name)
+        return self
