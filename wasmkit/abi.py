@@ -8,10 +8,10 @@ markers; Envoy since 1.17 accepts all three below.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 
-class AbiVersion(str, Enum):
+class AbiVersion(StrEnum):
     V0_1_0 = "0.1.0"
     V0_2_0 = "0.2.0"
     V0_2_1 = "0.2.1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 WASM_FILTER_NAME = "envoy.filters.http.wasm"
@@ -19,7 +19,7 @@ STRING_VALUE_TYPE_URL = "type.googleapis.com/google.protobuf.StringValue"
 V8_RUNTIME = "envoy.wasm.runtime.v8"
 
 
-class FailurePolicy(str, Enum):
+class FailurePolicy(StrEnum):
     FAIL_CLOSED = "FAIL_CLOSED"
     FAIL_OPEN = "FAIL_OPEN"
     FAIL_RELOAD = "FAIL_RELOAD"
@@ -60,8 +60,8 @@ def filter_name_for(module_path: object) -> str:
     return cleaned or "filter"
 
 
-def plugin_configuration(config: str | Mapping[str, Any] | None) -> str:
-    """The plugin configuration string: strings as they are, mappings as compact JSON."""
+def plugin_configuration(config: str | Mapping[str, Any] | list[Any] | None) -> str:
+    """The plugin configuration string: strings as they are, mappings and lists as compact JSON."""
     if config is None:
         return ""
     if isinstance(config, str):

@@ -272,7 +272,11 @@ def host_problems(
     problems: list[Problem] = []
     accepted = set(accepted_abis)
     if not info.abi_versions:
-        extra = f" (unknown marker {', '.join(info.unknown_abi_markers)})" if info.unknown_abi_markers else ""
+        extra = (
+            f" (unknown marker {', '.join(info.unknown_abi_markers)})"
+            if info.unknown_abi_markers
+            else ""
+        )
         problems.append(
             Problem("no-abi", f"the module exports no proxy_abi_version_* marker{extra}")
         )
@@ -286,7 +290,9 @@ def host_problems(
         problems.append(Problem("no-memory", "the module exports no memory named 'memory'"))
     if info.allocator is None:
         problems.append(
-            Problem("no-allocator", "the module exports neither malloc nor proxy_on_memory_allocate")
+            Problem(
+                "no-allocator", "the module exports neither malloc nor proxy_on_memory_allocate"
+            )
         )
     for imp in info.imports:
         provided = host.get(imp.module, {})
@@ -323,7 +329,7 @@ def check_module(info: ModuleInfo, **kwargs: object) -> None:
 def _hint_for(code: str) -> str:
     return {
         "no-abi": "build with a proxy-wasm SDK; it exports the ABI marker for you",
-        "bad-abi": "rebuild with an SDK version that targets the platform's ABI (wasmkit platforms)",
+        "bad-abi": "rebuild with an SDK that targets the platform's ABI (see wasmkit platforms)",
         "no-memory": "the module must export its linear memory as 'memory'",
         "no-allocator": "export malloc (C/C++: link wasi-libc; AssemblyScript: the runtime does)",
         "missing-import": "remove the call (e.g. std::fs in Rust, env.abort in AssemblyScript: "

@@ -33,7 +33,9 @@ class Workspace:
     out: Path
     cache: Path
 
-    def expand(self, text: str, *, src: str | None = None, out: str | None = None, cache: str | None = None) -> str:
+    def expand(
+        self, text: str, *, src: str | None = None, out: str | None = None, cache: str | None = None
+    ) -> str:
         return (
             text.replace("{src}", src or str(self.src))
             .replace("{out}", out or str(self.out))
@@ -56,6 +58,8 @@ OutputSink = Callable[[str], None]
 class Runner(Protocol):
     name: str  # "local" | "container"
 
-    def run(self, step: Step, workspace: Workspace, *, on_output: OutputSink | None = None) -> StepResult:
+    def run(
+        self, step: Step, workspace: Workspace, *, on_output: OutputSink | None = None
+    ) -> StepResult:
         """Run one step; never raise for a non-zero exit (the builder decides)."""
         ...

@@ -23,18 +23,40 @@ def _atomic_write(path: Path, text: str) -> None:
 
 @click.command()
 @click.argument("project", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--module", "-m", type=click.Path(path_type=Path, dir_okay=False), help="The .wasm to test.")
-@click.option("--file", "-f", "test_file", type=click.Path(path_type=Path, dir_okay=False), help="A test file (YAML).")
+@click.option(
+    "--module", "-m", type=click.Path(path_type=Path, dir_okay=False), help="The .wasm to test."
+)
+@click.option(
+    "--file",
+    "-f",
+    "test_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A test file (YAML).",
+)
 @click.option("--config", help="Plugin configuration (overrides the suite's default).")
 @click.option("--root-id", help="Root id (overrides the suite's default).")
 @click.option("--engine", default="envoy", show_default=True, help="Where to run the cases.")
-@click.option("--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY].")
+@click.option(
+    "--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY]."
+)
 @click.option("-k", "select", help="Only cases whose name contains this.")
-@click.option("--keep-artifacts", type=click.Path(path_type=Path, file_okay=False), help="Keep Envoy's config and logs in this directory.")
-@click.option("--junit-xml", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report.")
+@click.option(
+    "--keep-artifacts",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep Envoy's config and logs in this directory.",
+)
+@click.option(
+    "--junit-xml", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each response.")
-@click.option("--serve", is_flag=True, help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).")
+@click.option(
+    "--timeout", default=10.0, show_default=True, help="Seconds to wait for each response."
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).",
+)
 @click.pass_context
 def test(
     ctx: click.Context,
@@ -65,7 +87,11 @@ def test(
     from wasmkit.testing.engines import make_engines
 
     out = output(ctx)
-    if (module is None) != (test_file is None) and project is None and not Path("wasmkit.yaml").is_file():
+    if (
+        (module is None) != (test_file is None)
+        and project is None
+        and not Path("wasmkit.yaml").is_file()
+    ):
         raise UsageError(
             "give both --module and --file, or run in a project directory",
             hint="wasmkit test --module filter.wasm --file tests.yaml",
@@ -84,7 +110,9 @@ def test(
             run_dir=keep_artifacts,
         )
         return
-    engines = make_engines(engine, envoy=envoy_path, artifacts_dir=keep_artifacts, request_timeout_s=timeout)
+    engines = make_engines(
+        engine, envoy=envoy_path, artifacts_dir=keep_artifacts, request_timeout_s=timeout
+    )
     result = run_tests(inputs, engines, select=select)
     if junit_xml is not None:
         _atomic_write(junit_xml, to_junit(result))
@@ -123,13 +151,30 @@ def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwar
 
 
 @click.command()
-@click.option("--module", "-m", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The .wasm to run.")
+@click.option(
+    "--module",
+    "-m",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The .wasm to run.",
+)
 @click.option("--config", default="", help="Plugin configuration.")
 @click.option("--root-id", default="", help="Root id the module registers.")
-@click.option("--failure-policy", type=click.Choice([p.value for p in FailurePolicy]), default="FAIL_CLOSED", show_default=True)
+@click.option(
+    "--failure-policy",
+    type=click.Choice([p.value for p in FailurePolicy]),
+    default="FAIL_CLOSED",
+    show_default=True,
+)
 @click.option("--port", default=0, show_default=True, help="Listener port (0 picks a free one).")
-@click.option("--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY].")
-@click.option("--keep-artifacts", type=click.Path(path_type=Path, file_okay=False), help="Keep Envoy's config and logs here.")
+@click.option(
+    "--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY]."
+)
+@click.option(
+    "--keep-artifacts",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep Envoy's config and logs here.",
+)
 def run(
     module: Path,
     config: str,

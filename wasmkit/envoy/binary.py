@@ -59,10 +59,11 @@ def probe_version(path: Path) -> str:
         )
     except OSError as exc:
         raise ToolNotFound(f"cannot run Envoy at {path}: {exc}", hint=INSTALL_HINT) from None
-    match = _VERSION.search(out.stdout + out.stderr)
+    said = (out.stdout + out.stderr).strip()
+    match = _VERSION.search(said)
     if out.returncode != 0 or not match:
         raise ToolNotFound(
-            f"{path} does not look like Envoy (--version said: {(out.stdout + out.stderr).strip()[:200]})",
+            f"{path} does not look like Envoy (--version said: {said[:200]})",
             hint=INSTALL_HINT,
         )
     return match.group(1)

@@ -25,7 +25,7 @@ def _template() -> jinja2.Template:
     env = jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(resource_dir("harness"))),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - renders YAML, not HTML
+        autoescape=False,
         keep_trailing_newline=True,
     )
     return env.get_template("envoy-bootstrap.yaml.j2")

@@ -58,9 +58,7 @@ def parse_log(text: str) -> list[LogEntry]:
 def load_failure_reason(log_text: str) -> str | None:
     """The first thing Envoy said about a module it refused, in its own words."""
     entries = parse_log(log_text)
-    wasm_errors = [
-        e for e in entries if e.logger == "wasm" and e.level in ("error", "critical")
-    ]
+    wasm_errors = [e for e in entries if e.logger == "wasm" and e.level in ("error", "critical")]
     for entry in wasm_errors:
         if not any(echo in entry.message for echo in _ECHOES):
             return entry.message.strip()
@@ -186,7 +184,7 @@ class EnvoyProcess:
                 stdout=out,
                 stderr=err,
                 cwd=self.run_dir,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touch the child
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             self._close_files()
@@ -342,7 +340,9 @@ def validate_config(binary: EnvoyBinary, config: Path, run_dir: Path) -> None:
     output = result.stdout + result.stderr
     reason = load_failure_reason(output)
     if reason is not None:
-        raise ModuleLoadError(reason, hint="Envoy refused the module at load time", details=output[-3000:])
+        raise ModuleLoadError(
+            reason, hint="Envoy refused the module at load time", details=output[-3000:]
+        )
     raise ProcessFailed(
         "Envoy refused the generated configuration",
         command=command,

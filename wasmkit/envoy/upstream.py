@@ -46,7 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def _handle(self) -> None:
@@ -62,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.received.append(request)
             canned = state.canned
         if canned is None:
-            status, reply_headers = 200, (("content-type", "application/json"),)
+            status = 200
+            reply_headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
             reply_body = json.dumps(_echo(request), separators=(",", ":")).encode()
         else:
             status, reply_headers, reply_body = canned.status, canned.headers, canned.body

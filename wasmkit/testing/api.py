@@ -57,13 +57,17 @@ def resolve_inputs(
             suite=suite,
             filter_name=project.name,
             root_id=root_id if root_id is not None else (suite.root_id or project.root_id),
-            config=config if config is not None else (suite.config if suite.config is not None else project.config),
+            config=config
+            if config is not None
+            else (suite.config if suite.config is not None else project.config),
         )
     suite = load_model(test_file, Suite, hint=SUITE_HINT)
     return TestInputs(module_file(module), suite, filter_name_for(module), root_id, config, module)
 
 
-def run_tests(inputs: TestInputs, engines: Sequence[Engine], select: str | None = None) -> SuiteResult:
+def run_tests(
+    inputs: TestInputs, engines: Sequence[Engine], select: str | None = None
+) -> SuiteResult:
     info, analysis = inspect_for_test(inputs.module_path)
     plan = make_plan(
         inputs.suite,

@@ -97,7 +97,9 @@ def check(expect: Expect, observed: Observed) -> list[Mismatch]:
         out.append(Mismatch("upstream", "a request at the upstream", "none arrived"))
     elif observed.upstream is not None:
         if expect.upstream_headers is not None:
-            out += check_headers("upstream header", expect.upstream_headers, observed.upstream.headers)
+            out += check_headers(
+                "upstream header", expect.upstream_headers, observed.upstream.headers
+            )
         if expect.upstream_body is not None:
             out += check_body("upstream body", expect.upstream_body, observed.upstream.body)
     return out

@@ -152,9 +152,7 @@ class EnvoyEngine:
             config_path.write_text(harness_config(plan, upstream.port, run_dir))
             if self.preflight:
                 validate_config(binary, config_path, run_dir)
-            envoy = EnvoyProcess(
-                binary, config_path, run_dir, ready_timeout_s=self.ready_timeout_s
-            )
+            envoy = EnvoyProcess(binary, config_path, run_dir, ready_timeout_s=self.ready_timeout_s)
             with envoy:
                 ports = envoy.listener_ports()
                 version = envoy.server_version()

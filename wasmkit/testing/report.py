@@ -52,7 +52,9 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
     if case.skipped is not None:
         return [f"  {_style('SKIP', 'yellow', color)}  {engine}{case.name}: {case.skipped}"]
     if case.passed:
-        return [f"  {_style('PASS', 'green', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
+        return [
+            f"  {_style('PASS', 'green', color)}  {engine}{case.name}{_style(took, 'dim', color)}"
+        ]
     lines = [f"  {_style('FAIL', 'red', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
     for m in case.mismatches:
         lines.append(f"        {m.what}: expected {m.expected}, got {m.got}")

@@ -74,7 +74,9 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
     return info, tuple(host_problems(info))
 
 
-def run_plan(plan: TestPlan, engines: Sequence[Engine], analysis: Sequence[Problem] = ()) -> SuiteResult:
+def run_plan(
+    plan: TestPlan, engines: Sequence[Engine], analysis: Sequence[Problem] = ()
+) -> SuiteResult:
     started = time.perf_counter()
     runs: list[EngineRun] = []
     results: list[CaseResult] = []
@@ -104,7 +106,13 @@ def run_plan(plan: TestPlan, engines: Sequence[Engine], analysis: Sequence[Probl
         runs.append(run)
         for pc, observed in zip(plan.cases, run.observed, strict=True):
             results.append(
-                CaseResult(pc.case.name, pc.index, engine.name, tuple(check(pc.case.expect, observed)), observed)
+                CaseResult(
+                    pc.case.name,
+                    pc.index,
+                    engine.name,
+                    tuple(check(pc.case.expect, observed)),
+                    observed,
+                )
             )
     return SuiteResult(
         module_path=plan.display_path,

@@ -56,7 +56,9 @@ def serve(
     plan = TestPlan(name or filter_name_for(module_path), module_path, info, (variant,), ())
     try:
         with EchoUpstream() as upstream:
-            listener = Listener("variant-0", envoy_wasm_filter(variant_filter(plan, variant)), port=port)
+            listener = Listener(
+                "variant-0", envoy_wasm_filter(variant_filter(plan, variant)), port=port
+            )
             config_path = directory / "envoy.yaml"
             config_path.write_text(
                 render_bootstrap(
