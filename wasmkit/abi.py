@@ -8,6 +8,7 @@ markers; Envoy since 1.17 accepts all three below.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -38,3 +39,130 @@ ABI_MARKER_PREFIX = "proxy_abi_version_"
 
 #: What current Envoy (and so wasmkit's harness) accepts.
 ENVOY_ABIS = frozenset(AbiVersion)
+
+
+# --- Platforms: what each Istio or Envoy release runs and accepts ---------------------------
+#
+# One table, from Istio's release records (docs: REFERENCE.md s.8). A version newer than the
+# newest row is accepted as "like the newest" instead of refused: a hand-kept list that blocks
+# every new release was wasme's mistake.
+
+
+class EnvoyFilterForm(StrEnum):
+    """How an Istio EnvoyFilter patch must spell the Wasm filter."""
+
+    #: Istio 1.5/1.6: untyped `config:` struct, names envoy.http_connection_manager
+    V2_CONFIG = "v2-config"
+    TYPED_V2_OR_V3 = "typed"  # 1.7/1.8: `typed_config` required, v2 or v3 type URL
+    V3 = "v3"  # 1.9-1.18: v3 only, old filter names still accepted with a warning
+    V3_NEW_NAMES = "v3-new-names"  # 1.19+: envoy.filters.network.http_connection_manager etc.
+
+
+@dataclass(frozen=True)
+class PlatformRelease:
+    """One row of the platforms table."""
+
+    platform: str  # "istio" | "envoy"
+    version: str  # major.minor, e.g. "1.20"
+    envoy: str  # the Envoy underneath, e.g. "1.28"
+    abis: frozenset[AbiVersion]
+    envoy_filter: EnvoyFilterForm | None  # None for plain Envoy (no Istio API)
+    wasm_plugin: bool  # Istio's WasmPlugin (extensions.istio.io/v1alpha1)
+    assumed: bool = False  # a version newer than the table, treated like the newest row
+
+    @property
+    def label(self) -> str:
+        return f"{self.platform} {self.version}"
+
+    @property
+    def preferred_abi(self) -> AbiVersion:
+        return max(self.abis, key=lambda v: tuple(int(p) for p in v.value.split(".")))
+
+
+PLATFORMS = ("istio", "envoy")
+_ALL = frozenset(AbiVersion)
+_V01 = frozenset({AbiVersion.V0_1_0})
+
+
+def _istio_rows() -> list[PlatformRelease]:
+    rows = [
+        PlatformRelease(
+            "istio", "1.5", "1.14-dev (envoy-wasm fork)", _V01, EnvoyFilterForm.V2_CONFIG, False
+        ),
+        PlatformRelease(
+            "istio", "1.6", "1.14 (envoy-wasm fork)", _V01, EnvoyFilterForm.V2_CONFIG, False
+        ),
+        PlatformRelease(
+            "istio",
+            "1.7",
+            "1.15 (envoy-wasm fork)",
+            frozenset({AbiVersion.V0_1_0, AbiVersion.V0_2_0}),
+            EnvoyFilterForm.TYPED_V2_OR_V3,
+            False,
+        ),
+        PlatformRelease("istio", "1.8", "1.16", _ALL, EnvoyFilterForm.TYPED_V2_OR_V3, False),
+    ]
+    for minor in range(9, 32):  # from 1.9 on, Envoy's minor is Istio's + 8
+        form = EnvoyFilterForm.V3 if minor < 19 else EnvoyFilterForm.V3_NEW_NAMES
+        rows.append(
+            PlatformRelease("istio", f"1.{minor}", f"1.{minor + 8}", _ALL, form, minor >= 12)
+        )
+    return rows
+
+
+def _envoy_rows() -> list[PlatformRelease]:
+    # Upstream Envoy has had the Wasm filter since 1.17 (all three ABIs).
+    return [PlatformRelease("envoy", f"1.{m}", f"1.{m}", _ALL, None, False) for m in range(17, 41)]
+
+
+PLATFORM_TABLE: tuple[PlatformRelease, ...] = (*_istio_rows(), *_envoy_rows())
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?$")
+
+
+def platform_versions(platform: str) -> list[str]:
+    return [row.version for row in PLATFORM_TABLE if row.platform == platform]
+
+
+def find_platform(platform: str, version: str) -> PlatformRelease:
+    """The row for ``platform`` at ``version`` (``1.20``, ``1.20.3``, ``v1.5.10`` all work).
+
+    Raises :class:`UsageError` (exit 2) for an unknown platform, a malformed version, or one
+    older than the first release with Wasm; a newer minor than the table knows is assumed to
+    behave like the newest row (``assumed=True``).
+    """
+    from wasmkit.errors import UsageError
+
+    if platform not in PLATFORMS:
+        raise UsageError(
+            f"unknown platform {platform!r}",
+            hint=f"use one of: {', '.join(PLATFORMS)} (see `wasmkit platforms`)",
+        )
+    rows = [row for row in PLATFORM_TABLE if row.platform == platform]
+    known = f"{rows[0].version} to {rows[-1].version}"
+    match = _VERSION.match(version.strip())
+    if not match:
+        raise UsageError(
+            f"{platform} version {version!r} is not a version number",
+            hint=f"give major.minor, e.g. {rows[-1].version} (known: {known})",
+        )
+    major, minor = int(match.group(1)), int(match.group(2))
+    for row in rows:
+        if row.version == f"{major}.{minor}":
+            return row
+    newest = rows[-1]
+    newest_minor = int(newest.version.split(".")[1])
+    if major == 1 and minor > newest_minor:
+        return PlatformRelease(
+            platform,
+            f"{major}.{minor}",
+            f"{newest.envoy}+" if platform == "istio" else f"{major}.{minor}",
+            newest.abis,
+            newest.envoy_filter,
+            newest.wasm_plugin,
+            assumed=True,
+        )
+    raise UsageError(
+        f"{platform} {major}.{minor} cannot run Wasm filters (wasmkit knows {platform} {known})",
+        hint="see `wasmkit platforms` for the supported versions",
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -32,6 +32,24 @@ class Platform(Camel):
     version: str
 
 
+class BuildSection(Camel):
+    """The ``build:`` section: how `wasmkit build` runs (every key optional).
+
+    ```yaml
+    build:
+      runner: auto            # auto | local | container
+      mode: release           # release | debug
+      extraArgs: [-DNDEBUG]   # appended to the compiler command
+      env: {RUSTFLAGS: ...}   # extra environment for the build steps
+    ```
+    """
+
+    runner: Literal["auto", "local", "container"] = "auto"
+    mode: Literal["release", "debug"] = "release"
+    extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+
+
 class Project(Camel):
     name: str
     language: str | None = None
@@ -39,8 +57,7 @@ class Project(Camel):
     root_id: str = Field(min_length=1)
     config: ConfigValue | None = None
     module: str = "build/filter.wasm"
-    #: Builder settings; the build package validates its own section.
-    build: dict[str, Any] = Field(default_factory=dict)
+    build: BuildSection = Field(default_factory=BuildSection)
     tests: Suite | None = None
 
     @field_validator("name")
