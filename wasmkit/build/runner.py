@@ -23,6 +23,9 @@ class Step:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str = "{src}"
     description: str = ""
+    #: The step fetches dependencies (npm install, cargo fetch, go mod download). The container
+    #: runner gives only such steps the host's network (and trust store); others run offline.
+    network: bool = False
 
 
 @dataclass(frozen=True)
