@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from os import PathLike
+from pathlib import PurePath
 from typing import Any
 
 WASM_FILTER_NAME = "envoy.filters.http.wasm"
@@ -53,9 +55,9 @@ class FilterSpec:
     legacy_fail_open: bool = False
 
 
-def filter_name_for(module_path: object) -> str:
+def filter_name_for(module_path: str | PathLike[str]) -> str:
     """A filter name derived from a module file name: ``my_filter.wasm`` -> ``my-filter``."""
-    stem = str(getattr(module_path, "stem", module_path)).lower()
+    stem = PurePath(module_path).stem.lower()
     cleaned = "".join(c if c.isalnum() else "-" for c in stem).strip("-")
     return cleaned or "filter"
 

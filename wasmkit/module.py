@@ -40,8 +40,7 @@ def _sig(params: str, results: str = I32) -> Signature:
     return Signature(tuple(params.split()), tuple(results.split()))
 
 
-_I = "i32"
-#: Host functions in module ``env`` (proxy-wasm 0.2.x, plus the 0.1.0 ones Envoy still links).
+#: Host functions in module ``env`` (proxy-wasm 0.2.x) that Envoy 1.40 links.
 ENV_FUNCTIONS: Mapping[str, Signature] = {
     "proxy_log": _sig("i32 i32 i32"),
     "proxy_get_log_level": _sig("i32"),
@@ -51,7 +50,6 @@ ENV_FUNCTIONS: Mapping[str, Signature] = {
     "proxy_call_foreign_function": _sig("i32 i32 i32 i32 i32 i32"),
     "proxy_get_current_time_nanoseconds": _sig("i32"),
     "proxy_set_tick_period_milliseconds": _sig("i32"),
-    "proxy_get_configuration": _sig("i32 i32"),
     "proxy_get_buffer_bytes": _sig("i32 i32 i32 i32 i32"),
     "proxy_set_buffer_bytes": _sig("i32 i32 i32 i32 i32"),
     "proxy_get_buffer_status": _sig("i32 i32 i32"),
@@ -67,9 +65,6 @@ ENV_FUNCTIONS: Mapping[str, Signature] = {
     "proxy_send_local_response": _sig("i32 i32 i32 i32 i32 i32 i32 i32"),
     "proxy_continue_stream": _sig("i32"),
     "proxy_close_stream": _sig("i32"),
-    "proxy_continue_request": _sig(""),
-    "proxy_continue_response": _sig(""),
-    "proxy_clear_route_cache": _sig(""),
     "proxy_get_shared_data": _sig("i32 i32 i32 i32 i32"),
     "proxy_set_shared_data": _sig("i32 i32 i32 i32 i32"),
     "proxy_register_shared_queue": _sig("i32 i32 i32"),
@@ -86,27 +81,59 @@ ENV_FUNCTIONS: Mapping[str, Signature] = {
     "proxy_increment_metric": _sig("i32 i64"),
     "proxy_record_metric": _sig("i32 i64"),
     "proxy_get_metric": _sig("i32 i32"),
+    "emscripten_notify_memory_growth": _sig("i32", ""),
 }
 
-#: The WASI preview1 functions Envoy implements (its other WASI names are missing imports).
+#: The WASI preview1 functions Envoy 1.40 links (most file and socket calls are stubs that
+#: fail at run time, but a module importing them loads). Older Envoys link fewer: for a
+#: platform other than the bundled Envoy, ``envoy --mode validate`` has the last word.
 WASI_FUNCTIONS: Mapping[str, Signature] = {
-    "fd_write": _sig("i32 i32 i32 i32"),
-    "fd_read": _sig("i32 i32 i32 i32"),
-    "fd_seek": _sig("i32 i64 i32 i32"),
-    "fd_close": _sig("i32"),
-    "fd_fdstat_get": _sig("i32 i32"),
-    "environ_get": _sig("i32 i32"),
-    "environ_sizes_get": _sig("i32 i32"),
-    "args_get": _sig("i32 i32"),
-    "args_sizes_get": _sig("i32 i32"),
-    "clock_time_get": _sig("i32 i64 i32"),
-    "random_get": _sig("i32 i32"),
-    "proc_exit": _sig("i32", ""),
-    "sched_yield": _sig(""),
-    "path_open": _sig("i32 i32 i32 i32 i32 i64 i64 i32 i32"),
-    "fd_prestat_get": _sig("i32 i32"),
-    "fd_prestat_dir_name": _sig("i32 i32 i32"),
-}
+    name: _sig(params)
+    for name, params in {
+        "args_get": "i32 i32",
+        "args_sizes_get": "i32 i32",
+        "environ_get": "i32 i32",
+        "environ_sizes_get": "i32 i32",
+        "clock_res_get": "i32 i32",
+        "clock_time_get": "i32 i64 i32",
+        "fd_advise": "i32 i64 i64 i32",
+        "fd_allocate": "i32 i64 i64",
+        "fd_close": "i32",
+        "fd_datasync": "i32",
+        "fd_fdstat_get": "i32 i32",
+        "fd_fdstat_set_flags": "i32 i32",
+        "fd_fdstat_set_rights": "i32 i64 i64",
+        "fd_filestat_get": "i32 i32",
+        "fd_filestat_set_size": "i32 i64",
+        "fd_filestat_set_times": "i32 i64 i64 i32",
+        "fd_pread": "i32 i32 i32 i64 i32",
+        "fd_prestat_get": "i32 i32",
+        "fd_prestat_dir_name": "i32 i32 i32",
+        "fd_pwrite": "i32 i32 i32 i64 i32",
+        "fd_read": "i32 i32 i32 i32",
+        "fd_readdir": "i32 i32 i32 i64 i32",
+        "fd_renumber": "i32 i32",
+        "fd_seek": "i32 i64 i32 i32",
+        "fd_sync": "i32",
+        "fd_tell": "i32 i32",
+        "fd_write": "i32 i32 i32 i32",
+        "path_create_directory": "i32 i32 i32",
+        "path_filestat_get": "i32 i32 i32 i32 i32",
+        "path_filestat_set_times": "i32 i32 i32 i32 i64 i64 i32",
+        "path_open": "i32 i32 i32 i32 i32 i64 i64 i32 i32",
+        "path_readlink": "i32 i32 i32 i32 i32 i32",
+        "path_remove_directory": "i32 i32 i32",
+        "path_rename": "i32 i32 i32 i32 i32 i32",
+        "path_unlink_file": "i32 i32 i32",
+        "poll_oneoff": "i32 i32 i32 i32",
+        "sched_yield": "",
+        "random_get": "i32 i32",
+        "sock_accept": "i32 i32 i32",
+        "sock_recv": "i32 i32 i32 i32 i32 i32",
+        "sock_send": "i32 i32 i32 i32 i32",
+        "sock_shutdown": "i32 i32",
+    }.items()
+} | {"proc_exit": _sig("i32", "")}
 
 HOST_MODULES: Mapping[str, Mapping[str, Signature]] = {
     "env": ENV_FUNCTIONS,
@@ -181,8 +208,8 @@ def _kind(extern_type: object) -> str:
     return "global"
 
 
-def load_bytes(path: Path) -> bytes:
-    """Read a module file, refusing what is clearly not one."""
+def read_module(path: Path) -> bytes:
+    """Read a module file within the size limit, whatever its content."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -192,7 +219,12 @@ def load_bytes(path: Path) -> bytes:
         ) from None
     if size > MAX_MODULE_BYTES:
         raise ModuleError(f"module {path} is {size} bytes, over the 256 MiB limit")
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def load_bytes(path: Path) -> bytes:
+    """Read a module file, refusing what is clearly not one."""
+    data = read_module(path)
     if not data.startswith(WASM_MAGIC):
         raise ModuleError(
             f"{path} is not a WebAssembly module (it does not start with \\0asm)",
@@ -332,8 +364,8 @@ def _hint_for(code: str) -> str:
         "bad-abi": "rebuild with an SDK that targets the platform's ABI (see wasmkit platforms)",
         "no-memory": "the module must export its linear memory as 'memory'",
         "no-allocator": "export malloc (C/C++: link wasi-libc; AssemblyScript: the runtime does)",
-        "missing-import": "remove the call (e.g. std::fs in Rust, env.abort in AssemblyScript: "
-        "build with --use abort=abort_proc_exit)",
+        "missing-import": "remove the call, or use what the host provides (AssemblyScript: "
+        "build with --use abort=abort_proc_exit instead of importing env.abort)",
         "bad-signature": "the SDK and the host disagree on a function: update the SDK",
     }.get(code, "see the proxy-wasm ABI spec")
 

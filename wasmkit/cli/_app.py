@@ -63,7 +63,8 @@ def render_error(error: WasmkitError, verbose: int = 0) -> str:
 def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     """Run ``group``; turn wasmkit's errors into messages and exit codes."""
     try:
-        group.main(args=args, prog_name="wasmkit", standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        code = group.main(args=args, prog_name="wasmkit", standalone_mode=False)
     except WasmkitError as exc:
         verbose = 0
         ctx = click.get_current_context(silent=True)
@@ -82,4 +83,4 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
-    return 0
+    return code if isinstance(code, int) else 0

@@ -36,7 +36,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 
 _LOG_LINE = re.compile(r"^\[[^\]]+\]\[\d+\]\[(\w+)\]\[(\w+)\] (?:\[[^\]]+\] )?(.*)$")
 #: Wasm log lines that only restate the first reason.
-_ECHOES = ("Wasm VM failed", "Plugin configured to fail", "failed to load", "Unable to create Wasm")
+_ECHOES = (
+    "Failed to initialize Wasm code",
+    "Plugin configured to fail",
+    "failed to load",
+    "Unable to create Wasm",
+)
+_PREFIXES = ("Wasm VM failed ",)
 
 
 @dataclass(frozen=True)
@@ -55,15 +61,25 @@ def parse_log(text: str) -> list[LogEntry]:
     return entries
 
 
+def _strip(message: str) -> str:
+    message = message.strip()
+    for prefix in _PREFIXES:
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
 def load_failure_reason(log_text: str) -> str | None:
     """The first thing Envoy said about a module it refused, in its own words."""
     entries = parse_log(log_text)
-    wasm_errors = [e for e in entries if e.logger == "wasm" and e.level in ("error", "critical")]
-    for entry in wasm_errors:
-        if not any(echo in entry.message for echo in _ECHOES):
-            return entry.message.strip()
+    wasm_errors = [
+        _strip(e.message) for e in entries if e.logger == "wasm" and e.level in ("error", "critical")
+    ]
+    for message in wasm_errors:
+        if not any(echo in message for echo in _ECHOES):
+            return message
     if wasm_errors:
-        return wasm_errors[0].message.strip()
+        return wasm_errors[0]
     for entry in entries:
         if entry.level == "critical" and "initializing" in entry.message:
             return entry.message.strip()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit.errors import ModuleError, ModuleLoadError
-from wasmkit.module import ModuleInfo, Problem, host_problems, inspect_bytes, load_bytes
+from wasmkit.module import ModuleInfo, Problem, host_problems, inspect_bytes, read_module
 from wasmkit.testing.assertions import Mismatch, check
 from wasmkit.testing.engine import Engine, EngineRun, Observed
 from wasmkit.testing.plan import TestPlan
@@ -64,9 +64,12 @@ class SuiteResult:
 
 
 def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Problem, ...]]:
-    """Inspect the module; a module wasmtime cannot parse is still handed to the proxy,
-    so that the report quotes the proxy's own reason."""
-    data = load_bytes(module_path)
+    """Inspect the module and predict load problems.
+
+    A module wasmtime cannot parse is still handed to the proxy, so that the
+    report quotes the proxy's own reason; only a missing or oversized file stops here.
+    """
+    data = read_module(module_path)
     try:
         info = inspect_bytes(data, module_path)
     except ModuleError as exc:

@@ -1,0 +1,75 @@
+"""Module inspection: what a module declares and why Envoy would refuse it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wasmkit.abi import AbiVersion
+from wasmkit.errors import ModuleError
+from wasmkit.module import check_module, host_problems, inspect_file, module_file
+
+Wat = Callable[[str], Path]
+
+
+def test_add_header_is_clean(wat: Wat) -> None:
+    info = inspect_file(wat("add_header"))
+    assert info.abi_versions == (AbiVersion.V0_2_1,)
+    assert info.allocator == "malloc" and info.has_memory
+    assert "proxy_on_response_headers" in info.callbacks
+    assert {i.qualified for i in info.imports} >= {"env.proxy_log", "env.proxy_send_local_response"}
+    assert host_problems(info) == []
+    assert len(info.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code", "text"),
+    [
+        ("no_abi", "no-abi", "exports no proxy_abi_version_* marker"),
+        ("unknown_import", "missing-import", "import env.abort is not provided by Envoy"),
+        ("bad_signature", "bad-signature", "import env.proxy_log has signature (i32, i32) -> (i32)"),
+    ],
+)
+def test_each_problem_is_named(wat: Wat, fixture: str, code: str, text: str) -> None:
+    info = inspect_file(wat(fixture))
+    problems = host_problems(info)
+    assert [p.code for p in problems] == [code]
+    assert text in problems[0].message
+    with pytest.raises(ModuleError) as raised:
+        check_module(info)
+    assert text in raised.value.message and raised.value.hint
+
+
+def test_abi_outside_the_platform_is_refused(wat: Wat) -> None:
+    info = inspect_file(wat("add_header"))
+    problems = host_problems(info, accepted_abis=[AbiVersion.V0_1_0])
+    assert [p.code for p in problems] == ["bad-abi"]
+    assert "0.2.1" in problems[0].message
+
+
+def test_not_wasm_and_corrupt_files(tmp_path: Path) -> None:
+    text = tmp_path / "x.wasm"
+    text.write_text("hello")
+    with pytest.raises(ModuleError, match="does not start with"):
+        inspect_file(text)
+    corrupt = tmp_path / "c.wasm"
+    corrupt.write_bytes(b"\0asm\x01\0\0\0garbage")
+    with pytest.raises(ModuleError, match="not a valid WebAssembly module"):
+        inspect_file(corrupt)
+    with pytest.raises(ModuleError, match="does not exist"):
+        inspect_file(tmp_path / "missing.wasm")
+
+
+def test_wat_is_compiled_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = tmp_path / "f.wat"
+    source.write_text('(module (memory (export "memory") 1))')
+    first = module_file(source)
+    assert first.suffix == ".wasm" and first.read_bytes().startswith(b"\0asm")
+    assert module_file(source) == first
+    bad = tmp_path / "bad.wat"
+    bad.write_text("(module (oops))")
+    with pytest.raises(ModuleError, match="not valid WebAssembly text"):
+        module_file(bad)
