@@ -17,6 +17,14 @@ COMMANDS: dict[str, str] = {
     "test": "wasmkit.cli.test:test",
     "run": "wasmkit.cli.test:run",
     "completion": "wasmkit.cli.completion:completion",
+    "push": "wasmkit.cli.oci:push",
+    "pull": "wasmkit.cli.oci:pull",
+    "tag": "wasmkit.cli.oci:tag",
+    "images": "wasmkit.cli.oci:images",
+    "rm": "wasmkit.cli.oci:rm",
+    "inspect": "wasmkit.cli.oci:inspect",
+    "login": "wasmkit.cli.oci:login",
+    "logout": "wasmkit.cli.oci:logout",
 }
 
 

@@ -1,0 +1,197 @@
+"""Registry authentication: ``WWW-Authenticate`` challenges, Basic, and scoped Bearer tokens.
+
+A registry answers 401 with a challenge. ``Basic`` means: send the credential on every
+request. ``Bearer realm=...,service=...`` means: ask the token server at ``realm`` for a token
+of the exact scopes needed (``repository:<name>:pull`` or ``pull,push``), with the credential as
+Basic auth if there is one, anonymously otherwise. Tokens are cached per scope set, so a pull
+token is never sent for a push and a token for one repository never for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import requests
+
+from wasmkit.errors import UsageError
+from wasmkit.oci.credentials import Credential
+
+log = logging.getLogger(__name__)
+
+_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+class AuthError(UsageError):
+    """The registry refused us: no credential, a wrong one, or no permission."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str  # basic | bearer
+    params: dict[str, str]
+
+
+def parse_challenge(header: str) -> Challenge | None:
+    header = header.strip()
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _PARAM.finditer(rest)
+    }
+    return Challenge(scheme.lower(), params)
+
+
+def scope_pull(repository: str) -> str:
+    return f"repository:{repository}:pull"
+
+
+def scope_push(repository: str) -> str:
+    return f"repository:{repository}:pull,push"
+
+
+def login_hint(registry: str) -> str:
+    return f"log in with `wasmkit login {registry}` (or `docker login`), then retry"
+
+
+def basic_header(credential: Credential) -> str:
+    raw = f"{credential.username}:{credential.secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+class Authenticator:
+    """Holds what a client learned about one registry's auth: the scheme and cached tokens."""
+
+    def __init__(
+        self,
+        registry: str,
+        credential: Callable[[], Credential | None],
+        send: Callable[..., requests.Response],
+    ):
+        self.registry = registry
+        self._credential_source = credential
+        self._credential: Credential | None = None
+        self._credential_loaded = False
+        self._send = send
+        self._basic = False
+        self._bearer: Challenge | None = None
+        self._tokens: dict[tuple[str, ...], str] = {}
+
+    def credential(self) -> Credential | None:
+        if not self._credential_loaded:
+            self._credential = self._credential_source()
+            self._credential_loaded = True
+            if self._credential:
+                log.debug(
+                    "using the credential for %s from %s", self.registry, self._credential.source
+                )
+        return self._credential
+
+    def header(self, scopes: Sequence[str]) -> str | None:
+        """The Authorization header to send for ``scopes``, if auth is known to be needed."""
+        key = tuple(sorted(scopes))
+        if key in self._tokens:
+            return "Bearer " + self._tokens[key]
+        if self._bearer is not None:
+            return "Bearer " + self._fetch_token(key)
+        if self._basic:
+            cred = self.credential()
+            return basic_header(cred) if cred else None
+        return None
+
+    def challenged(self, response: requests.Response, scopes: Sequence[str]) -> None:
+        """Learn from a 401; raise AuthError if nothing more can be tried."""
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+        key = tuple(sorted(scopes))
+        if challenge is None:
+            raise AuthError(
+                f"{self.registry} refused the request (401) without a challenge",
+                hint=login_hint(self.registry),
+            )
+        if challenge.scheme == "basic":
+            if self._basic or self.credential() is None:
+                raise self._refused()
+            self._basic = True
+        elif challenge.scheme == "bearer":
+            if key in self._tokens or (
+                self._bearer is not None
+                and not challenge.params.get("error")
+                and self._bearer.params == challenge.params
+            ):
+                # a token we just fetched was refused
+                self._tokens.pop(key, None)
+                raise self._refused(
+                    insufficient="insufficient_scope" in challenge.params.get("error", "")
+                )
+            self._bearer = challenge
+            self._tokens.pop(key, None)
+        else:
+            raise AuthError(
+                f"{self.registry} asks for unsupported auth scheme {challenge.scheme!r}",
+                hint="wasmkit speaks Basic and Bearer token auth",
+            )
+
+    def _refused(self, insufficient: bool = False) -> AuthError:
+        cred = self.credential()
+        if cred is None:
+            return AuthError(
+                f"{self.registry} requires authentication", hint=login_hint(self.registry)
+            )
+        if insufficient:
+            return AuthError(
+                f"the credential for {self.registry} is not allowed to do this",
+                hint="ask for access to the repository, or log in as a user who has it",
+            )
+        return AuthError(
+            f"{self.registry} rejected the credential for user {cred.username!r}",
+            hint=login_hint(self.registry),
+        )
+
+    def _fetch_token(self, key: tuple[str, ...]) -> str:
+        assert self._bearer is not None
+        realm = self._bearer.params.get("realm")
+        if not realm:
+            raise AuthError(
+                f"{self.registry} sent a Bearer challenge without a realm",
+                hint="the registry's token auth is misconfigured",
+            )
+        params: list[tuple[str, str]] = []
+        if self._bearer.params.get("service"):
+            params.append(("service", self._bearer.params["service"]))
+        params.extend(("scope", s) for s in key)
+        cred = self.credential()
+        headers = {}
+        if cred and cred.is_identity_token:
+            data = {
+                "grant_type": "refresh_token",
+                "refresh_token": cred.secret,
+                "client_id": "wasmkit",
+            }
+            data.update(params)
+            response = self._send("POST", realm, data=data)
+        else:
+            if cred:
+                headers["Authorization"] = basic_header(cred)
+            response = self._send("GET", realm, params=params, headers=headers)
+        if response.status_code in (401, 403):
+            raise self._refused()
+        if response.status_code != 200:
+            raise AuthError(
+                f"the token server {realm} answered {response.status_code}",
+                hint="check the registry's auth service",
+            )
+        try:
+            body = response.json()
+            token = str(body.get("token") or body["access_token"])
+        except (ValueError, KeyError, TypeError):
+            raise AuthError(
+                f"the token server {realm} sent no token", hint="check the registry's auth service"
+            ) from None
+        log.debug("got a token for %s scopes %s", self.registry, " ".join(key) or "(none)")
+        self._tokens[key] = token
+        return token

@@ -1,0 +1,91 @@
+"""What ``wasmkit inspect`` shows, and Istio's rules for accepting a filter image.
+
+Istio's agent takes an ``oci://`` image when its last layer is a tar(.gz) holding
+``plugin.wasm``, or when it is the wasme variant (wasm config media type, exactly two layers).
+The module must start with ``\\0asm`` and be at most 256 MiB. For ``oci://`` urls Istio compares
+a WasmPlugin's ``sha256`` with the MANIFEST digest; for ``http(s)://`` with the module's sha256.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from wasmkit.module import MAX_MODULE_BYTES, WASM_MAGIC
+from wasmkit.oci.layout import GZIP_LAYERS, TAR_LAYERS, WASME_CONFIG, WASME_LAYER, Manifest
+from wasmkit.oci.store import ImageRecord, LocalStore
+
+
+@dataclass(frozen=True)
+class Inspection:
+    record: ImageRecord
+    manifest: dict[str, Any]
+    config: Any
+    config_digest: str
+    istio_problems: tuple[str, ...] | None  # None: not checked
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ref": self.record.ref,
+            "manifestDigest": self.record.manifest_digest,
+            "moduleSha256": self.record.module_sha256,
+            "size": self.record.size,
+            "layout": self.record.layout,
+            "abiVersions": list(self.record.abi_versions),
+            "rootIds": list(self.record.root_ids),
+            "created": self.record.created,
+            "configDigest": self.config_digest,
+            "manifest": self.manifest,
+            "config": self.config,
+        }
+        if self.istio_problems is not None:
+            out["istio"] = {
+                "accepted": not self.istio_problems,
+                "problems": list(self.istio_problems),
+                "ociSha256": self.record.manifest_digest.removeprefix("sha256:"),
+                "httpSha256": self.record.module_sha256,
+            }
+        return out
+
+
+def istio_problems(manifest: Manifest, module_head: bytes, module_size: int) -> list[str]:
+    """Why Istio's agent would refuse this image (empty when it would take it)."""
+    problems: list[str] = []
+    layers = manifest.layers
+    wasme = manifest.config.media_type == WASME_CONFIG
+    if wasme:
+        if len(layers) != 2:
+            problems.append(f"a wasme image must have exactly 2 layers, this one has {len(layers)}")
+        if not any(layer.media_type == WASME_LAYER for layer in layers):
+            problems.append(f"a wasme image needs a {WASME_LAYER} layer")
+    elif not layers or layers[-1].media_type not in TAR_LAYERS:
+        last = layers[-1].media_type if layers else "none"
+        problems.append(
+            f"the last layer ({last}) is not a tar layer holding plugin.wasm; "
+            "Istio takes Docker/OCI images (the default --format compat) or the wasme variant"
+        )
+    elif layers[-1].media_type not in GZIP_LAYERS:
+        problems.append("the last layer is an uncompressed tar; Istio expects tar+gzip")
+    if not module_head.startswith(WASM_MAGIC):
+        problems.append("the module does not start with \\0asm")
+    if module_size > MAX_MODULE_BYTES:
+        problems.append(f"the module is {module_size} bytes, over Istio's 256 MiB limit")
+    return problems
+
+
+def inspect(store: LocalStore, ref: str, *, check_istio: bool = False) -> Inspection:
+    record = store.resolve(ref)
+    manifest = store.manifest(record)
+    config_raw = store.blob_path(manifest.config.digest).read_bytes()
+    try:
+        config: Any = json.loads(config_raw)
+    except ValueError:
+        config = config_raw.decode("utf-8", "replace")
+    problems: tuple[str, ...] | None = None
+    if check_istio:
+        module = store.module_path(record.ref)
+        with module.open("rb") as f:
+            head = f.read(4)
+        problems = tuple(istio_problems(manifest, head, record.size))
+    return Inspection(record, json.loads(manifest.raw), config, manifest.config.digest, problems)

@@ -1,0 +1,144 @@
+"""Image references: ``[registry[:port]/]repository[:tag][@sha256:...]``.
+
+Parsed once, at the boundary, following the distribution reference grammar:
+lowercase path components, tags of at most 128 word characters, ``sha256``
+digests. A first component with a dot, a colon or equal to ``localhost`` is a
+registry host; otherwise the reference is on Docker Hub, as with docker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from wasmkit.errors import UsageError
+
+DEFAULT_REGISTRY = "docker.io"
+DEFAULT_TAG = "latest"
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?"
+)
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+
+_EXAMPLE = "localhost:5000/filters/add-header:v1"
+
+
+class ReferenceError(UsageError):
+    """A reference that does not follow the grammar."""
+
+    def __init__(self, ref: str, why: str, *, hint: str | None = None):
+        super().__init__(
+            f"invalid image reference {ref!r}: {why}",
+            hint=hint or f"write it as [registry/]name[:tag][@sha256:...], e.g. {_EXAMPLE}",
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Reference:
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``registry/repository``, without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def reference(self) -> str:
+        """What goes after ``/manifests/`` in the registry API: the digest wins over the tag."""
+        return self.digest or self.tag or DEFAULT_TAG
+
+    def with_tag(self, tag: str) -> Reference:
+        return Reference(self.registry, self.repository, tag, None)
+
+    def with_digest(self, digest: str) -> Reference:
+        return Reference(self.registry, self.repository, None, digest)
+
+    def __str__(self) -> str:
+        out = self.name
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+
+def parse(ref: str, *, default_tag: bool = True) -> Reference:
+    """Parse ``ref``; a reference with neither tag nor digest gets ``latest`` if ``default_tag``."""
+    text = ref.strip()
+    if not text:
+        raise ReferenceError(ref, "it is empty")
+    if any(c.isspace() for c in text):
+        raise ReferenceError(ref, "it contains white space")
+    digest: str | None = None
+    if "@" in text:
+        text, digest = text.split("@", 1)
+        if not _DIGEST.fullmatch(digest):
+            raise ReferenceError(
+                ref,
+                f"{digest!r} is not a digest",
+                hint="a digest is sha256: and 64 lowercase hex digits",
+            )
+    tag: str | None = None
+    last_slash = text.rfind("/")
+    colon = text.rfind(":")
+    if colon > last_slash:
+        text, tag = text[:colon], text[colon + 1 :]
+        if not _TAG.fullmatch(tag):
+            raise ReferenceError(
+                ref,
+                f"{tag!r} is not a valid tag",
+                hint="a tag is up to 128 letters, digits, '_', '.' or '-'",
+            )
+    first, _, rest = text.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        registry, repository = first, rest
+        if not _HOST.fullmatch(registry):
+            raise ReferenceError(ref, f"{registry!r} is not a registry host[:port]")
+    else:
+        registry, repository = DEFAULT_REGISTRY, text
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    if not repository:
+        raise ReferenceError(ref, "the repository name is missing")
+    if repository != repository.lower():
+        raise ReferenceError(
+            ref,
+            "repository names must be lowercase",
+            hint=f"use {str(Reference(registry, repository.lower(), tag, digest))!r}",
+        )
+    if not _NAME.fullmatch(repository):
+        raise ReferenceError(
+            ref,
+            f"{repository!r} is not a valid repository name",
+            hint="use lowercase letters, digits and single '.', '_', '__' or '-' between them, "
+            f"'/' between path components, e.g. {_EXAMPLE}",
+        )
+    if len(registry) + 1 + len(repository) > 255:
+        raise ReferenceError(ref, "the name is longer than 255 characters")
+    if tag is None and digest is None and default_tag:
+        tag = DEFAULT_TAG
+    return Reference(registry, repository, tag, digest)
+
+
+def parse_registry(text: str) -> str:
+    """A registry given alone (``login``): ``host[:port]``, a URL's scheme and path dropped."""
+    host = text.strip().split("://", 1)[-1].split("/", 1)[0]
+    if host in ("index.docker.io", "registry-1.docker.io"):
+        return DEFAULT_REGISTRY
+    if not host or not _HOST.fullmatch(host):
+        raise UsageError(
+            f"{text!r} is not a registry host[:port]", hint="e.g. localhost:5000 or ghcr.io"
+        )
+    return host
+
+
+def api_host(registry: str) -> str:
+    """The host that serves the registry API (Docker Hub's differs from its name)."""
+    return "registry-1.docker.io" if registry == DEFAULT_REGISTRY else registry

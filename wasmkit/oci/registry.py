@@ -1,0 +1,326 @@
+"""A client of the OCI distribution API over ``requests``, streaming every blob.
+
+Only what filters need: ping, manifests (get/put), blobs (head, mount, monolithic upload with a
+file body, download with digest verification). Auth is in :mod:`wasmkit.oci.auth`. TLS is
+verified unless ``insecure``; ``ca_file`` adds a CA. ``verify=`` is passed on each request because
+``REQUESTS_CA_BUNDLE`` would override a session-wide setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlencode, urljoin
+
+import requests
+
+from wasmkit.errors import EnvironmentProblem, ServiceUnavailable, UsageError
+from wasmkit.oci._digest import CHUNK, sha256_digest
+from wasmkit.oci.auth import Authenticator, AuthError, login_hint, scope_pull, scope_push
+from wasmkit.oci.credentials import Credential
+from wasmkit.oci.layout import INDEX_TYPES, MANIFEST_TYPES, Descriptor
+from wasmkit.oci.progress import NullProgress, Progress, ProgressTask
+from wasmkit.oci.reference import api_host
+
+log = logging.getLogger(__name__)
+
+MAX_MANIFEST = 4 * 1024 * 1024
+ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
+
+
+class IntegrityError(EnvironmentProblem):
+    """The registry sent bytes that do not match their digest."""
+
+
+class ManifestUnknown(UsageError):
+    """The tag or digest is not in the repository."""
+
+
+class _ProgressReader:
+    """A file body for requests that reports what was read and tells its length."""
+
+    def __init__(self, f: BinaryIO, size: int, task: ProgressTask):
+        self._f, self._size, self._task = f, size, task
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self._f.read(max(n, CHUNK) if n and n > 0 else CHUNK)
+        self._task.advance(len(chunk))
+        return chunk
+
+
+def _registry_errors(response: requests.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return (
+            "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or response.text[:200]
+        )
+    except (ValueError, AttributeError):
+        return response.text[:200].strip()
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credential: Callable[[], Credential | None] = lambda: None,
+        plain_http: bool = False,
+        ca_file: Path | None = None,
+        insecure: bool = False,
+        timeout: float = 30.0,
+        progress: Progress | None = None,
+    ):
+        self.registry = registry
+        self.base = f"{'http' if plain_http else 'https'}://{api_host(registry)}"
+        self.verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+        self.timeout = timeout
+        self.progress: Progress = progress or NullProgress()
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "wasmkit"
+        self.auth = Authenticator(registry, credential, self._send)
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return self._session.request(method, url, verify=self.verify, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise EnvironmentProblem(
+                f"TLS to {self.registry} failed: {_short(exc)}",
+                hint="trust its CA with --ca-file CA.pem, use --insecure to skip verification, "
+                "or --plain-http if it speaks plain HTTP",
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise ServiceUnavailable(
+                f"cannot reach the registry {self.registry}: {_short(exc)}",
+                hint="check the address and that the registry runs; "
+                "a local registry without TLS needs --plain-http",
+            ) from None
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        scopes: Sequence[str],
+        *,
+        body: Callable[[], Any] | None = None,
+        ok: Sequence[int] = (200,),
+        **kwargs: Any,
+    ) -> requests.Response:
+        url = urljoin(self.base, path)
+        headers = dict(kwargs.pop("headers", {}))
+        for attempt in range(3):
+            auth = self.auth.header(scopes)
+            if auth:
+                headers["Authorization"] = auth
+            data = body() if body else None
+            response = self._send(method, url, headers=headers, data=data, **kwargs)
+            if response.status_code == 401 and attempt < 2:
+                response.close()
+                self.auth.challenged(response, scopes)
+                continue
+            break
+        if response.status_code in (401, 403):
+            denied = _registry_errors(response)
+            response.close()
+            cred = self.auth.credential()
+            raise AuthError(
+                f"{self.registry} denied {method} {path.split('?')[0]} "
+                f"({response.status_code}: {denied})",
+                hint=login_hint(self.registry)
+                if cred is None
+                else "the user may lack access to this repository; log in as one who has it",
+            )
+        if response.status_code not in ok:
+            detail = _registry_errors(response)
+            response.close()
+            problem = ServiceUnavailable if response.status_code >= 500 else UsageError
+            raise problem(
+                f"{self.registry} answered {response.status_code} to {method} "
+                f"{path.split('?')[0]}: {detail}",
+                hint="check the reference and the registry's logs",
+            )
+        return response
+
+    # -- API -----------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """GET /v2/ with auth: proves the registry answers and accepts the credential."""
+        self._request("GET", "/v2/", ()).close()
+
+    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
+        """The manifest's exact bytes and media type; verified when ``reference`` is a digest."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            (scope_pull(repository),),
+            headers={"Accept": ACCEPT},
+            stream=True,
+            ok=(200, 404),
+        )
+        with response:
+            if response.status_code == 404:
+                raise ManifestUnknown(
+                    f"{self.registry}/{repository} has no "
+                    f"{'manifest' if ':' in reference else 'tag'} {reference}",
+                    hint="check the name and tag (`skopeo list-tags docker://REPO` lists tags)",
+                )
+            raw = response.raw.read(MAX_MANIFEST + 1, decode_content=True)
+        if len(raw) > MAX_MANIFEST:
+            raise IntegrityError(
+                f"the manifest of {repository}:{reference} is over 4 MiB",
+                hint="this is not a filter image",
+            )
+        if reference.startswith("sha256:") and sha256_digest(raw) != reference:
+            raise IntegrityError(
+                f"the manifest {self.registry}/{repository}@{reference} does not match its digest",
+                hint="the registry or a proxy in between altered it; do not use this registry",
+            )
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        with contextlib.suppress(ValueError, AttributeError):
+            media_type = json.loads(raw).get("mediaType") or media_type
+        return raw, media_type
+
+    def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
+        self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            (scope_push(repository),),
+            body=lambda: raw,
+            headers={"Content-Type": media_type},
+            ok=(200, 201),
+        ).close()
+        return sha256_digest(raw)
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        response = self._request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", (scope_pull(repository),), ok=(200, 404)
+        )
+        response.close()
+        return response.status_code == 200
+
+    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
+        """Ask the registry to link a blob from another repository; True when it did."""
+        query = urlencode({"mount": digest, "from": source})
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/?{query}",
+            (scope_push(repository), scope_pull(source)),
+            ok=(201, 202),
+        )
+        response.close()
+        if response.status_code == 202 and response.headers.get("Location"):
+            # not mounted; an upload session was opened instead: cancel it
+            self._request(
+                "DELETE",
+                response.headers["Location"],
+                (scope_push(repository),),
+                ok=(200, 202, 204, 404),
+            ).close()
+        return response.status_code == 201
+
+    def upload_blob(
+        self, repository: str, descriptor: Descriptor, path: Path, label: str = ""
+    ) -> None:
+        """Monolithic upload: POST opens a session, PUT streams the file with the digest."""
+        scopes = (scope_push(repository),)
+        start = self._request("POST", f"/v2/{repository}/blobs/uploads/", scopes, ok=(202,))
+        start.close()
+        location = start.headers.get("Location")
+        if not location:
+            raise ServiceUnavailable(
+                f"{self.registry} opened an upload without a Location",
+                hint="the registry does not follow the distribution API",
+            )
+        separator = "&" if "?" in location else "?"
+        url = f"{location}{separator}{urlencode({'digest': descriptor.digest})}"
+        task = self.progress.task(label or descriptor.digest[7:19], descriptor.size)
+        handles: list[BinaryIO] = []
+
+        def body() -> _ProgressReader:
+            f = path.open("rb")
+            handles.append(f)
+            return _ProgressReader(f, descriptor.size, task)
+
+        try:
+            self._request(
+                "PUT",
+                url,
+                scopes,
+                body=body,
+                ok=(201,),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(descriptor.size),
+                },
+            ).close()
+        finally:
+            for f in handles:
+                f.close()
+            task.close()
+
+    def download_blob(
+        self, repository: str, descriptor: Descriptor, dest: Path, label: str = ""
+    ) -> None:
+        """Stream a blob into ``dest``, checking size and digest; IntegrityError if they differ."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/blobs/{descriptor.digest}",
+            (scope_pull(repository),),
+            stream=True,
+            ok=(200, 404),
+        )
+        task = self.progress.task(label or descriptor.digest[7:19], descriptor.size)
+        where = f"{self.registry}/{repository}@{descriptor.digest}"
+        with response:
+            if response.status_code == 404:
+                raise ManifestUnknown(
+                    f"blob {where} is missing from the registry",
+                    hint="the image is incomplete; push it again",
+                )
+            h = hashlib.sha256()
+            size = 0
+            try:
+                with dest.open("wb") as out:
+                    for chunk in response.iter_content(CHUNK):
+                        size += len(chunk)
+                        if size > descriptor.size:
+                            break
+                        h.update(chunk)
+                        out.write(chunk)
+                        task.advance(len(chunk))
+            except requests.exceptions.RequestException as exc:
+                raise ServiceUnavailable(
+                    f"the download of {where} broke off: {_short(exc)}",
+                    hint="retry; the local store is unchanged",
+                ) from None
+            finally:
+                task.close()
+        if size != descriptor.size or "sha256:" + h.hexdigest() != descriptor.digest:
+            dest.unlink(missing_ok=True)
+            got = "more" if size > descriptor.size else f"{size}"
+            raise IntegrityError(
+                f"blob {where} does not match its digest "
+                f"(expected {descriptor.size} bytes, got {got})",
+                hint="the registry or a proxy in between served wrong bytes; nothing was stored",
+            )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    if "Max retries exceeded" in text or "NewConnectionError" in text:
+        reason = text.rsplit(":", 1)[-1].strip(" )'\"]")
+        return reason or "connection failed"
+    return text[:200]

@@ -1,0 +1,417 @@
+"""The local image store under ``~/.wasmkit`` (``$WASMKIT_HOME`` overrides).
+
+::
+
+    store/blobs/sha256/<hex>      every blob: manifests, configs, layers (content addressed)
+    store/modules/<hex>.wasm      each image's module, by its own sha256 (for tests and deploy)
+    store/images/<hex>.json       a record per manifest digest: module sha256, size, ABI, root ids
+    store/index.json              reference -> manifest digest ("name:tag" or "name@sha256:...")
+    store/tmp/<pid>-<random>/     staging; nothing there is ever mistaken for a complete file
+    store/lock                    flock(2) held while the index, records or blobs change
+
+Every file appears by ``os.replace`` of a complete temporary file, and the index changes only
+under the lock, so two wasmkit processes can write at once and a killed pull leaves the store as
+it was (its staging directory is swept by the next writer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wasmkit.abi import AbiVersion
+from wasmkit.errors import ModuleError, UsageError
+from wasmkit.module import MAX_MODULE_BYTES, WASM_MAGIC
+from wasmkit.oci._digest import hex_of
+from wasmkit.oci.layout import (
+    Extracted,
+    Format,
+    Manifest,
+    build_image,
+    extract_module,
+    find_module,
+    parse_manifest,
+    parse_runtime_config,
+)
+from wasmkit.oci.reference import Reference, parse
+
+log = logging.getLogger(__name__)
+
+
+def default_home() -> Path:
+    env = os.environ.get("WASMKIT_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".wasmkit"
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image in the store, as ``wasmkit images`` lists it."""
+
+    ref: str
+    manifest_digest: str
+    module_sha256: str
+    size: int
+    layout: str
+    abi_versions: tuple[str, ...]
+    root_ids: tuple[str, ...]
+    created: str
+    sources: tuple[str, ...] = field(
+        default=()
+    )  # registry/repository names known to hold the blobs
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("ref")
+        return data
+
+    @classmethod
+    def from_json(cls, ref: str, data: Mapping[str, Any]) -> ImageRecord:
+        return cls(
+            ref=ref,
+            manifest_digest=data["manifest_digest"],
+            module_sha256=data["module_sha256"],
+            size=int(data["size"]),
+            layout=data.get("layout", "compat"),
+            abi_versions=tuple(data.get("abi_versions", ())),
+            root_ids=tuple(data.get("root_ids", ())),
+            created=data.get("created", ""),
+            sources=tuple(data.get("sources", ())),
+        )
+
+
+class UnknownImage(UsageError):
+    def __init__(self, ref: str):
+        super().__init__(
+            f"no image {ref} in the local store",
+            hint="list stored images with `wasmkit images`, or fetch it with `wasmkit pull`",
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_module_file(module: Path) -> int:
+    try:
+        size = module.stat().st_size
+        with module.open("rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        raise ModuleError(
+            f"module {module} does not exist", hint="build it first or fix the path"
+        ) from None
+    except IsADirectoryError:
+        raise ModuleError(f"module {module} is a directory", hint="pass the .wasm file") from None
+    if head != WASM_MAGIC:
+        raise ModuleError(
+            f"{module} is not a WebAssembly module (it does not start with \\0asm)",
+            hint="pass the compiled .wasm file, not its source or an archive",
+        )
+    if size > MAX_MODULE_BYTES:
+        raise ModuleError(f"module {module} is {size} bytes, over the 256 MiB limit Istio applies")
+    return size
+
+
+def _check_abis(abi_versions: Sequence[str]) -> list[str]:
+    known = {v.value for v in AbiVersion}
+    bad = [a for a in abi_versions if a not in known]
+    if bad:
+        raise UsageError(
+            f"unknown ABI version(s): {', '.join(bad)}",
+            hint=f"use one of {', '.join(sorted(known))}",
+        )
+    return list(abi_versions)
+
+
+class LocalStore:
+    """Images by digest, references as an index; see the module docstring for the layout."""
+
+    def __init__(self, home: Path | None = None):
+        self.home = home or default_home()
+        self.root = self.home / "store"
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        return self.root / "blobs" / "sha256" / hex_of(digest)
+
+    def _module_file(self, sha256: str) -> Path:
+        return self.root / "modules" / f"{sha256}.wasm"
+
+    def _record_file(self, digest: str) -> Path:
+        return self.root / "images" / f"{hex_of(digest)}.json"
+
+    def _ensure(self) -> None:
+        for sub in ("blobs/sha256", "modules", "images", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._ensure()
+        with (self.root / "lock").open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A private directory inside the store (same file system, so renames are atomic)."""
+        self._ensure()
+        self._sweep()
+        path = Path(tempfile.mkdtemp(dir=self.root / "tmp", prefix=f"{os.getpid()}-"))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Remove staging directories of processes that died (a killed pull)."""
+        for entry in (self.root / "tmp").iterdir():
+            pid = entry.name.split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                log.debug("removing stale staging directory %s", entry)
+                shutil.rmtree(entry, ignore_errors=True)
+
+    # -- index ---------------------------------------------------------------------------------
+
+    def _read_index(self) -> dict[str, str]:
+        try:
+            data = json.loads((self.root / "index.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        refs = data.get("refs", {})
+        return {str(k): str(v) for k, v in refs.items()}
+
+    def _write_index(self, refs: Mapping[str, str]) -> None:
+        body = json.dumps({"version": 1, "refs": dict(sorted(refs.items()))}, indent=2).encode()
+        _write_atomic(self.root / "index.json", body)
+
+    def _read_record(self, ref: str, digest: str) -> ImageRecord:
+        data = json.loads(self._record_file(digest).read_bytes())
+        return ImageRecord.from_json(ref, data)
+
+    @staticmethod
+    def key(ref: str | Reference) -> str:
+        reference = ref if isinstance(ref, Reference) else parse(ref)
+        return str(reference)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def images(self) -> list[ImageRecord]:
+        return [
+            self._read_record(ref, digest) for ref, digest in sorted(self._read_index().items())
+        ]
+
+    def resolve(self, ref: str | Reference) -> ImageRecord:
+        reference = ref if isinstance(ref, Reference) else parse(ref)
+        index = self._read_index()
+        key = str(reference)
+        if key in index:
+            return self._read_record(key, index[key])
+        if reference.digest and self._record_file(reference.digest).is_file():
+            return self._read_record(key, reference.digest)
+        raise UnknownImage(key)
+
+    def module_path(self, ref: str | Reference) -> Path:
+        """The stored .wasm of an image (for ``wasmkit test`` and deploy)."""
+        return self._module_file(self.resolve(ref).module_sha256)
+
+    def manifest(self, record: ImageRecord) -> Manifest:
+        return parse_manifest(self.blob_path(record.manifest_digest).read_bytes())
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def add_module(
+        self,
+        module: Path,
+        ref: str,
+        *,
+        root_ids: list[str],
+        abi_versions: list[str],
+        layout: Format = "compat",
+    ) -> ImageRecord:
+        """Pack ``module`` as an image (``layout``), store it and point ``ref`` at it."""
+        reference = parse(ref)
+        if reference.digest:
+            raise UsageError(f"cannot tag a new image with a digest ({ref})", hint="give NAME:TAG")
+        _check_module_file(module)
+        abis = _check_abis(abi_versions)
+        with self.staging() as work:
+            image = build_image(module, work, root_ids=root_ids, abi_versions=abis, layout=layout)
+            location = find_module(image.manifest)
+            layer = image.files[location.layer.digest]
+            extracted = extract_module(location, layer, work / "module.wasm")
+            created = image.manifest.annotations.get("org.opencontainers.image.created", "")
+            return self.commit(
+                reference,
+                image.manifest,
+                image.files,
+                work / "module.wasm",
+                extracted,
+                layout=layout,
+                created=created,
+            )
+
+    def commit(
+        self,
+        reference: Reference,
+        manifest: Manifest,
+        files: Mapping[str, Path],
+        module_file: Path,
+        extracted: Extracted,
+        *,
+        layout: str,
+        created: str,
+        source: str | None = None,
+    ) -> ImageRecord:
+        """Move verified blobs into place and point ``reference`` at the manifest, atomically.
+
+        ``files`` are staged blobs (moved or copied); ``module_file`` is the extracted module.
+        """
+        roots, abis = parse_runtime_config(extracted.runtime_config or b"")
+        config_file = files.get(manifest.config.digest) or self.blob_path(manifest.config.digest)
+        if config_file.is_file() and manifest.config.size <= 64 * 1024 and not (roots or abis):
+            roots, abis = parse_runtime_config(config_file.read_bytes())
+        key = str(reference)
+        with self._locked():
+            for digest, path in files.items():
+                target = self.blob_path(digest)
+                if target.is_file():
+                    continue
+                if path.parent.parent == self.root / "tmp":
+                    os.replace(path, target)
+                else:  # a caller's file (the module itself for the wasme layout): copy
+                    tmp = target.with_name(f".{target.name}.tmp")
+                    shutil.copyfile(path, tmp)
+                    os.replace(tmp, target)
+            _write_atomic(self.blob_path(manifest.digest), manifest.raw)
+            target = self._module_file(extracted.sha256)
+            if not target.is_file():
+                os.replace(module_file, target)
+            record_file = self._record_file(manifest.digest)
+            sources: list[str] = []
+            if record_file.is_file():
+                old = self._read_record(key, manifest.digest)
+                sources = list(old.sources)
+                created = old.created or created
+            if source and source not in sources:
+                sources.append(source)
+            record = ImageRecord(
+                ref=key,
+                manifest_digest=manifest.digest,
+                module_sha256=extracted.sha256,
+                size=extracted.size,
+                layout=layout,
+                abi_versions=tuple(abis),
+                root_ids=tuple(roots),
+                created=created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                sources=tuple(sources),
+            )
+            _write_atomic(record_file, json.dumps(record.to_json(), indent=2).encode())
+            index = self._read_index()
+            previous = index.get(key)
+            index[key] = manifest.digest
+            self._write_index(index)
+            if previous and previous != manifest.digest:
+                self._collect(index)
+        log.info("stored %s as %s", key, manifest.digest)
+        return record
+
+    def add_source(self, digest: str, source: str) -> None:
+        """Remember that ``source`` (registry/repository) holds this image's blobs (for mounts)."""
+        with self._locked():
+            path = self._record_file(digest)
+            if not path.is_file():
+                return
+            data = json.loads(path.read_bytes())
+            sources = list(data.get("sources", []))
+            if source not in sources:
+                sources.append(source)
+                data["sources"] = sources
+                _write_atomic(path, json.dumps(data, indent=2).encode())
+
+    def tag(self, source: str, target: str) -> ImageRecord:
+        record = self.resolve(source)
+        reference = parse(target)
+        if reference.digest:
+            raise UsageError(f"cannot tag with a digest ({target})", hint="give NAME:TAG")
+        key = str(reference)
+        with self._locked():
+            index = self._read_index()
+            previous = index.get(key)
+            index[key] = record.manifest_digest
+            self._write_index(index)
+            if previous and previous != record.manifest_digest:
+                self._collect(index)
+        return self._read_record(key, record.manifest_digest)
+
+    def remove(self, ref: str) -> ImageRecord:
+        """Drop a reference; blobs no other reference uses are deleted."""
+        reference = parse(ref)
+        key = str(reference)
+        with self._locked():
+            index = self._read_index()
+            if key not in index:
+                raise UnknownImage(key)
+            record = self._read_record(key, index.pop(key))
+            self._write_index(index)
+            self._collect(index)
+        return record
+
+    def _collect(self, index: Mapping[str, str]) -> None:
+        """Delete records, blobs and modules that no reference reaches (lock held)."""
+        live_digests = set(index.values())
+        keep_blobs: set[str] = set()
+        keep_modules: set[str] = set()
+        for record_file in (self.root / "images").glob("*.json"):
+            digest = "sha256:" + record_file.stem
+            if digest not in live_digests:
+                record_file.unlink(missing_ok=True)
+                continue
+            data = json.loads(record_file.read_bytes())
+            keep_modules.add(data["module_sha256"])
+            keep_blobs.add(hex_of(digest))
+            with contextlib.suppress(FileNotFoundError, ModuleError):
+                manifest = parse_manifest(self.blob_path(digest).read_bytes())
+                keep_blobs.update(hex_of(d.digest) for d in manifest.blobs)
+        for blob in (self.root / "blobs" / "sha256").iterdir():
+            if blob.name not in keep_blobs:
+                blob.unlink(missing_ok=True)
+        for module in (self.root / "modules").glob("*.wasm"):
+            if module.stem not in keep_modules:
+                module.unlink(missing_ok=True)
