@@ -1,0 +1,125 @@
+"""An in-process proxy-wasm host on wasmtime: run a filter without Envoy, in milliseconds.
+
+It answers the host functions the way Envoy 1.40 does (ABI 0.2.1, 0.2.0 and the
+0.1.0 callbacks), drives the root and stream contexts through their life cycle,
+and applies the failure policy to traps. It also sees what Envoy keeps to
+itself: logs, metrics and outgoing HTTP calls. Public API::
+
+    from wasmkit.emulator import load_filter, HttpRequest, HttpResponse
+
+    f = load_filter("filter.wasm", root_id="my_root", configuration="world")
+    ex = f.request(HttpRequest("GET", "/", (("host", "example.com"),)))
+    assert ex.header("hello") == "world"
+
+Layout: ``_wasm`` (the only wasmtime user), ``hostcalls`` and ``wasi`` (imports),
+``vm`` (start-up, callbacks), ``stream`` (one request), ``plugin`` (failure
+policy), ``world`` (metrics, shared data, queues, logs), ``properties``, ``serial``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, GuestTrap, Limits
+from wasmkit.emulator.codes import Status
+from wasmkit.emulator.context import HttpCall, HttpCallResponse, LocalReply, Responder
+from wasmkit.emulator.plugin import Filter, FilterSettings, VmState
+from wasmkit.emulator.properties import ConnectionInfo
+from wasmkit.emulator.stream import Exchange, HttpRequest, HttpResponse, Upstream
+from wasmkit.emulator.vm import LoadFailure
+from wasmkit.emulator.world import Clock, LogLine, World
+from wasmkit.errors import ModuleLoadError
+from wasmkit.filter import FailurePolicy
+from wasmkit.module import inspect_bytes, load_bytes, module_file
+
+__all__ = [
+    "DEFAULT_FUEL",
+    "DEFAULT_MEMORY_LIMIT",
+    "Clock",
+    "ConnectionInfo",
+    "Exchange",
+    "FailurePolicy",
+    "Filter",
+    "FilterSettings",
+    "GuestTrap",
+    "HttpCall",
+    "HttpCallResponse",
+    "HttpRequest",
+    "HttpResponse",
+    "Limits",
+    "LoadFailure",
+    "LocalReply",
+    "LogLine",
+    "Responder",
+    "Status",
+    "Upstream",
+    "VmState",
+    "World",
+    "canned_responder",
+    "load_filter",
+    "start_filter",
+]
+
+
+def canned_responder(
+    responses: Sequence[HttpCallResponse] | Mapping[str, HttpCallResponse],
+) -> Responder:
+    """Answer HTTP calls from a list (in order) or by cluster name; others: no such cluster."""
+    if isinstance(responses, Mapping):
+        by_cluster = dict(responses)
+
+        def by_name(call: HttpCall) -> HttpCallResponse | None:
+            return by_cluster.get(call.cluster)
+
+        return by_name
+    queue = list(responses)
+
+    def in_order(call: HttpCall) -> HttpCallResponse | None:
+        return queue.pop(0) if queue else None
+
+    return in_order
+
+
+def start_filter(data: bytes, settings: FilterSettings, **kwargs: object) -> Filter:
+    """Start ``data`` as configured; ModuleLoadError (with Envoy's words) if it does not load."""
+    from wasmkit.errors import ModuleError
+
+    try:
+        info = inspect_bytes(data)
+    except ModuleError:
+        raise ModuleLoadError(
+            "Failed to parse corrupted Wasm module",
+            hint="the file is not a valid WebAssembly module",
+        ) from None
+    try:
+        return Filter(data, info, settings, **kwargs)  # type: ignore[arg-type]
+    except LoadFailure as exc:
+        raise ModuleLoadError(
+            exc.reason,
+            hint="the emulator refused the module the way Envoy would; see the details",
+            details=exc.details,
+        ) from None
+
+
+def load_filter(
+    module: str | Path | bytes,
+    *,
+    root_id: str = "",
+    configuration: str | bytes = b"",
+    failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
+    name: str = "filter",
+    http_calls: Responder | Sequence[HttpCallResponse] | Mapping[str, HttpCallResponse] = (),
+    world: World | None = None,
+    limits: Limits | None = None,
+) -> Filter:
+    """Load a module (``.wasm``, ``.wat`` or bytes) and start it as Envoy would."""
+    data = module if isinstance(module, bytes) else load_bytes(module_file(Path(module)))
+    responder = http_calls if callable(http_calls) else canned_responder(http_calls)
+    settings = FilterSettings(
+        name=name,
+        root_id=root_id,
+        configuration=configuration.encode() if isinstance(configuration, str) else configuration,
+        failure_policy=FailurePolicy(failure_policy),
+    )
+    return start_filter(data, settings, world=world, responder=responder, limits=limits or Limits())

@@ -1,0 +1,214 @@
+"""The only place the emulator touches ``wasmtime``: compile, link, call, read and write memory.
+
+Everything above this module sees plain Python: a :class:`Guest` whose exports
+are called by name, whose memory is read and written with bounds checks, and
+whose failures arrive as :class:`GuestTrap` carrying the module's backtrace.
+The linker is built from :data:`wasmkit.module.HOST_MODULES`, the same table
+``wasmkit check`` uses, so the emulator links exactly what Envoy links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import wasmtime
+
+from wasmkit.module import HOST_MODULES, Signature
+
+#: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
+DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+#: Instructions (wasmtime fuel) per callback; a runaway loop traps instead of hanging the host.
+DEFAULT_FUEL = 200_000_000
+
+HostFunction = Callable[..., int | None]
+
+
+class GuestTrap(Exception):
+    """The guest trapped (or a host function aborted it); ``backtrace`` has its frames."""
+
+    def __init__(self, message: str, backtrace: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.backtrace = backtrace
+
+    def describe(self) -> str:
+        if not self.backtrace:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  at {frame}" for frame in self.backtrace)
+
+
+class HostAbort(Exception):
+    """Raised by a host function to stop the guest (proc_exit, a fatal misuse)."""
+
+
+class OutOfBounds(Exception):
+    """A guest pointer/length that does not fit its memory."""
+
+
+_ENGINES: dict[bool, wasmtime.Engine] = {}
+_MODULES: dict[str, wasmtime.Module] = {}
+_LOCK = threading.Lock()
+
+
+def _engine() -> wasmtime.Engine:
+    with _LOCK:
+        if True not in _ENGINES:
+            config = wasmtime.Config()
+            config.consume_fuel = True
+            _ENGINES[True] = wasmtime.Engine(config)
+        return _ENGINES[True]
+
+
+class CompileError(Exception):
+    pass
+
+
+def compile_module(data: bytes) -> wasmtime.Module:
+    """Compile once per content (test suites start many VMs from one module)."""
+    key = hashlib.sha256(data).hexdigest()
+    with _LOCK:
+        cached = _MODULES.get(key)
+    if cached is not None:
+        return cached
+    try:
+        module = wasmtime.Module(_engine(), data)
+    except wasmtime.WasmtimeError as exc:
+        raise CompileError(
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        ) from None
+    with _LOCK:
+        _MODULES[key] = module
+    return module
+
+
+def _valtype(name: str) -> wasmtime.ValType:
+    return wasmtime.ValType.i64() if name == "i64" else wasmtime.ValType.i32()
+
+
+def _functype(signature: Signature) -> wasmtime.FuncType:
+    return wasmtime.FuncType(
+        [_valtype(p) for p in signature.params], [_valtype(r) for r in signature.results]
+    )
+
+
+def _frames(trap: wasmtime.Trap) -> tuple[str, ...]:
+    out = []
+    for frame in trap.frames or ():
+        name = frame.func_name or f"func[{frame.func_index}]"
+        module = frame.module_name or "module"
+        out.append(f"{module}!{name} (offset 0x{frame.module_offset:x})")
+    return tuple(out)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if "wasm trap:" in line:
+            return line.strip()
+    return text.strip().splitlines()[0] if text.strip() else "trap"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = DEFAULT_MEMORY_LIMIT
+    fuel: int = DEFAULT_FUEL
+
+
+class Guest:
+    """One instantiated module with its own store: a VM in Envoy's terms."""
+
+    def __init__(
+        self,
+        module: wasmtime.Module,
+        host: Mapping[str, HostFunction],
+        limits: Limits | None = None,
+    ):
+        """``host`` maps ``module.name`` (``env.proxy_log``) to a Python function."""
+        self.limits = limits or Limits()
+        self._store = wasmtime.Store(_engine())
+        self._store.set_limits(memory_size=self.limits.memory_bytes)
+        self._store.set_fuel(self.limits.fuel)
+        linker = wasmtime.Linker(_engine())
+        for module_name, functions in HOST_MODULES.items():
+            for name, signature in functions.items():
+                target = host.get(f"{module_name}.{name}") or _unimplemented(module_name, name)
+                linker.define_func(module_name, name, _functype(signature), _wrap(target))
+        try:
+            self._instance = linker.instantiate(self._store, module)
+        except wasmtime.Trap as trap:
+            raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
+        except wasmtime.WasmtimeError as exc:
+            raise GuestTrap(str(exc).strip().splitlines()[0]) from None
+        self._exports = self._instance.exports(self._store)
+        memory = self._exports.get("memory")
+        self._memory = memory if isinstance(memory, wasmtime.Memory) else None
+
+    def has(self, name: str) -> bool:
+        return isinstance(self._exports.get(name), wasmtime.Func)
+
+    def call(self, name: str, *args: int) -> int | None:
+        """Call an export with a fresh fuel budget; a trap of any kind becomes GuestTrap."""
+        func = self._exports.get(name)
+        if not isinstance(func, wasmtime.Func):
+            raise GuestTrap(f"the module does not export {name}")
+        self._store.set_fuel(self.limits.fuel)
+        try:
+            result = func(self._store, *args)
+        except wasmtime.Trap as trap:
+            raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
+        except wasmtime.WasmtimeError as exc:
+            raise GuestTrap(str(exc).strip().splitlines()[0]) from None
+        except HostAbort as exc:
+            raise GuestTrap(str(exc)) from None
+        if isinstance(result, int):
+            return result
+        return None
+
+    def call_nested(self, name: str, *args: int) -> int | None:
+        """Call an export from inside a host function (the allocator): same fuel, same trap path."""
+        func = self._exports.get(name)
+        if not isinstance(func, wasmtime.Func):
+            raise HostAbort(f"the module does not export {name}")
+        result = func(self._store, *args)
+        return result if isinstance(result, int) else None
+
+    # --- memory -----------------------------------------------------------------
+    @property
+    def memory_size(self) -> int:
+        return 0 if self._memory is None else int(self._memory.data_len(self._store))
+
+    def _check(self, ptr: int, size: int) -> None:
+        if self._memory is None:
+            raise OutOfBounds("the module has no memory")
+        if ptr < 0 or size < 0 or ptr + size > self.memory_size:
+            raise OutOfBounds(f"{size} bytes at {ptr} are outside the guest's memory")
+
+    def read(self, ptr: int, size: int) -> bytes:
+        ptr, size = ptr & 0xFFFFFFFF, size & 0xFFFFFFFF
+        self._check(ptr, size)
+        if size == 0:
+            return b""
+        assert self._memory is not None
+        return bytes(self._memory.read(self._store, ptr, ptr + size))
+
+    def write(self, ptr: int, data: bytes) -> None:
+        ptr = ptr & 0xFFFFFFFF
+        self._check(ptr, len(data))
+        if data:
+            assert self._memory is not None
+            self._memory.write(self._store, data, ptr)
+
+
+def _wrap(target: HostFunction) -> Callable[..., int | None]:
+    # wasmtime re-raises Python exceptions from host functions to the outer caller,
+    # which is Guest.call: HostAbort and GuestTrap surface there.
+    return target
+
+
+def _unimplemented(module: str, name: str) -> HostFunction:
+    def call(*_args: int) -> int:
+        raise HostAbort(f"host function {module}.{name} is not implemented by the emulator")
+
+    return call

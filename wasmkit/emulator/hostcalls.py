@@ -1,0 +1,443 @@
+"""The ``env`` host functions of proxy-wasm, as Envoy answers them.
+
+Every function gets raw i32/i64 arguments from the guest. Pointers are checked
+against the guest's memory: a bad one makes the call return
+InvalidMemoryAccess, as in Envoy, and never reaches Python's memory. Values
+handed back to the guest are allocated with the guest's own allocator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING
+
+from wasmkit.emulator._wasm import HostFunction, OutOfBounds
+from wasmkit.emulator.codes import LOG_LEVELS, BufferType, MapType, MetricType, Status
+from wasmkit.emulator.context import Context, HttpCall, LocalReply
+from wasmkit.emulator.serial import (
+    DecodeError,
+    Pairs,
+    decode_pairs,
+    encode_pairs,
+    split_path,
+    u32,
+    u64,
+)
+
+if TYPE_CHECKING:
+    from wasmkit.emulator.vm import Vm
+
+
+def _guarded(fn: Callable[..., int]) -> Callable[..., int]:
+    @wraps(fn)
+    def call(*args: int) -> int:
+        try:
+            return int(fn(*args))
+        except OutOfBounds:
+            return int(Status.INVALID_MEMORY_ACCESS)
+        except (DecodeError, UnicodeDecodeError):
+            return int(Status.BAD_ARGUMENT)
+
+    return call
+
+
+class HostCalls:
+    def __init__(self, vm: Vm):
+        self.vm = vm
+
+    def table(self) -> dict[str, HostFunction]:
+        out: dict[str, HostFunction] = {}
+        for name in dir(self):
+            if name.startswith("proxy_"):
+                method = getattr(self, name)
+                out[f"env.{name}"] = _guarded(method)
+        return out
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _read(self, ptr: int, size: int) -> bytes:
+        return self.vm.guest.read(ptr, size)
+
+    def _text(self, ptr: int, size: int) -> str:
+        return self._read(ptr, size).decode("utf-8", "replace")
+
+    def _give(self, data: bytes, ptr_ptr: int, size_ptr: int) -> int:
+        """Copy ``data`` into guest memory allocated by the guest; write pointer and size."""
+        # Check the out-parameters first: a bad one must not leak an allocation.
+        self.vm.guest.read(ptr_ptr, 4)
+        self.vm.guest.read(size_ptr, 4)
+        ptr = self.vm.allocate(len(data)) if data else 0
+        if data and ptr == 0:
+            return Status.INVALID_MEMORY_ACCESS
+        self.vm.guest.write(ptr, data)
+        self.vm.guest.write(ptr_ptr, u32(ptr))
+        self.vm.guest.write(size_ptr, u32(len(data)))
+        return Status.OK
+
+    @property
+    def _ctx(self) -> Context:
+        return self.vm.effective
+
+    def _map(self, kind: int) -> Pairs | None:
+        ctx = self._ctx
+        if kind == MapType.REQUEST_HEADERS:
+            return ctx.request_headers
+        if kind == MapType.REQUEST_TRAILERS:
+            return ctx.request_trailers
+        if kind == MapType.RESPONSE_HEADERS:
+            return ctx.response_headers
+        if kind == MapType.RESPONSE_TRAILERS:
+            return ctx.response_trailers
+        response = self.vm.http_response
+        if response is not None and kind == MapType.HTTP_CALL_RESPONSE_HEADERS:
+            return response.header_pairs()
+        if response is not None and kind == MapType.HTTP_CALL_RESPONSE_TRAILERS:
+            return list(response.trailers)
+        return None
+
+    def _set_map(self, kind: int, pairs: Pairs) -> bool:
+        ctx = self._ctx
+        names = {
+            MapType.REQUEST_HEADERS: "request_headers",
+            MapType.REQUEST_TRAILERS: "request_trailers",
+            MapType.RESPONSE_HEADERS: "response_headers",
+            MapType.RESPONSE_TRAILERS: "response_trailers",
+        }
+        attr = names.get(kind)  # type: ignore[call-overload]
+        if attr is None or getattr(ctx, attr) is None:
+            return False
+        setattr(ctx, attr, pairs)
+        return True
+
+    def _buffer(self, kind: int) -> bytes | bytearray | None:
+        ctx = self._ctx
+        if kind == BufferType.HTTP_REQUEST_BODY:
+            return ctx.request_body
+        if kind == BufferType.HTTP_RESPONSE_BODY:
+            return ctx.response_body
+        if kind == BufferType.HTTP_CALL_RESPONSE_BODY:
+            response = self.vm.http_response
+            return response.body if response is not None else None
+        if kind == BufferType.VM_CONFIGURATION:
+            return self.vm.vm_configuration
+        if kind == BufferType.PLUGIN_CONFIGURATION:
+            return self.vm.plugin_configuration
+        return None
+
+    # --- logging, time, context ----------------------------------------------------------
+    def proxy_log(self, level: int, ptr: int, size: int) -> int:
+        if not 0 <= level < len(LOG_LEVELS):
+            return Status.BAD_ARGUMENT
+        self.vm.log(level, self._text(ptr, size))
+        return Status.OK
+
+    def proxy_get_log_level(self, ret_ptr: int) -> int:
+        self.vm.guest.write(ret_ptr, u32(LOG_LEVELS.index(self.vm.world.log_level)))
+        return Status.OK
+
+    def proxy_get_status(self, code_ptr: int, msg_ptr_ptr: int, msg_size_ptr: int) -> int:
+        self.vm.guest.write(code_ptr, u32(0))
+        return self._give(b"", msg_ptr_ptr, msg_size_ptr)
+
+    def proxy_set_effective_context(self, context_id: int) -> int:
+        return Status.OK if self.vm.set_effective(context_id) else Status.BAD_ARGUMENT
+
+    def proxy_done(self) -> int:
+        return Status.OK
+
+    def proxy_call_foreign_function(self, *_args: int) -> int:
+        return Status.NOT_FOUND
+
+    def proxy_get_current_time_nanoseconds(self, ret_ptr: int) -> int:
+        self.vm.guest.write(ret_ptr, u64(self.vm.world.clock.now_ns()))
+        return Status.OK
+
+    def proxy_set_tick_period_milliseconds(self, period: int) -> int:
+        self.vm.tick_period_ms = period & 0xFFFFFFFF
+        return Status.OK
+
+    def proxy_get_configuration(self, ptr_ptr: int, size_ptr: int) -> int:
+        return self._give(self.vm.plugin_configuration, ptr_ptr, size_ptr)
+
+    # --- buffers -----------------------------------------------------------------------------
+    def proxy_get_buffer_bytes(
+        self, kind: int, start: int, length: int, ptr_ptr: int, size_ptr: int
+    ) -> int:
+        buffer = self._buffer(kind)
+        if buffer is None:
+            return Status.NOT_FOUND
+        start, length = start & 0xFFFFFFFF, length & 0xFFFFFFFF
+        if start > len(buffer):
+            return Status.BAD_ARGUMENT
+        length = min(length, len(buffer) - start)
+        if length == 0:
+            return Status.OK
+        return self._give(bytes(buffer[start : start + length]), ptr_ptr, size_ptr)
+
+    def proxy_set_buffer_bytes(
+        self, kind: int, start: int, length: int, data_ptr: int, data_size: int
+    ) -> int:
+        buffer = self._buffer(kind)
+        if not isinstance(buffer, bytearray):
+            return Status.NOT_FOUND if buffer is None else Status.BAD_ARGUMENT
+        data = self._read(data_ptr, data_size)
+        start, length = start & 0xFFFFFFFF, length & 0xFFFFFFFF
+        # Envoy: start 0 replaces the first `length` bytes (all when 0 and the
+        # whole buffer was asked for); start at the end appends; nothing else.
+        if start == 0:
+            del buffer[: length if length else len(buffer)]
+            buffer[0:0] = data
+        elif start >= len(buffer):
+            buffer.extend(data)
+        else:
+            return Status.BAD_ARGUMENT
+        return Status.OK
+
+    def proxy_get_buffer_status(self, kind: int, length_ptr: int, flags_ptr: int) -> int:
+        buffer = self._buffer(kind)
+        if buffer is None:
+            return Status.NOT_FOUND
+        self.vm.guest.write(length_ptr, u32(len(buffer)))
+        complete = (kind == BufferType.HTTP_REQUEST_BODY and self._ctx.request_complete) or (
+            kind == BufferType.HTTP_RESPONSE_BODY and self._ctx.response_complete
+        )
+        self.vm.guest.write(flags_ptr, u32(1 if complete else 0))
+        return Status.OK
+
+    # --- header maps -------------------------------------------------------------------------
+    def proxy_get_header_map_pairs(self, kind: int, ptr_ptr: int, size_ptr: int) -> int:
+        pairs = self._map(kind)
+        if pairs is None:
+            return Status.BAD_ARGUMENT
+        return self._give(encode_pairs(pairs), ptr_ptr, size_ptr)
+
+    def proxy_set_header_map_pairs(self, kind: int, ptr: int, size: int) -> int:
+        pairs = [(k.lower(), v) for k, v in decode_pairs(self._read(ptr, size))]
+        return Status.OK if self._set_map(kind, pairs) else Status.BAD_ARGUMENT
+
+    def proxy_get_header_map_value(
+        self, kind: int, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int
+    ) -> int:
+        pairs = self._map(kind)
+        if pairs is None:
+            return Status.BAD_ARGUMENT
+        key = self._text(key_ptr, key_size).lower()
+        value = next((v for k, v in pairs if k == key), None)
+        if value is None:
+            return Status.NOT_FOUND
+        return self._give(value.encode(), ptr_ptr, size_ptr)
+
+    def proxy_replace_header_map_value(
+        self, kind: int, key_ptr: int, key_size: int, value_ptr: int, value_size: int
+    ) -> int:
+        pairs = self._map(kind)
+        key = self._text(key_ptr, key_size).lower()
+        value = self._text(value_ptr, value_size)
+        if pairs is None:
+            return Status.BAD_ARGUMENT
+        kept = [(k, v) for k, v in pairs if k != key]
+        index = next((i for i, (k, _) in enumerate(pairs) if k == key), len(pairs))
+        kept.insert(min(index, len(kept)), (key, value))
+        return Status.OK if self._set_map(kind, kept) else Status.BAD_ARGUMENT
+
+    def proxy_add_header_map_value(
+        self, kind: int, key_ptr: int, key_size: int, value_ptr: int, value_size: int
+    ) -> int:
+        pairs = self._map(kind)
+        key = self._text(key_ptr, key_size).lower()
+        value = self._text(value_ptr, value_size)
+        if pairs is None or not self._set_map(kind, [*pairs, (key, value)]):
+            return Status.BAD_ARGUMENT
+        return Status.OK
+
+    def proxy_remove_header_map_value(self, kind: int, key_ptr: int, key_size: int) -> int:
+        pairs = self._map(kind)
+        key = self._text(key_ptr, key_size).lower()
+        if pairs is None or not self._set_map(kind, [(k, v) for k, v in pairs if k != key]):
+            return Status.BAD_ARGUMENT
+        return Status.OK
+
+    def proxy_get_header_map_size(self, kind: int, size_ptr: int) -> int:
+        pairs = self._map(kind)
+        if pairs is None:
+            return Status.BAD_ARGUMENT
+        self.vm.guest.write(size_ptr, u32(sum(len(k) + len(v) for k, v in pairs)))
+        return Status.OK
+
+    # --- properties ----------------------------------------------------------------------------
+    def proxy_get_property(self, path_ptr: int, path_size: int, ptr_ptr: int, size_ptr: int) -> int:
+        value = self.vm.property(split_path(self._read(path_ptr, path_size)))
+        if value is None:
+            return Status.NOT_FOUND
+        return self._give(value, ptr_ptr, size_ptr)
+
+    def proxy_set_property(
+        self, path_ptr: int, path_size: int, value_ptr: int, value_size: int
+    ) -> int:
+        path = split_path(self._read(path_ptr, path_size))
+        self._ctx.properties[path] = self._read(value_ptr, value_size)
+        return Status.OK
+
+    # --- stream control -----------------------------------------------------------------------
+    def proxy_send_local_response(
+        self,
+        status: int,
+        details_ptr: int,
+        details_size: int,
+        body_ptr: int,
+        body_size: int,
+        headers_ptr: int,
+        headers_size: int,
+        grpc_status: int,
+    ) -> int:
+        ctx = self._ctx
+        if ctx.root:
+            return Status.BAD_ARGUMENT
+        reply = LocalReply(
+            status=status,
+            details=self._text(details_ptr, details_size),
+            body=self._read(body_ptr, body_size),
+            headers=tuple(
+                (k.lower(), v) for k, v in decode_pairs(self._read(headers_ptr, headers_size))
+            ),
+            grpc_status=grpc_status,
+        )
+        if ctx.local_reply is None:
+            ctx.local_reply = reply
+        return Status.OK
+
+    def proxy_continue_stream(self, stream: int) -> int:
+        if stream not in (0, 1):
+            return Status.BAD_ARGUMENT
+        self._ctx.resumed.add(stream)
+        return Status.OK
+
+    def proxy_close_stream(self, stream: int) -> int:
+        self._ctx.closed = True
+        return Status.OK
+
+    def proxy_continue_request(self) -> int:
+        return self.proxy_continue_stream(0)
+
+    def proxy_continue_response(self) -> int:
+        return self.proxy_continue_stream(1)
+
+    def proxy_clear_route_cache(self) -> int:
+        return Status.OK
+
+    # --- shared data and queues ---------------------------------------------------------------
+    def proxy_get_shared_data(
+        self, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int, cas_ptr: int
+    ) -> int:
+        entry = self.vm.world.shared.get(self._text(key_ptr, key_size))
+        if entry is None:
+            return Status.NOT_FOUND
+        self.vm.guest.write(cas_ptr, u32(entry[1]))
+        return self._give(entry[0], ptr_ptr, size_ptr)
+
+    def proxy_set_shared_data(
+        self, key_ptr: int, key_size: int, ptr: int, size: int, cas: int
+    ) -> int:
+        key, value = self._text(key_ptr, key_size), self._read(ptr, size)
+        return self.vm.world.shared.set(key, value, cas & 0xFFFFFFFF)
+
+    def proxy_register_shared_queue(self, name_ptr: int, name_size: int, token_ptr: int) -> int:
+        self.vm.guest.read(token_ptr, 4)
+        token = self.vm.world.shared.register_queue(
+            self.vm.vm_id, self._text(name_ptr, name_size), self.vm.queue_ready
+        )
+        self.vm.guest.write(token_ptr, u32(token))
+        return Status.OK
+
+    def proxy_resolve_shared_queue(
+        self, vm_ptr: int, vm_size: int, name_ptr: int, name_size: int, token_ptr: int
+    ) -> int:
+        vm_id = self._text(vm_ptr, vm_size) or self.vm.vm_id
+        token = self.vm.world.shared.resolve_queue(vm_id, self._text(name_ptr, name_size))
+        if token is None:
+            return Status.NOT_FOUND
+        self.vm.guest.write(token_ptr, u32(token))
+        return Status.OK
+
+    def proxy_dequeue_shared_queue(self, token: int, ptr_ptr: int, size_ptr: int) -> int:
+        status, data = self.vm.world.shared.dequeue(token)
+        if status is not Status.OK:
+            return status
+        return self._give(data, ptr_ptr, size_ptr)
+
+    def proxy_enqueue_shared_queue(self, token: int, ptr: int, size: int) -> int:
+        return self.vm.world.shared.enqueue(token, self._read(ptr, size))
+
+    # --- outgoing calls ----------------------------------------------------------------------
+    def proxy_http_call(
+        self,
+        cluster_ptr: int,
+        cluster_size: int,
+        headers_ptr: int,
+        headers_size: int,
+        body_ptr: int,
+        body_size: int,
+        trailers_ptr: int,
+        trailers_size: int,
+        timeout_ms: int,
+        token_ptr: int,
+    ) -> int:
+        self.vm.guest.read(token_ptr, 4)
+        headers = tuple(
+            (k.lower(), v) for k, v in decode_pairs(self._read(headers_ptr, headers_size))
+        )
+        names = {k for k, _ in headers}
+        if not {":path", ":method"} <= names or not ({":authority", "host"} & names):
+            return Status.BAD_ARGUMENT  # Envoy requires :method, :path and :authority
+        call = HttpCall(
+            token=self.vm.next_token(),
+            context_id=self._ctx.id,
+            cluster=self._text(cluster_ptr, cluster_size),
+            headers=headers,
+            body=self._read(body_ptr, body_size),
+            trailers=tuple(decode_pairs(self._read(trailers_ptr, trailers_size))),
+            timeout_ms=timeout_ms & 0xFFFFFFFF,
+        )
+        if not self.vm.issue_http_call(call):
+            return Status.BAD_ARGUMENT  # no such cluster
+        self.vm.guest.write(token_ptr, u32(call.token))
+        return Status.OK
+
+    def proxy_grpc_call(self, *_args: int) -> int:
+        return Status.UNIMPLEMENTED
+
+    def proxy_grpc_stream(self, *_args: int) -> int:
+        return Status.UNIMPLEMENTED
+
+    def proxy_grpc_send(self, *_args: int) -> int:
+        return Status.UNIMPLEMENTED
+
+    def proxy_grpc_cancel(self, *_args: int) -> int:
+        return Status.NOT_FOUND
+
+    def proxy_grpc_close(self, *_args: int) -> int:
+        return Status.NOT_FOUND
+
+    # --- metrics ---------------------------------------------------------------------------------
+    def proxy_define_metric(self, kind: int, name_ptr: int, name_size: int, id_ptr: int) -> int:
+        if kind not in (0, 1, 2):
+            return Status.BAD_ARGUMENT
+        self.vm.guest.read(id_ptr, 4)
+        metric_id = self.vm.world.metrics.define(MetricType(kind), self._text(name_ptr, name_size))
+        self.vm.guest.write(id_ptr, u32(metric_id))
+        return Status.OK
+
+    def proxy_increment_metric(self, metric_id: int, delta: int) -> int:
+        return self.vm.world.metrics.increment(metric_id, delta)
+
+    def proxy_record_metric(self, metric_id: int, value: int) -> int:
+        return self.vm.world.metrics.record(metric_id, value & 0xFFFFFFFFFFFFFFFF)
+
+    def proxy_get_metric(self, metric_id: int, value_ptr: int) -> int:
+        metric = self.vm.world.metrics.get(metric_id)
+        if metric is None:
+            return Status.NOT_FOUND
+        if metric.type is MetricType.HISTOGRAM:
+            return Status.BAD_ARGUMENT
+        self.vm.guest.write(value_ptr, u64(metric.value))
+        return Status.OK

@@ -1,0 +1,177 @@
+"""A filter as a proxy runs it: a VM plus the failure policy that decides what a trap costs.
+
+As in Envoy (REFERENCE s.1): FAIL_CLOSED answers 503 (details
+``wasm_fail_stream``) for the trapping request and every later one; FAIL_OPEN
+answers 503 once, then passes requests on without the filter; FAIL_RELOAD
+answers 503 until a backoff has passed, then starts a fresh VM.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from wasmkit.emulator._wasm import GuestTrap, Limits
+from wasmkit.emulator.context import HttpCall, Responder, no_clusters
+from wasmkit.emulator.properties import ConnectionInfo, PluginInfo
+from wasmkit.emulator.stream import (
+    Exchange,
+    HttpRequest,
+    HttpResponse,
+    StreamRun,
+    Upstream,
+    request_headers,
+    upstream_headers,
+)
+from wasmkit.emulator.vm import LoadFailure, Vm
+from wasmkit.emulator.world import LogLine, World
+from wasmkit.filter import FailurePolicy
+from wasmkit.module import ModuleInfo
+
+log = logging.getLogger(__name__)
+
+FAIL_DETAILS = "wasm_fail_stream"
+#: Envoy waits about a second before it rebuilds a VM that trapped (FAIL_RELOAD).
+RELOAD_BACKOFF_NS = 1_000_000_000
+_CRITICAL = 5
+
+
+class VmState(StrEnum):
+    RUNNING = "running"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    name: str
+    root_id: str = ""
+    configuration: bytes = b""
+    failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
+    vm_id: str = ""
+    vm_configuration: bytes = b""
+
+
+def empty_upstream(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(200, (("content-length", "0"),), b"")
+
+
+class Filter:
+    """One configured filter (Envoy: one listener's wasm filter) in a :class:`World`."""
+
+    def __init__(
+        self,
+        data: bytes,
+        info: ModuleInfo,
+        settings: FilterSettings,
+        *,
+        world: World | None = None,
+        responder: Responder = no_clusters,
+        limits: Limits | None = None,
+        connection: ConnectionInfo | None = None,
+    ):
+        self.data, self.info, self.settings = data, info, settings
+        self.world = world or World()
+        self.responder = responder
+        self.limits = limits or Limits()
+        self.connection = connection
+        self.state = VmState.RUNNING
+        self.failed_at_ns = 0
+        self.vm_starts = 0
+        self.vm = self._start()
+
+    def _start(self) -> Vm:
+        """Start a VM; LoadFailure propagates (the module does not load at all)."""
+        s = self.settings
+        plugin = PluginInfo(name=s.name, root_id=s.root_id, vm_id=s.vm_id or s.name)
+        vm = Vm(
+            self.data,
+            self.info,
+            world=self.world,
+            plugin=plugin,
+            plugin_configuration=s.configuration,
+            vm_configuration=s.vm_configuration,
+            responder=self.responder,
+            limits=self.limits,
+            connection=self.connection,
+        )
+        self.vm_starts += 1
+        vm.start()
+        return vm
+
+    @property
+    def http_calls(self) -> tuple[HttpCall, ...]:
+        return tuple(self.vm.http_calls)
+
+    def request(self, request: HttpRequest, upstream: Upstream = empty_upstream) -> Exchange:
+        logs_before = len(self.world.logs)
+        calls_before = len(self.vm.http_calls)
+        exchange = self._request(request, upstream)
+        exchange.logs = tuple(self.world.logs[logs_before:])
+        exchange.http_calls = tuple(self.vm.http_calls[calls_before:])
+        return exchange
+
+    def _request(self, request: HttpRequest, upstream: Upstream) -> Exchange:
+        policy = self.settings.failure_policy
+        if self.state is VmState.FAILED:
+            if policy is FailurePolicy.FAIL_OPEN:
+                reached = replace(request, headers=_forwarded(request))
+                response = upstream(reached)
+                return Exchange(
+                    response.status, response.headers, response.body, reached, "via_upstream"
+                )
+            if policy is FailurePolicy.FAIL_RELOAD and self._backoff_over():
+                self._reload()
+            if self.state is VmState.FAILED:
+                return _failed(None, None)
+        run = StreamRun(self.vm, request, upstream)
+        try:
+            return run.run()
+        except GuestTrap as trap:
+            self._fail(trap)
+            return _failed(run.reached, trap.describe())
+
+    def tick(self) -> None:
+        """Call proxy_on_tick on the root context (a test decides when time passes)."""
+        if self.state is VmState.RUNNING:
+            try:
+                self.vm.tick()
+            except GuestTrap as trap:
+                self._fail(trap)
+
+    def _backoff_over(self) -> bool:
+        return self.world.clock.monotonic_ns() - self.failed_at_ns >= RELOAD_BACKOFF_NS
+
+    def _reload(self) -> None:
+        try:
+            self.vm = self._start()
+        except LoadFailure as exc:
+            log.warning("reloading the VM failed: %s", exc.reason)
+            self.failed_at_ns = self.world.clock.monotonic_ns()
+            return
+        self.state = VmState.RUNNING
+
+    def _fail(self, trap: GuestTrap) -> None:
+        self.state = VmState.FAILED
+        self.failed_at_ns = self.world.clock.monotonic_ns()
+        self.world.log(_CRITICAL, f"wasm filter failed: {trap.describe()}", self.vm.vm_id, 0)
+
+    @property
+    def logs(self) -> list[LogLine]:
+        return list(self.world.logs)
+
+
+def _forwarded(request: HttpRequest) -> tuple[tuple[str, str], ...]:
+    """Headers as the router forwards them when no filter runs (FAIL_OPEN after a trap)."""
+    return upstream_headers(request_headers(request))
+
+
+def _failed(reached: HttpRequest | None, trap: str | None) -> Exchange:
+    return Exchange(
+        status=503,
+        headers=(("content-length", "0"),),
+        body=b"",
+        upstream=reached,
+        details=FAIL_DETAILS,
+        trap=trap,
+    )

@@ -1,0 +1,195 @@
+"""One HTTP request through a filter, callback by callback, as Envoy's filter chain drives it.
+
+Request headers (the pseudo-headers Envoy's connection manager adds included),
+request body, then the upstream, response headers and body, then log, done and
+delete. A local reply stops the request and is itself sent through the
+filter's response callbacks (Envoy does that too). A callback that pauses the
+stream and never resumes it leaves the client without an answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wasmkit.emulator.codes import CONTINUE
+from wasmkit.emulator.context import Context, HttpCall, LocalReply
+from wasmkit.emulator.vm import Vm
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the client sends; ``headers`` as on the wire (``host`` becomes ``:authority``)."""
+
+    method: str = "GET"
+    path: str = "/"
+    headers: Headers = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int = 200
+    headers: Headers = ()
+    body: bytes = b""
+
+
+#: What reached the upstream, and the upstream's answer to it.
+UpstreamRequest = HttpRequest
+Upstream = Callable[[HttpRequest], HttpResponse]
+
+DEFAULT_AUTHORITY = "wasmkit.test"
+STALLED = (
+    "no response: the filter paused the stream and never resumed it "
+    "(Envoy holds such a request until the client gives up)"
+)
+
+
+@dataclass
+class Exchange:
+    """What the client and the upstream saw for one request, plus what only a host sees."""
+
+    status: int | None = None
+    headers: Headers = ()
+    body: bytes = b""
+    upstream: HttpRequest | None = None
+    details: str | None = None
+    error: str | None = None
+    local_reply: LocalReply | None = None
+    #: The trap that failed the request, with the module's backtrace.
+    trap: str | None = None
+    http_calls: tuple[HttpCall, ...] = ()
+    logs: tuple[object, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+
+def request_headers(request: HttpRequest) -> list[tuple[str, str]]:
+    """The header map Envoy's connection manager hands the first filter."""
+    own = [(k.lower(), v) for k, v in request.headers]
+    authority = next((v for k, v in own if k == "host"), DEFAULT_AUTHORITY)
+    rest = [(k, v) for k, v in own if k != "host"]
+    return [
+        (":authority", authority),
+        (":path", request.path),
+        (":method", request.method),
+        (":scheme", "http"),
+        *rest,
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", str(uuid.uuid4())),
+    ]
+
+
+def upstream_headers(pairs: list[tuple[str, str]]) -> Headers:
+    """What the router sends upstream: ``:authority`` as ``host``, no pseudo-headers."""
+    host = next((v for k, v in pairs if k == ":authority"), DEFAULT_AUTHORITY)
+    rest = tuple((k, v) for k, v in pairs if not k.startswith(":"))
+    return (("host", host), *rest, ("x-envoy-expected-rq-timeout-ms", "15000"))
+
+
+def _header(pairs: list[tuple[str, str]] | None, name: str) -> str | None:
+    return next((v for k, v in pairs or [] if k == name), None)
+
+
+class StreamRun:
+    """Drives one request; a GuestTrap escapes to the caller (the failure policy)."""
+
+    def __init__(self, vm: Vm, request: HttpRequest, upstream: Upstream):
+        self.vm, self.request, self.upstream_fn = vm, request, upstream
+        self.reached: HttpRequest | None = None
+        self.ctx: Context | None = None
+
+    def run(self) -> Exchange:
+        vm = self.vm
+        ctx = self.ctx = vm.new_context(vm.world.clock.now_ns())
+        body = self.request.body
+        ctx.request_headers = request_headers(self.request)
+        action = vm.callback(
+            ctx, "proxy_on_request_headers", len(ctx.request_headers), int(not body)
+        )
+        if not self._proceeds(ctx, action, 0):
+            return self._end(ctx)
+        if body:
+            ctx.request_body, ctx.request_complete = bytearray(body), True
+            action = vm.callback(ctx, "proxy_on_request_body", len(body), 1)
+            if not self._proceeds(ctx, action, 0):
+                return self._end(ctx)
+        headers = ctx.request_headers or []
+        self.reached = HttpRequest(
+            method=_header(headers, ":method") or self.request.method,
+            path=_header(headers, ":path") or self.request.path,
+            headers=upstream_headers(headers),
+            body=bytes(ctx.request_body or b""),
+        )
+        response = self.upstream_fn(self.reached)
+        ctx.details = "via_upstream"
+        pairs = [(k.lower(), v) for k, v in response.headers]
+        self._respond(ctx, [(":status", str(response.status)), *pairs], response.body)
+        return self._end(ctx)
+
+    def _proceeds(self, ctx: Context, action: int | None, stream: int) -> bool:
+        self.vm.drain()
+        if ctx.local_reply is not None:
+            self._local_reply(ctx, ctx.local_reply)
+            return False
+        if action in (None, CONTINUE) or stream in ctx.resumed:
+            ctx.resumed.discard(stream)
+            return True
+        return False
+
+    def _local_reply(self, ctx: Context, reply: LocalReply) -> None:
+        headers = [(":status", str(reply.status)), ("content-length", str(len(reply.body)))]
+        if reply.body:
+            headers.append(("content-type", "text/plain"))
+        headers += list(reply.headers)
+        ctx.details = reply.details or "via_local_reply"
+        self._respond(ctx, headers, reply.body, local=True)
+
+    def _respond(
+        self, ctx: Context, headers: list[tuple[str, str]], body: bytes, local: bool = False
+    ) -> None:
+        vm = self.vm
+        before = ctx.local_reply
+        ctx.response_headers = headers
+        action = vm.callback(ctx, "proxy_on_response_headers", len(headers), int(not body))
+        if not local and ctx.local_reply is not None and ctx.local_reply is not before:
+            # The filter replaced the upstream's answer while its headers were held back.
+            self._local_reply(ctx, ctx.local_reply)
+            return
+        if not self._proceeds_response(ctx, action):
+            ctx.response_headers = None
+            return
+        if body:
+            ctx.response_body, ctx.response_complete = bytearray(body), True
+            action = vm.callback(ctx, "proxy_on_response_body", len(body), 1)
+            if not self._proceeds_response(ctx, action):
+                ctx.response_headers = None
+                return
+        else:
+            ctx.response_body = bytearray()
+
+    def _proceeds_response(self, ctx: Context, action: int | None) -> bool:
+        self.vm.drain()
+        if action in (None, CONTINUE) or 1 in ctx.resumed:
+            ctx.resumed.discard(1)
+            return True
+        return False
+
+    def _end(self, ctx: Context) -> Exchange:
+        headers = ctx.response_headers
+        status_text = _header(headers, ":status")
+        self.vm.finish(ctx)
+        if headers is None or status_text is None or not status_text.isdigit():
+            return Exchange(error=STALLED, upstream=self.reached, local_reply=ctx.local_reply)
+        return Exchange(
+            status=int(status_text),
+            headers=tuple((k, v) for k, v in headers if not k.startswith(":")),
+            body=bytes(ctx.response_body or b""),
+            upstream=self.reached,
+            details=ctx.details,
+            local_reply=ctx.local_reply,
+        )
