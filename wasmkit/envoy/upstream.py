@@ -105,8 +105,12 @@ class EchoUpstream:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self._server = _Server((host, port), _Handler)
         self._server.state = _State()
+        # A short poll interval: shutdown() waits for the loop to notice (default 0.5 s).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="wasmkit-upstream", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="wasmkit-upstream",
+            daemon=True,
         )
 
     @property

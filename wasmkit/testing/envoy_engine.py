@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.process import EnvoyProcess, validate_config
+from wasmkit.envoy.process import EnvoyProcess, start_checked
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
 from wasmkit.testing.engine import EngineRun, Observed, UpstreamRecord
@@ -150,10 +150,8 @@ class EnvoyEngine:
         with EchoUpstream() as upstream:
             config_path = run_dir / "envoy.yaml"
             config_path.write_text(harness_config(plan, upstream.port, run_dir))
-            if self.preflight:
-                validate_config(binary, config_path, run_dir)
             envoy = EnvoyProcess(binary, config_path, run_dir, ready_timeout_s=self.ready_timeout_s)
-            with envoy:
+            with start_checked(envoy, preflight=self.preflight):
                 ports = envoy.listener_ports()
                 version = envoy.server_version()
                 observed = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.process import EnvoyProcess, validate_config
+from wasmkit.envoy.process import EnvoyProcess, start_checked
 from wasmkit.envoy.upstream import EchoUpstream
 from wasmkit.filter import (
     FailurePolicy,
@@ -68,8 +68,8 @@ def serve(
                     purpose="run",
                 )
             )
-            validate_config(binary, config_path, directory)
-            with EnvoyProcess(binary, config_path, directory) as process:
+            process = EnvoyProcess(binary, config_path, directory)
+            with start_checked(process):
                 bound = process.listener_ports()["variant-0"]
                 assert process.admin is not None
                 yield Serving(
