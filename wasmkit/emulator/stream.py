@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from wasmkit.emulator.codes import CONTINUE
 from wasmkit.emulator.context import Context, HttpCall, LocalReply
 from wasmkit.emulator.vm import Vm
+from wasmkit.emulator.world import LogLine
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -62,7 +63,7 @@ class Exchange:
     #: The trap that failed the request, with the module's backtrace.
     trap: str | None = None
     http_calls: tuple[HttpCall, ...] = ()
-    logs: tuple[object, ...] = field(default=())
+    logs: tuple[LogLine, ...] = field(default=())
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name.lower()), None)

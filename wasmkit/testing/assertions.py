@@ -6,10 +6,11 @@ Pure functions over frozen values: every engine is judged by the same code.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from wasmkit.testing.engine import Headers, Observed, header_values
-from wasmkit.testing.spec import Expect, Matcher
+from wasmkit.testing.engine import Headers, LogRecord, Observed, header_values
+from wasmkit.testing.spec import Expect, LogExpectation, Matcher
 
 MAX_SHOWN = 300
 
@@ -69,6 +70,28 @@ def check_body(label: str, matcher: Matcher, body: bytes) -> list[Mismatch]:
     return [Mismatch(label, matcher.describe(), _show(text))]
 
 
+def check_logs(expected: Sequence[LogExpectation], logs: Sequence[LogRecord]) -> list[Mismatch]:
+    out = []
+    for want in expected:
+        found = any(
+            (want.level is None or want.level == line.level)
+            and (want.message is None or matches(want.message, line.message))
+            for line in logs
+        )
+        if not found:
+            got = "; ".join(f"{line.level}: {line.message}" for line in logs[-5:]) or "no logs"
+            out.append(Mismatch("logs", want.describe(), _show(got)))
+    return out
+
+
+def check_metrics(expected: Mapping[str, int], metrics: Mapping[str, int]) -> list[Mismatch]:
+    return [
+        Mismatch(f"metric {name}", str(value), str(metrics.get(name, "(undefined)")))
+        for name, value in expected.items()
+        if metrics.get(name) != value
+    ]
+
+
 def check(expect: Expect, observed: Observed) -> list[Mismatch]:
     """Every way ``observed`` differs from ``expect``; empty means the case passed."""
     if observed.status is None:
@@ -102,4 +125,9 @@ def check(expect: Expect, observed: Observed) -> list[Mismatch]:
             )
         if expect.upstream_body is not None:
             out += check_body("upstream body", expect.upstream_body, observed.upstream.body)
+    # Engines that cannot observe logs or metrics leave them None; the runner skips those cases.
+    if expect.logs is not None and observed.logs is not None:
+        out += check_logs(expect.logs, observed.logs)
+    if expect.metrics is not None and observed.metrics is not None:
+        out += check_metrics(expect.metrics, observed.metrics)
     return out

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import find_envoy
 from wasmkit.errors import UsageError
+from wasmkit.testing.emulator_engine import EmulatorEngine
 from wasmkit.testing.engine import Engine
 from wasmkit.testing.envoy_engine import EnvoyEngine
 
-ENGINE_NAMES = ("envoy",)
+ENGINE_NAMES = ("envoy", "emulator", "both")
 
 
 def make_engines(
@@ -19,12 +20,17 @@ def make_engines(
     artifacts_dir: Path | None = None,
     request_timeout_s: float = 10.0,
 ) -> list[Engine]:
-    if name == "envoy":
-        return [
+    if name == "emulator":
+        return [EmulatorEngine()]
+    if name in ("envoy", "both"):
+        engines: list[Engine] = [
             EnvoyEngine(
                 find_envoy(envoy),
                 artifacts_dir=artifacts_dir,
                 request_timeout_s=request_timeout_s,
             )
         ]
+        if name == "both":
+            engines.append(EmulatorEngine())
+        return engines
     raise UsageError(f"unknown engine {name!r}", hint="choose one of " + ", ".join(ENGINE_NAMES))

@@ -27,6 +27,8 @@ def summary_line(result: SuiteResult) -> str:
     line = f"{result.passed} passed, {result.failed} failed"
     if result.skipped:
         line += f", {result.skipped} skipped"
+    if result.diverged:
+        line += f", {result.diverged} diverged"
     return line
 
 
@@ -43,6 +45,27 @@ def header_lines(result: SuiteResult) -> list[str]:
     for run in result.runs:
         where = f", artifacts in {run.artifacts}" if run.artifacts else ""
         lines.append(f"engine {run.engine}: {run.description}{where}")
+        lines += [f"  note: {note}" for note in run.notes]
+    return lines
+
+
+def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
+    """``--engine both``: each diverging case with the two outcomes side by side."""
+    if not result.comparisons:
+        return []
+    if not result.diverged:
+        n = len(result.comparisons)
+        return [_style(f"engines agree on all {n} compared cases", "green", color)]
+    lines = []
+    for c in result.comparisons:
+        if not c.diverged:
+            continue
+        left, right = c.left.engine, c.right.engine
+        width = max(len(d.what) for d in c.differences)
+        col = max([len(left)] + [len(d.left) for d in c.differences])
+        lines.append(f"  {_style('DIVERGE', 'red', color)}  {c.name}")
+        lines.append(f"        {'':<{width}}  {left:<{col}}  {right}")
+        lines += [f"        {d.what:<{width}}  {d.left:<{col}}  {d.right}" for d in c.differences]
     return lines
 
 
@@ -75,6 +98,7 @@ def render_text(result: SuiteResult, *, color: bool = False, quiet: bool = False
             lines.append(f"  {_style('FAIL', 'red', color)}  {case.name}")
             continue
         lines += _case_lines(case, color, show_engine)
+    lines += comparison_lines(result, color)
     if not quiet:
         lines.append(_style(f"ran in {result.duration_ms / 1000:.2f}s", "dim", color))
     verdict = "green" if result.ok else "red"
@@ -123,6 +147,22 @@ def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
                 type="AssertionError",
             )
             failure.text = _failure_text(case)
+    for c in result.comparisons:
+        if c.diverged:
+            element = ET.SubElement(
+                suite, "testcase", classname=f"{suite_name}.engines-agree", name=c.name
+            )
+            top = c.differences[0]
+            failure = ET.SubElement(
+                element,
+                "failure",
+                message=f"{top.what}: {c.left.engine} {top.left}, {c.right.engine} {top.right}",
+                type="Divergence",
+            )
+            failure.text = "\n".join(
+                f"{d.what}: {c.left.engine} {d.left}, {c.right.engine} {d.right}"
+                for d in c.differences
+            )
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -160,7 +200,21 @@ def to_json(result: SuiteResult) -> dict[str, Any]:
             for r in result.runs
         ],
         "loadError": result.load_error,
-        "summary": {"passed": result.passed, "failed": result.failed, "skipped": result.skipped},
+        "summary": {
+            "passed": result.passed,
+            "failed": result.failed,
+            "skipped": result.skipped,
+            "diverged": result.diverged,
+        },
+        "divergences": [
+            {
+                "name": c.name,
+                "engines": [c.left.engine, c.right.engine],
+                "differences": [d.__dict__ for d in c.differences],
+            }
+            for c in result.comparisons
+            if c.diverged
+        ],
         "ok": result.ok,
         "cases": [
             {

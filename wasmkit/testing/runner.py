@@ -15,8 +15,9 @@ from pathlib import Path
 from wasmkit.errors import ModuleError, ModuleLoadError
 from wasmkit.module import ModuleInfo, Problem, host_problems, inspect_bytes, read_module
 from wasmkit.testing.assertions import Mismatch, check
+from wasmkit.testing.compare import Comparison, Outcome, compare_engines
 from wasmkit.testing.engine import Engine, EngineRun, Observed
-from wasmkit.testing.plan import TestPlan
+from wasmkit.testing.plan import PlannedCase, TestPlan
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ class SuiteResult:
     #: The proxy's own words when the module did not load (every case then failed).
     load_error: str | None = None
     analysis: tuple[Problem, ...] = field(default=())
+    #: With two engines (``--engine both``): each case's outcomes side by side.
+    comparisons: tuple[Comparison, ...] = field(default=())
+
+    @property
+    def diverged(self) -> int:
+        return sum(1 for c in self.comparisons if c.diverged)
 
     @property
     def passed(self) -> int:
@@ -60,7 +67,7 @@ class SuiteResult:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.load_error is None
+        return self.failed == 0 and self.load_error is None and self.diverged == 0
 
 
 def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Problem, ...]]:
@@ -77,6 +84,16 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
     return info, tuple(host_problems(info))
 
 
+def judge(pc: PlannedCase, engine: str, observed: Observed) -> CaseResult:
+    """Check one observation; a case that needs what this engine cannot see is skipped."""
+    only = pc.case.emulator_only()
+    if only and observed.logs is None:
+        note = f"emulator-only ({', '.join(only)}); run it with --engine emulator"
+        return CaseResult(pc.case.name, pc.index, engine, (), observed, skipped=note)
+    mismatches = tuple(check(pc.case.expect, observed))
+    return CaseResult(pc.case.name, pc.index, engine, mismatches, observed)
+
+
 def run_plan(
     plan: TestPlan, engines: Sequence[Engine], analysis: Sequence[Problem] = ()
 ) -> SuiteResult:
@@ -84,6 +101,7 @@ def run_plan(
     runs: list[EngineRun] = []
     results: list[CaseResult] = []
     load_error: str | None = None
+    outcomes: dict[str, list[Outcome]] = {}
     for engine in engines:
         try:
             run = engine.run(plan)
@@ -99,6 +117,8 @@ def run_plan(
                 )
                 for pc in plan.cases
             ]
+            refused = Outcome(engine.name, load_error=exc.reason)
+            outcomes[engine.name] = [refused for _ in plan.cases]
             continue
         if analysis:
             log.warning(
@@ -107,16 +127,15 @@ def run_plan(
                 "; ".join(p.message for p in analysis),
             )
         runs.append(run)
+        outcomes[engine.name] = [Outcome(engine.name, observed=o) for o in run.observed]
         for pc, observed in zip(plan.cases, run.observed, strict=True):
-            results.append(
-                CaseResult(
-                    pc.case.name,
-                    pc.index,
-                    engine.name,
-                    tuple(check(pc.case.expect, observed)),
-                    observed,
-                )
-            )
+            results.append(judge(pc, engine.name, observed))
+    comparisons = compare_engines(
+        [(pc.index, pc.case.name) for pc in plan.cases],
+        outcomes,
+        # Canned HTTP-call answers exist only in the emulator: nothing to compare.
+        skip=[pc.case.http_calls is not None for pc in plan.cases],
+    )
     return SuiteResult(
         module_path=plan.display_path,
         module=plan.module,
@@ -125,4 +144,5 @@ def run_plan(
         duration_ms=(time.perf_counter() - started) * 1000,
         load_error=load_error,
         analysis=tuple(analysis),
+        comparisons=comparisons,
     )

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from wasmkit._validation import Strict
+from wasmkit.emulator.codes import LOG_LEVELS
 from wasmkit.filter import FailurePolicy
 
 #: A plugin configuration: a string as it is, or a mapping / list sent as JSON.
@@ -129,6 +130,30 @@ class Upstream(Camel):
         return _check_header_values(_check_header_names(value))
 
 
+def _log_expectation(value: Any) -> Any:
+    """A plain string means: some log line contains it."""
+    return {"message": {"contains": value}} if isinstance(value, str) else value
+
+
+class _LogExpectation(Camel):
+    level: str | None = None
+    message: BodyExpectation = None
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: str | None) -> str | None:
+        if value is not None and value not in LOG_LEVELS:
+            raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
+        return value
+
+    def describe(self) -> str:
+        what = self.message.describe() if self.message is not None else "any message"
+        return f"a {self.level or 'log'} line {what}"
+
+
+LogExpectation = Annotated[_LogExpectation, BeforeValidator(_log_expectation)]
+
+
 class Expect(Camel):
     status: int | None = Field(None, ge=100, le=599)
     headers: HeaderExpectations = None
@@ -137,6 +162,11 @@ class Expect(Camel):
     upstream_body: BodyExpectation = None
     #: True: the request must reach the upstream; False: the filter must answer it itself.
     reached_upstream: bool | None = None
+    # Emulator-only (Envoy does not expose them per request; its runs skip such cases).
+    #: Each entry must match a log line the filter wrote during this case.
+    logs: list[LogExpectation] | None = None
+    #: Metric values after this case (counters and gauges; histograms: number of samples).
+    metrics: dict[str, int] | None = None
 
     @field_validator("headers", "upstream_headers")
     @classmethod
@@ -150,7 +180,35 @@ class Expect(Camel):
         return self
 
 
-_EXPECT_KEYS = ("status", "headers", "body", "upstreamHeaders", "upstreamBody", "reachedUpstream")
+_EXPECT_KEYS = (
+    "status",
+    "headers",
+    "body",
+    "upstreamHeaders",
+    "upstreamBody",
+    "reachedUpstream",
+    "logs",
+    "metrics",
+)
+
+
+class HttpCallReply(Camel):
+    """A canned answer to the filter's ``proxy_http_call`` (emulator only).
+
+    Answers go out in order; with ``cluster`` set, only to calls to that cluster.
+    ``timeout: true`` answers with a failed call (no headers, no body).
+    """
+
+    cluster: str | None = None
+    status: int = Field(200, ge=100, le=599)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+    timeout: bool = False
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_header_values(_check_header_names(value))
 
 
 class Case(Camel):
@@ -160,7 +218,18 @@ class Case(Camel):
     failure_policy: FailurePolicy | None = None
     request: Request = Field(default_factory=Request)
     upstream: Upstream | None = None
+    #: Canned answers to the filter's outgoing HTTP calls (emulator only).
+    http_calls: list[HttpCallReply] | None = None
     expect: Expect
+
+    def emulator_only(self) -> list[str]:
+        """The parts of this case only the emulator can run or check."""
+        parts = ["httpCalls"] if self.http_calls is not None else []
+        if self.expect.logs is not None:
+            parts.append("expect.logs")
+        if self.expect.metrics is not None:
+            parts.append("expect.metrics")
+        return parts
 
 
 class Suite(Camel):

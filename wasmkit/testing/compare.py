@@ -1,0 +1,186 @@
+"""Where two engines disagree on the same case: the conformance check behind ``--engine both``.
+
+Two outcomes diverge when a client or the upstream could tell them apart:
+status, response headers and body, whether the upstream was reached, and the
+method, path, headers and body it received, or the reason a module was refused.
+Headers a proxy adds on its own account (date, server, request ids, timeouts,
+content-length, which follows from the body) are left out, and the echo
+upstream's JSON body is compared without them too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from wasmkit.testing.engine import Headers, Observed
+
+#: Headers Envoy (or the upstream's HTTP server) adds that the filter did not ask for.
+PROXY_HEADERS = frozenset(
+    {
+        "date",
+        "server",
+        "x-envoy-upstream-service-time",
+        "x-envoy-expected-rq-timeout-ms",
+        "x-request-id",
+        "x-forwarded-proto",
+        "x-forwarded-for",
+        "x-envoy-internal",
+        "x-envoy-decorator-operation",
+        "content-length",
+    }
+)
+MAX_SHOWN = 120
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one engine produced for one case: an observation, or a module it refused."""
+
+    engine: str
+    observed: Observed | None = None
+    load_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Difference:
+    what: str
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    index: int
+    left: Outcome
+    right: Outcome
+    differences: tuple[Difference, ...]
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.differences)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+def own_headers(headers: Headers) -> dict[str, list[str]]:
+    """Headers by name, without those a proxy adds itself; values in arrival order."""
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        if name.lower() not in PROXY_HEADERS:
+            out.setdefault(name.lower(), []).append(value)
+    return out
+
+
+def _echo_document(body: bytes) -> object | None:
+    """The harness upstream's JSON echo with proxy-added headers removed, else None."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
+        return None
+    if not {"method", "path", "body"} <= doc.keys():
+        return None
+    doc["headers"] = {k: v for k, v in doc["headers"].items() if k.lower() not in PROXY_HEADERS}
+    return doc
+
+
+def _bodies_differ(left: bytes, right: bytes) -> bool:
+    if left == right:
+        return False
+    a, b = _echo_document(left), _echo_document(right)
+    return a is None or b is None or a != b
+
+
+def _header_differences(label: str, left: Headers, right: Headers) -> list[Difference]:
+    a, b = own_headers(left), own_headers(right)
+    return [
+        Difference(
+            f"{label} {name}",
+            _show(", ".join(a[name]) if name in a else None),
+            _show(", ".join(b[name]) if name in b else None),
+        )
+        for name in sorted(a.keys() | b.keys())
+        if a.get(name) != b.get(name)
+    ]
+
+
+def _status(observed: Observed) -> str:
+    if observed.status is None:
+        return f"no response ({observed.error or 'nothing'})"
+    return str(observed.status)
+
+
+def compare_observed(left: Observed, right: Observed) -> list[Difference]:
+    out: list[Difference] = []
+    if left.status != right.status:
+        out.append(Difference("status", _status(left), _status(right)))
+        return out  # everything else follows from a different answer
+    if left.status is None:
+        return out
+    if left.details and right.details and left.details != right.details:
+        out.append(Difference("details", left.details, right.details))
+    out += _header_differences("header", left.headers, right.headers)
+    if _bodies_differ(left.body, right.body):
+        out.append(Difference("body", _show(left.body), _show(right.body)))
+    lu, ru = left.upstream, right.upstream
+    if (lu is None) != (ru is None):
+        out.append(
+            Difference(
+                "upstream", "reached" if lu else "not reached", "reached" if ru else "not reached"
+            )
+        )
+    elif lu is not None and ru is not None:
+        if (lu.method, lu.path) != (ru.method, ru.path):
+            out.append(
+                Difference("upstream request", f"{lu.method} {lu.path}", f"{ru.method} {ru.path}")
+            )
+        out += _header_differences("upstream header", lu.headers, ru.headers)
+        if lu.body != ru.body:
+            out.append(Difference("upstream body", _show(lu.body), _show(ru.body)))
+    return out
+
+
+def compare_outcomes(left: Outcome, right: Outcome) -> list[Difference]:
+    if left.load_error is not None or right.load_error is not None:
+        if left.load_error == right.load_error:
+            return []
+        return [
+            Difference(
+                "module",
+                f"refused: {left.load_error}" if left.load_error else "loaded",
+                f"refused: {right.load_error}" if right.load_error else "loaded",
+            )
+        ]
+    assert left.observed is not None and right.observed is not None
+    return compare_observed(left.observed, right.observed)
+
+
+def compare_engines(
+    cases: Sequence[tuple[int, str]],
+    outcomes: Mapping[str, Sequence[Outcome]],
+    skip: Sequence[bool] = (),
+) -> tuple[Comparison, ...]:
+    """Compare the first engine with every other one, case by case (``skip``: not comparable)."""
+    names = list(outcomes)
+    if len(names) < 2:
+        return ()
+    base = names[0]
+    out = []
+    for other in names[1:]:
+        for position, (index, name) in enumerate(cases):
+            if skip and skip[position]:
+                continue
+            left, right = outcomes[base][position], outcomes[other][position]
+            out.append(Comparison(name, index, left, right, tuple(compare_outcomes(left, right))))
+    return tuple(out)

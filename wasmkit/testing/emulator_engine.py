@@ -1,0 +1,151 @@
+"""Run a test plan in the in-process emulator: one VM per filter variant, no processes.
+
+The emulator stands in for the whole harness: the client (the same request
+``envoy_engine.send`` puts on the wire), Envoy's connection manager and router,
+and the echo upstream (the same JSON echo or canned reply). One
+:class:`~wasmkit.emulator.World` spans the run, so metrics add up across cases
+and variants as Envoy's stats do; cases run in file order and see the VM state
+earlier cases left.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from wasmkit.emulator import (
+    Filter,
+    FilterSettings,
+    HttpCall,
+    HttpCallResponse,
+    HttpRequest,
+    HttpResponse,
+    Limits,
+    World,
+    start_filter,
+)
+from wasmkit.emulator import Upstream as EmulatedUpstream
+from wasmkit.envoy.upstream import ReceivedRequest, _echo
+from wasmkit.module import load_bytes
+from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
+from wasmkit.testing.envoy_engine import DEFAULT_HOST
+from wasmkit.testing.plan import PlannedCase, TestPlan
+from wasmkit.testing.spec import HttpCallReply, Upstream
+
+#: Headers the harness upstream never repeats from a canned reply (it sets its own length).
+_HOP_HEADERS = ("content-length", "transfer-encoding", "connection")
+
+
+class CaseReplies:
+    """Answers the HTTP calls of the case being run (a filter's responder)."""
+
+    def __init__(self) -> None:
+        self.replies: list[HttpCallReply] = []
+
+    def __call__(self, call: HttpCall) -> HttpCallResponse | None:
+        for i, reply in enumerate(self.replies):
+            if reply.cluster is None or reply.cluster == call.cluster:
+                del self.replies[i]
+                return HttpCallResponse(
+                    status=reply.status,
+                    headers=tuple(reply.headers.items()),
+                    body=reply.body.encode(),
+                    timeout=reply.timeout,
+                )
+        return None
+
+
+def client_request(planned: PlannedCase) -> HttpRequest:
+    """The request exactly as the Envoy engine's client writes it."""
+    request = planned.case.request
+    body = request.body.encode()
+    headers: list[tuple[str, str]] = []
+    if "host" not in request.headers:
+        headers.append(("host", DEFAULT_HOST))
+    headers += list(request.headers.items())
+    if body or request.method in ("POST", "PUT", "PATCH"):
+        headers.append(("content-length", str(len(body))))
+    return HttpRequest(request.method, request.path, tuple(headers), body)
+
+
+def harness_upstream(spec: Upstream | None) -> EmulatedUpstream:
+    """The echo upstream's behaviour: a canned reply, or a JSON echo of the request."""
+
+    def answer(request: HttpRequest) -> HttpResponse:
+        if spec is not None:
+            body = spec.body.encode()
+            headers = [
+                (k.lower(), v) for k, v in spec.headers.items() if k.lower() not in _HOP_HEADERS
+            ]
+            status = spec.status
+        else:
+            received = ReceivedRequest(request.method, request.path, request.headers, request.body)
+            body = json.dumps(_echo(received), separators=(",", ":")).encode()
+            headers, status = [("content-type", "application/json")], 200
+        headers.append(("content-length", str(len(body))))
+        return HttpResponse(status, tuple(headers), b"" if request.method == "HEAD" else body)
+
+    return answer
+
+
+class EmulatorEngine:
+    name = "emulator"
+
+    def __init__(self, *, limits: Limits | None = None):
+        self.limits = limits or Limits()
+
+    def run(self, plan: TestPlan) -> EngineRun:
+        """Run every case; ModuleLoadError (Envoy's words) if any variant does not start."""
+        started = time.perf_counter()
+        data = load_bytes(plan.module_path)
+        world = World()
+        replies = CaseReplies()
+        filters: dict[int, Filter] = {}
+        for variant in plan.variants:
+            settings = FilterSettings(
+                name=plan.filter_name,
+                root_id=variant.root_id,
+                configuration=variant.configuration.encode(),
+                failure_policy=variant.failure_policy,
+                vm_id=f"{plan.filter_name}-{variant.index}",
+            )
+            filters[variant.index] = start_filter(
+                data, settings, world=world, responder=replies, limits=self.limits
+            )
+        observed: list[Observed] = []
+        notes: list[str] = []
+        for planned in plan.cases:
+            replies.replies = list(planned.case.http_calls or ())
+            case_started = time.perf_counter()
+            exchange = filters[planned.variant.index].request(
+                client_request(planned), harness_upstream(planned.case.upstream)
+            )
+            elapsed = (time.perf_counter() - case_started) * 1000
+            if exchange.trap is not None:
+                trap = exchange.trap.replace("\n", " ")
+                notes.append(f"{planned.case.name}: the filter trapped: {trap}")
+            reached = exchange.upstream
+            observed.append(
+                Observed(
+                    status=exchange.status,
+                    headers=exchange.headers,
+                    body=exchange.body,
+                    upstream=None
+                    if reached is None
+                    else UpstreamRecord(
+                        reached.method, reached.path, reached.headers, reached.body
+                    ),
+                    error=exchange.error,
+                    details=exchange.details,
+                    logs=tuple(LogRecord(line.level, line.message) for line in exchange.logs),
+                    metrics=world.metrics.snapshot(),
+                    duration_ms=elapsed,
+                )
+            )
+        return EngineRun(
+            engine=self.name,
+            description="wasmkit emulator (wasmtime, in process)",
+            observed=tuple(observed),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            notes=tuple(notes),
+        )
