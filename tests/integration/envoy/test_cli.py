@@ -120,9 +120,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _start_run(module: Path, tmp_path: Path) -> tuple[subprocess.Popen[str], str, int]:
+def _start_run(module: Path, tmp_path: Path, args: list[str] | None = None) -> tuple[subprocess.Popen[str], str, int]:
+    args = args or ["run", "--module", str(module), "--config", "served", "--root-id", "x"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wasmkit", "run", "--module", str(module), "--config", "served", "--root-id", "x"],
+        [sys.executable, "-m", "wasmkit", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,6 +161,19 @@ def test_run_serves_until_ctrl_c(tmp_path: Path, wat: Wat) -> None:
         out, _ = proc.communicate(timeout=15)
         assert proc.returncode == 0
         assert "stopped" in out
+        assert _gone(envoy_pid)
+    finally:
+        proc.kill()
+
+
+def test_test_serve_uses_the_projects_settings(tmp_path: Path) -> None:
+    proc, url, envoy_pid = _start_run(EXAMPLE, tmp_path, ["test", str(EXAMPLE), "--serve"])
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.headers["hello"] == "world"
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0
         assert _gone(envoy_pid)
     finally:
         proc.kill()
