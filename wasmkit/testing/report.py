@@ -189,6 +189,23 @@ def to_json(result: SuiteResult) -> dict[str, Any]:
             "durationMs": round(o.duration_ms, 3),
         }
 
+    summary: dict[str, int] = {
+        "passed": result.passed,
+        "failed": result.failed,
+        "skipped": result.skipped,
+    }
+    extra: dict[str, Any] = {}
+    if result.comparisons:  # --engine both
+        summary["diverged"] = result.diverged
+        extra["divergences"] = [
+            {
+                "name": c.name,
+                "engines": [c.left.engine, c.right.engine],
+                "differences": [d.__dict__ for d in c.differences],
+            }
+            for c in result.comparisons
+            if c.diverged
+        ]
     return {
         "module": {
             "path": str(result.module_path),
@@ -200,21 +217,7 @@ def to_json(result: SuiteResult) -> dict[str, Any]:
             for r in result.runs
         ],
         "loadError": result.load_error,
-        "summary": {
-            "passed": result.passed,
-            "failed": result.failed,
-            "skipped": result.skipped,
-            "diverged": result.diverged,
-        },
-        "divergences": [
-            {
-                "name": c.name,
-                "engines": [c.left.engine, c.right.engine],
-                "differences": [d.__dict__ for d in c.differences],
-            }
-            for c in result.comparisons
-            if c.diverged
-        ],
+        "summary": summary,
         "ok": result.ok,
         "cases": [
             {
@@ -228,6 +231,7 @@ def to_json(result: SuiteResult) -> dict[str, Any]:
             for c in result.cases
         ],
         "durationMs": round(result.duration_ms, 3),
+        **extra,
     }
 
 
