@@ -14,6 +14,10 @@ from wasmkit import __version__
 from wasmkit.cli._app import Output, configure_logging, run_cli
 
 COMMANDS: dict[str, str] = {
+    "init": "wasmkit.cli.init:init",
+    "build": "wasmkit.cli.build:build",
+    "platforms": "wasmkit.cli.platforms:platforms",
+    "doctor": "wasmkit.cli.doctor:doctor",
     "test": "wasmkit.cli.test:test",
     "run": "wasmkit.cli.test:run",
     "completion": "wasmkit.cli.completion:completion",

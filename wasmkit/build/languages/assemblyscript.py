@@ -46,7 +46,7 @@ def install_argv() -> tuple[str, ...]:
 
 def _steps(ctx: BuildContext) -> tuple[Step, ...]:
     return (
-        Step(install_argv(), description="npm install (cached)"),
+        Step(install_argv(), description="npm install (cached)", network=True),
         Step(compile_argv(ctx), description="compile assembly/index.ts with asc"),
     )
 

@@ -1,0 +1,83 @@
+"""``wasmkit doctor``: what this machine can build and run, and how to install what is missing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from wasmkit.build.language import Language
+from wasmkit.build.languages import get_language, language_names
+from wasmkit.build.tools import ToolStatus, probe
+from wasmkit.errors import UsageError, WasmkitError
+
+
+@dataclass(frozen=True)
+class LanguageReport:
+    name: str
+    display_name: str
+    tools: tuple[ToolStatus, ...]
+    available: bool = True  # False: this wasmkit has no builder for it yet
+
+    @property
+    def ready(self) -> bool:
+        return self.available and all(t.present for t in self.tools)
+
+    @property
+    def install_commands(self) -> list[str]:
+        return list(dict.fromkeys(t.tool.install for t in self.tools if not t.present))
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    present: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    languages: tuple[LanguageReport, ...]
+    components: tuple[Component, ...]
+
+
+def _language_report(name: str, path: str | None) -> LanguageReport:
+    try:
+        language: Language = get_language(name)
+    except UsageError:
+        return LanguageReport(name, name, (), available=False)
+    return LanguageReport(
+        language.name, language.display_name, tuple(probe(t, path) for t in language.tools)
+    )
+
+
+def _envoy(explicit: str | None) -> Component:
+    from wasmkit.envoy import find_envoy
+
+    try:
+        binary = find_envoy(explicit)
+    except WasmkitError as exc:
+        return Component("envoy", False, exc.message, exc.hint or "")
+    return Component("envoy", True, binary.description)
+
+
+def _engine() -> Component:
+    try:
+        from wasmkit.build.container import ENGINE_HINT, engine_answers
+    except ImportError as exc:
+        return Component("container engine", False, f"container runner unavailable: {exc}")
+    url = engine_answers()
+    if url is None:
+        return Component("container engine", False, "none answers", ENGINE_HINT)
+    return Component("container engine", True, f"answers at {url} (--runner container)")
+
+
+def diagnose(
+    *, path: str | None = None, envoy: str | None = None, engine: bool = True
+) -> DoctorReport:
+    path = path if path is not None else os.environ.get("PATH")
+    languages = tuple(_language_report(n, path) for n in language_names())
+    components = [_envoy(envoy)]
+    if engine:
+        components.append(_engine())
+    return DoctorReport(languages, tuple(components))
