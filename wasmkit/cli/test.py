@@ -130,7 +130,9 @@ def test(
     if as_json:
         click.echo(render_json(result), nl=False)
     else:
-        click.echo(render_text(result, color=out.color, quiet=out.quiet), nl=False)
+        click.echo(
+            render_text(result, color=out.color, quiet=out.quiet, verbose=out.verbose > 0), nl=False
+        )
     if not result.ok:
         ctx.exit(EXIT_TEST_FAILED)
 

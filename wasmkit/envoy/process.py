@@ -83,7 +83,12 @@ def load_failure_reason(log_text: str) -> str | None:
             return message
     if wasm_errors:
         return wasm_errors[0]
-    for entry in entries:
+    return None
+
+
+def startup_error(log_text: str) -> str | None:
+    """Envoy's critical complaint about its configuration (not about a module)."""
+    for entry in parse_log(log_text):
         if entry.level == "critical" and "initializing" in entry.message:
             return entry.message.strip()
     return None
@@ -144,17 +149,18 @@ class EnvoyProcess:
         extra_args: tuple[str, ...] = (),
     ):
         self.binary = binary
-        self.config = config
-        self.run_dir = run_dir
+        # Envoy runs in run_dir: relative paths would resolve against it, not our cwd.
+        self.config = config.resolve()
+        self.run_dir = run_dir.resolve()
         self.concurrency = concurrency
         self.log_level = log_level
         self.component_log_level = component_log_level
         self.ready_timeout_s = ready_timeout_s
         self.extra_args = extra_args
-        self.log_path = run_dir / "envoy.log"
-        self.stdout_path = run_dir / "envoy.stdout"
-        self.stderr_path = run_dir / "envoy.stderr"
-        self.admin_address_path = run_dir / "admin-address.txt"
+        self.log_path = self.run_dir / "envoy.log"
+        self.stdout_path = self.run_dir / "envoy.stdout"
+        self.stderr_path = self.run_dir / "envoy.stderr"
+        self.admin_address_path = self.run_dir / "admin-address.txt"
         self._proc: subprocess.Popen[bytes] | None = None
         self._files: list[IO[bytes]] = []
         self.admin: AdminClient | None = None
@@ -223,8 +229,10 @@ class EnvoyProcess:
                 details=_tail(self.log_path, 15),
             )
         returncode = self._proc.poll() if self._proc else None
+        said = startup_error(log) or startup_error(stderr)
         return ProcessFailed(
-            f"Envoy exited with code {returncode} before it was ready",
+            f"Envoy exited with code {returncode} before it was ready"
+            + (f": {said}" if said else ""),
             command=self.command,
             returncode=returncode,
             output=(stderr or _tail(self.log_path)),
@@ -344,7 +352,7 @@ class Validation:
             "--mode",
             "validate",
             "-c",
-            str(config),
+            str(config.resolve()),
             "--disable-hot-restart",
             "-l",
             "warn",
@@ -393,8 +401,9 @@ class Validation:
             raise ModuleLoadError(
                 reason, hint="Envoy refused the module at load time", details=output[-3000:]
             )
+        said = startup_error(output)
         raise ProcessFailed(
-            "Envoy refused the generated configuration",
+            "Envoy refused the generated configuration" + (f": {said}" if said else ""),
             command=self.command,
             returncode=returncode,
             output=output[-3000:],

@@ -62,6 +62,8 @@ class EngineRun:
     duration_ms: float
     artifacts: str | None = None
     notes: tuple[str, ...] = field(default=())
+    #: What the filter logged during the whole run, when the engine can only see it per run.
+    filter_log: tuple[LogRecord, ...] = field(default=())
 
 
 class Engine(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import shutil
 import socket
 import tempfile
@@ -20,10 +21,10 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.process import EnvoyProcess, start_checked
+from wasmkit.envoy.process import EnvoyProcess, parse_log, start_checked
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
-from wasmkit.testing.engine import EngineRun, Observed, UpstreamRecord
+from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,22 @@ def _access_log_details(path: Path) -> list[str | None]:
     return details
 
 
+_WASM_LOG = re.compile(r"^wasm log (?:\S+ )?\S+: (.*)$", re.DOTALL)
+_TRAP = re.compile(r"^Function: (\S+ failed: .*)$", re.DOTALL)
+
+
+def filter_log(envoy_log: str) -> tuple[LogRecord, ...]:
+    """The filter's own lines (``proxy_log``) and its traps, from Envoy's log."""
+    records = []
+    for entry in parse_log(envoy_log):
+        if entry.logger != "wasm":
+            continue
+        match = _WASM_LOG.match(entry.message) or _TRAP.match(entry.message)
+        if match:
+            records.append(LogRecord(entry.level, match.group(1)))
+    return tuple(records)
+
+
 class EnvoyEngine:
     name = "envoy"
 
@@ -112,7 +129,7 @@ class EnvoyEngine:
         ready_timeout_s: float = 30.0,
     ):
         self._binary = binary
-        self.artifacts_dir = artifacts_dir
+        self.artifacts_dir = artifacts_dir.resolve() if artifacts_dir is not None else None
         self.preflight = preflight
         self.request_timeout_s = request_timeout_s
         self.ready_timeout_s = ready_timeout_s
@@ -133,7 +150,7 @@ class EnvoyEngine:
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            observed, version = self._run_in(plan, run_dir)
+            observed, version, logged = self._run_in(plan, run_dir)
         finally:
             if not keep:
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -143,9 +160,12 @@ class EnvoyEngine:
             observed=tuple(observed),
             duration_ms=(time.perf_counter() - started) * 1000,
             artifacts=str(run_dir) if keep else None,
+            filter_log=logged,
         )
 
-    def _run_in(self, plan: TestPlan, run_dir: Path) -> tuple[list[Observed], str | None]:
+    def _run_in(
+        self, plan: TestPlan, run_dir: Path
+    ) -> tuple[list[Observed], str | None, tuple[LogRecord, ...]]:
         binary = self.binary
         with EchoUpstream() as upstream:
             config_path = run_dir / "envoy.yaml"
@@ -159,13 +179,14 @@ class EnvoyEngine:
                     for pc in plan.cases
                 ]
                 # Details come from the access log, which Envoy flushes on exit.
+        logged = filter_log(envoy.log_text())
         details = _access_log_details(run_dir / "access.log")
         if len(details) == len(observed):
             observed = [
                 Observed(**{**o.__dict__, "details": d}) if o.status is not None else o
                 for o, d in zip(observed, details, strict=True)
             ]
-        return observed, version
+        return observed, version, logged
 
     def _exchange(self, upstream: EchoUpstream, port: int, planned: PlannedCase) -> Observed:
         spec = planned.case.upstream

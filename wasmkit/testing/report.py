@@ -84,7 +84,26 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
     return lines
 
 
-def render_text(result: SuiteResult, *, color: bool = False, quiet: bool = False) -> str:
+FILTER_LOG_LINES = 20
+
+
+def filter_log_lines(result: SuiteResult, color: bool) -> list[str]:
+    """The end of what the filter logged, to read beside failures (all of it with -v)."""
+    lines = []
+    for run in result.runs:
+        if not run.filter_log:
+            continue
+        shown = run.filter_log[-FILTER_LOG_LINES:]
+        skipped = len(run.filter_log) - len(shown)
+        more = f", last {len(shown)} of {len(run.filter_log)}" if skipped else ""
+        lines.append(_style(f"filter log ({run.engine}{more}):", "dim", color))
+        lines += [f"  [{r.level}] {r.message}" for r in shown]
+    return lines
+
+
+def render_text(
+    result: SuiteResult, *, color: bool = False, quiet: bool = False, verbose: bool = False
+) -> str:
     lines: list[str] = [] if quiet else header_lines(result)
     if result.load_error is not None:
         lines.append(_style(f"the module failed to load: {result.load_error}", "red", color))
@@ -99,6 +118,8 @@ def render_text(result: SuiteResult, *, color: bool = False, quiet: bool = False
             continue
         lines += _case_lines(case, color, show_engine)
     lines += comparison_lines(result, color)
+    if not result.ok or verbose:
+        lines += filter_log_lines(result, color)
     if not quiet:
         lines.append(_style(f"ran in {result.duration_ms / 1000:.2f}s", "dim", color))
     verdict = "green" if result.ok else "red"

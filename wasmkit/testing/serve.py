@@ -50,7 +50,7 @@ def serve(
     info = inspect_file(module_path)
     binary = envoy or find_envoy()
     keep = run_dir is not None
-    directory = run_dir or Path(tempfile.mkdtemp(prefix="wasmkit-run-"))
+    directory = (run_dir or Path(tempfile.mkdtemp(prefix="wasmkit-run-"))).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     variant = FilterVariant(0, root_id, plugin_configuration(config), failure_policy)
     plan = TestPlan(name or filter_name_for(module_path), module_path, info, (variant,), ())

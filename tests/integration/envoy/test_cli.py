@@ -184,3 +184,20 @@ def test_envoy_dies_with_wasmkit(tmp_path: Path, wat: Wat) -> None:
     proc.kill()
     proc.wait(timeout=5)
     assert _gone(envoy_pid), "Envoy outlived a killed wasmkit"
+
+
+def test_trap_shows_the_filter_log_and_keeps_relative_artifacts(tmp_path: Path, wat: Wat) -> None:
+    (tmp_path / "t.yaml").write_text("cases:\n  - {name: c, expect: {status: 200}}\n")
+    wat("trap").rename(tmp_path / "trap.wasm")
+    done = wasmkit("test", "--module", "trap.wasm", "--file", "t.yaml", "--keep-artifacts", "art", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "status: expected 200, got 503 (wasm_fail_stream)" in done.stdout
+    assert "filter log (envoy):\n  [error] proxy_on_request_headers failed: Uncaught RuntimeError: unreachable" in done.stdout
+    assert (tmp_path / "art" / "envoy.yaml").is_file() and (tmp_path / "art" / "envoy.log").is_file()
+
+
+def test_verbose_shows_the_filter_log_of_a_passing_run() -> None:
+    done = wasmkit("-v", "test", EXAMPLE)
+    assert done.returncode == 0
+    assert "filter log (envoy):\n  [info] configured" in done.stdout
+    assert "filter log" not in wasmkit("test", EXAMPLE).stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wasmkit.envoy.process import load_failure_reason
+from wasmkit.envoy.process import load_failure_reason, startup_error
 
 MISSING_IMPORT = """\
 [2026-11-30 09:33:47.438][3879][info][main] [source/server/server.cc:430] initializing epoch 0
@@ -27,9 +27,10 @@ def test_wasm_vm_failed_prefix_is_dropped() -> None:
     assert load_failure_reason(CONFIGURE) == "Failed to configure base Wasm plugin"
 
 
-def test_non_wasm_config_error_falls_back_to_the_critical_line() -> None:
+def test_a_config_error_is_not_a_module_failure() -> None:
     text = "[2026-11-30 09:40:00.000][1][critical][main] [source/server/server.cc:1] error initializing configuration 'x': bad port\n"
-    assert load_failure_reason(text) == "error initializing configuration 'x': bad port"
+    assert load_failure_reason(text) is None
+    assert startup_error(text) == "error initializing configuration 'x': bad port"
 
 
 def test_nothing_relevant() -> None:
