@@ -120,7 +120,11 @@ def run_registry(
         ready = False
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                r = requests.get(f"{scheme}://127.0.0.1:{port}/v2/", timeout=1, verify=False)
+                r = requests.get(
+                    f"{scheme}://127.0.0.1:{port}/v2/",
+                    timeout=1,
+                    verify=str(tls.ca) if tls else True,
+                )
                 ready = r.status_code in (200, 401)
                 if ready:
                     break

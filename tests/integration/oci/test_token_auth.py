@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.oci.servers import Registry, TokenServer
+from tests.integration.oci.servers import Registry, TokenServer, free_port
+from wasmkit.errors import ServiceUnavailable
 from wasmkit.oci import AuthError, LocalStore, RegistryOptions, login, pull, push
 
 pytestmark = pytest.mark.registry
@@ -84,12 +85,8 @@ def test_login_with_a_wrong_password_saves_nothing(
     assert not (store.home / "credentials.json").exists()
 
 
-def test_token_server_down_is_an_environment_problem(store: LocalStore, tmp_path: Path) -> None:
-    del tmp_path
+def test_an_unreachable_registry_is_an_environment_problem(store: LocalStore) -> None:
     options = RegistryOptions(plain_http=True, timeout=2)
-    from wasmkit.errors import ServiceUnavailable
-    from tests.integration.oci.servers import free_port
-
     with pytest.raises(ServiceUnavailable) as caught:
         pull(store, f"127.0.0.1:{free_port()}/x/y:v1", options)
     assert caught.value.exit_code == 3
