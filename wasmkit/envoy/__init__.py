@@ -2,7 +2,8 @@
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.process import EnvoyProcess, load_failure_reason, validate_config
+from wasmkit.envoy.logs import load_failure_reason
+from wasmkit.envoy.process import EnvoyProcess, Validation, start_checked, validate_config
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 
 __all__ = [
@@ -11,8 +12,10 @@ __all__ = [
     "EnvoyBinary",
     "EnvoyProcess",
     "Listener",
+    "Validation",
     "find_envoy",
     "load_failure_reason",
     "render_bootstrap",
+    "start_checked",
     "validate_config",
 ]

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from wasmkit.envoy.binary import EnvoyBinary
+from wasmkit.envoy.logs import load_failure_reason, startup_error
 from wasmkit.errors import ModuleLoadError, ProcessFailed
 
 _PR_SET_PDEATHSIG = 1
@@ -33,65 +33,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_LOG_LINE = re.compile(r"^\[[^\]]+\]\[\d+\]\[(\w+)\]\[(\w+)\] (?:\[[^\]]+\] )?(.*)$")
-#: Wasm log lines that only restate the first reason.
-_ECHOES = (
-    "Failed to initialize Wasm code",
-    "Plugin configured to fail",
-    "failed to load",
-    "Unable to create Wasm",
-)
-_PREFIXES = ("Wasm VM failed ",)
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    level: str
-    logger: str
-    message: str
-
-
-def parse_log(text: str) -> list[LogEntry]:
-    entries = []
-    for line in text.splitlines():
-        match = _LOG_LINE.match(line)
-        if match:
-            entries.append(LogEntry(*match.groups()))
-    return entries
-
-
-def _strip(message: str) -> str:
-    message = message.strip()
-    for prefix in _PREFIXES:
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    return message
-
-
-def load_failure_reason(log_text: str) -> str | None:
-    """The first thing Envoy said about a module it refused, in its own words."""
-    entries = parse_log(log_text)
-    wasm_errors = [
-        _strip(e.message)
-        for e in entries
-        if e.logger == "wasm" and e.level in ("error", "critical")
-    ]
-    for message in wasm_errors:
-        if not any(echo in message for echo in _ECHOES):
-            return message
-    if wasm_errors:
-        return wasm_errors[0]
-    return None
-
-
-def startup_error(log_text: str) -> str | None:
-    """Envoy's critical complaint about its configuration (not about a module)."""
-    for entry in parse_log(log_text):
-        if entry.level == "critical" and "initializing" in entry.message:
-            return entry.message.strip()
-    return None
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.process import EnvoyProcess, parse_log, start_checked
+from wasmkit.envoy.logs import parse_log
+from wasmkit.envoy.process import EnvoyProcess, start_checked
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wasmkit.envoy.process import load_failure_reason, startup_error
+from wasmkit.envoy.logs import load_failure_reason, startup_error
 
 MISSING_IMPORT = """\
 [2026-11-30 09:33:47.438][3879][info][main] [source/server/server.cc:430] initializing epoch 0
