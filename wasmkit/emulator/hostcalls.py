@@ -111,16 +111,21 @@ class HostCalls:
 
     def _buffer(self, kind: int) -> bytes | bytearray | None:
         ctx = self._ctx
-        if kind == BufferType.HTTP_REQUEST_BODY:
+        # A stream's bodies exist (empty) before they arrive; Envoy answers Ok with no bytes.
+        if kind == BufferType.HTTP_REQUEST_BODY and not ctx.root:
+            if ctx.request_body is None:
+                ctx.request_body = bytearray()
             return ctx.request_body
-        if kind == BufferType.HTTP_RESPONSE_BODY:
+        if kind == BufferType.HTTP_RESPONSE_BODY and not ctx.root:
+            if ctx.response_body is None:
+                ctx.response_body = bytearray()
             return ctx.response_body
         if kind == BufferType.HTTP_CALL_RESPONSE_BODY:
             response = self.vm.http_response
             return response.body if response is not None else None
         if kind == BufferType.VM_CONFIGURATION:
             return self.vm.vm_configuration
-        if kind == BufferType.PLUGIN_CONFIGURATION:
+        if kind == BufferType.PLUGIN_CONFIGURATION and ctx.root:
             return self.vm.plugin_configuration
         return None
 
@@ -182,10 +187,10 @@ class HostCalls:
             return Status.NOT_FOUND if buffer is None else Status.BAD_ARGUMENT
         data = self._read(data_ptr, data_size)
         start, length = start & 0xFFFFFFFF, length & 0xFFFFFFFF
-        # Envoy: start 0 replaces the first `length` bytes (all when 0 and the
-        # whole buffer was asked for); start at the end appends; nothing else.
+        # Envoy: start 0 drops the first `length` bytes and prepends the data (length 0
+        # prepends); start at or past the end appends; anything else is refused.
         if start == 0:
-            del buffer[: length if length else len(buffer)]
+            del buffer[:length]
             buffer[0:0] = data
         elif start >= len(buffer):
             buffer.extend(data)
@@ -329,7 +334,7 @@ class HostCalls:
     def proxy_get_shared_data(
         self, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int, cas_ptr: int
     ) -> int:
-        entry = self.vm.world.shared.get(self._text(key_ptr, key_size))
+        entry = self.vm.world.shared.get(self.vm.vm_id, self._text(key_ptr, key_size))
         if entry is None:
             return Status.NOT_FOUND
         self.vm.guest.write(cas_ptr, u32(entry[1]))
@@ -339,7 +344,7 @@ class HostCalls:
         self, key_ptr: int, key_size: int, ptr: int, size: int, cas: int
     ) -> int:
         key, value = self._text(key_ptr, key_size), self._read(ptr, size)
-        return self.vm.world.shared.set(key, value, cas & 0xFFFFFFFF)
+        return self.vm.world.shared.set(self.vm.vm_id, key, value, cas & 0xFFFFFFFF)
 
     def proxy_register_shared_queue(self, name_ptr: int, name_size: int, token_ptr: int) -> int:
         self.vm.guest.read(token_ptr, 4)
@@ -435,8 +440,8 @@ class HostCalls:
 
     def proxy_get_metric(self, metric_id: int, value_ptr: int) -> int:
         metric = self.vm.world.metrics.get(metric_id)
-        if metric is None:
-            return Status.NOT_FOUND
+        if isinstance(metric, Status):
+            return metric
         if metric.type is MetricType.HISTOGRAM:
             return Status.BAD_ARGUMENT
         self.vm.guest.write(value_ptr, u64(metric.value))

@@ -142,13 +142,16 @@ class StreamRun:
             return True
         return False
 
-    def _local_reply(self, ctx: Context, reply: LocalReply) -> None:
+    @staticmethod
+    def _reply_headers(reply: LocalReply) -> list[tuple[str, str]]:
         headers = [(":status", str(reply.status)), ("content-length", str(len(reply.body)))]
         if reply.body:
             headers.append(("content-type", "text/plain"))
-        headers += list(reply.headers)
+        return headers + list(reply.headers)
+
+    def _local_reply(self, ctx: Context, reply: LocalReply) -> None:
         ctx.details = reply.details or "via_local_reply"
-        self._respond(ctx, headers, reply.body, local=True)
+        self._respond(ctx, self._reply_headers(reply), reply.body, local=True)
 
     def _respond(
         self, ctx: Context, headers: list[tuple[str, str]], body: bytes, local: bool = False
@@ -158,8 +161,12 @@ class StreamRun:
         ctx.response_headers = headers
         action = vm.callback(ctx, "proxy_on_response_headers", len(headers), int(not body))
         if not local and ctx.local_reply is not None and ctx.local_reply is not before:
-            # The filter replaced the upstream's answer while its headers were held back.
-            self._local_reply(ctx, ctx.local_reply)
+            # A local reply while encoding goes straight to the client (Envoy sends it
+            # directly, without running the filter's response callbacks again).
+            reply = ctx.local_reply
+            ctx.response_headers = self._reply_headers(reply)
+            ctx.response_body = bytearray(reply.body)
+            ctx.details = reply.details or "via_local_reply"
             return
         if not self._proceeds_response(ctx, action):
             ctx.response_headers = None

@@ -47,13 +47,19 @@ class Metrics:
             self._by_id[metric_id] = Metric(name, kind)
         return self._by_name[key]
 
-    def get(self, metric_id: int) -> Metric | None:
-        return self._by_id.get(metric_id)
+    def get(self, metric_id: int) -> Metric | Status:
+        return self._find(metric_id)
+
+    def _find(self, metric_id: int) -> Metric | Status:
+        # The low two bits of an id are its type (as in Envoy): 3 is no type at all.
+        if metric_id & 3 == 3:
+            return Status.BAD_ARGUMENT
+        return self._by_id.get(metric_id) or Status.NOT_FOUND
 
     def increment(self, metric_id: int, delta: int) -> Status:
-        metric = self._by_id.get(metric_id)
-        if metric is None:
-            return Status.NOT_FOUND
+        metric = self._find(metric_id)
+        if isinstance(metric, Status):
+            return metric
         if metric.type is MetricType.HISTOGRAM:
             return Status.BAD_ARGUMENT
         if metric.type is MetricType.COUNTER and delta < 0:
@@ -62,13 +68,11 @@ class Metrics:
         return Status.OK
 
     def record(self, metric_id: int, value: int) -> Status:
-        metric = self._by_id.get(metric_id)
-        if metric is None:
-            return Status.NOT_FOUND
+        metric = self._find(metric_id)
+        if isinstance(metric, Status):
+            return metric
         if metric.type is MetricType.HISTOGRAM:
             metric.samples.append(value)
-        elif metric.type is MetricType.GAUGE:
-            metric.value = value
         else:
             metric.value = value
         return Status.OK
@@ -97,22 +101,25 @@ class _Queue:
 
 
 class SharedState:
-    """``proxy_{get,set}_shared_data`` with compare-and-swap, and the shared queues."""
+    """``proxy_{get,set}_shared_data`` with compare-and-swap, and the shared queues.
+
+    As in Envoy, data is per VM id: variants (distinct vm_ids) do not see each other's.
+    """
 
     def __init__(self) -> None:
-        self._data: dict[str, tuple[bytes, int]] = {}
+        self._data: dict[tuple[str, str], tuple[bytes, int]] = {}
         self._queues: dict[int, _Queue] = {}
         self._queue_ids: dict[tuple[str, str], int] = {}
 
-    def get(self, key: str) -> tuple[bytes, int] | None:
-        return self._data.get(key)
+    def get(self, vm_id: str, key: str) -> tuple[bytes, int] | None:
+        return self._data.get((vm_id, key))
 
-    def set(self, key: str, value: bytes, cas: int) -> Status:
-        current = self._data.get(key)
+    def set(self, vm_id: str, key: str, value: bytes, cas: int) -> Status:
+        current = self._data.get((vm_id, key))
         if cas != 0 and current is not None and current[1] != cas:
             return Status.CAS_MISMATCH
         next_cas = (current[1] + 1) if current is not None else 1
-        self._data[key] = (value, next_cas)
+        self._data[(vm_id, key)] = (value, next_cas)
         return Status.OK
 
     def register_queue(self, vm_id: str, name: str, notify: Callable[[int], None]) -> int:

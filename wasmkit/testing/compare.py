@@ -4,7 +4,7 @@ Two outcomes diverge when a client or the upstream could tell them apart:
 status, response headers and body, whether the upstream was reached, and the
 method, path, headers and body it received, or the reason a module was refused.
 Headers a proxy adds on its own account (date, server, request ids, timeouts,
-content-length, which follows from the body) are left out, and the echo
+content-length and transfer-encoding, which follow from the body) are left out, and the echo
 upstream's JSON body is compared without them too.
 """
 
@@ -29,6 +29,7 @@ PROXY_HEADERS = frozenset(
         "x-envoy-internal",
         "x-envoy-decorator-operation",
         "content-length",
+        "transfer-encoding",
     }
 )
 MAX_SHOWN = 120

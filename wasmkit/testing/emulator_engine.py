@@ -101,7 +101,10 @@ class EmulatorEngine:
         world = World()
         replies = CaseReplies()
         filters: dict[int, Filter] = {}
+        #: What each VM logged while starting; the variant's first case reports it.
+        startup: dict[int, tuple[LogRecord, ...]] = {}
         for variant in plan.variants:
+            logged = len(world.logs)
             settings = FilterSettings(
                 name=plan.filter_name,
                 root_id=variant.root_id,
@@ -111,6 +114,9 @@ class EmulatorEngine:
             )
             filters[variant.index] = start_filter(
                 data, settings, world=world, responder=replies, limits=self.limits
+            )
+            startup[variant.index] = tuple(
+                LogRecord(line.level, line.message) for line in world.logs[logged:]
             )
         observed: list[Observed] = []
         notes: list[str] = []
@@ -137,7 +143,8 @@ class EmulatorEngine:
                     ),
                     error=exchange.error,
                     details=exchange.details,
-                    logs=tuple(LogRecord(line.level, line.message) for line in exchange.logs),
+                    logs=startup.pop(planned.variant.index, ())
+                    + tuple(LogRecord(line.level, line.message) for line in exchange.logs),
                     metrics=world.metrics.snapshot(),
                     duration_ms=elapsed,
                 )

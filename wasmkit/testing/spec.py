@@ -148,7 +148,8 @@ class _LogExpectation(Camel):
 
     def describe(self) -> str:
         what = self.message.describe() if self.message is not None else "any message"
-        return f"a {self.level or 'log'} line {what}"
+        level = self.level or "log"
+        return f"{'an' if level[0] in 'aeiou' else 'a'} {level} line {what}"
 
 
 LogExpectation = Annotated[_LogExpectation, BeforeValidator(_log_expectation)]
