@@ -1,0 +1,107 @@
+"""Rust: the ``proxy-wasm`` crate (0.2.5, pinned in the scaffold's Cargo.lock) built with
+Debian's Rust (``rustc-web``/``cargo-web`` 1.96), which compiles std for wasm32-wasip1 from
+``rust-web-src`` (``-Zbuild-std``, allowed by ``RUSTC_BOOTSTRAP=1``): rustup cannot download
+a wasm32 std here. Debian's binaries are called by absolute path because rustup's ``rustc``
+usually comes first on PATH.
+
+Everything slow lives under ``{cache}``: the crate registry (``CARGO_HOME``) and one target
+directory shared by all Rust projects, so std is compiled once (~45-90 s) and later builds
+take ~2 s. ``--artifact-dir`` copies the module out while cargo holds the target lock, so
+two projects building at once never see each other's ``filter.wasm``.
+
+Debian's ``rust-lld`` is a link to ``lld-22``, which no package pulls in: install it too.
+"""
+
+from __future__ import annotations
+
+from wasmkit.abi import AbiVersion
+from wasmkit.build.language import BuildContext, Language, Tool
+from wasmkit.build.runner import Step
+
+CARGO = "/usr/bin/cargo"
+RUSTC = "/usr/bin/rustc"
+TARGET = "wasm32-wasip1"
+APT = (
+    "apt-get install -y --no-install-recommends rustc-web cargo-web rust-web-src "
+    "rust-web-llvm lld-22 wasi-libc"
+)
+BUILD_STD = "-Zbuild-std=std,panic_abort"
+
+#: The environment of every cargo step (also what the scaffold's README tells users to set).
+ENV: dict[str, str] = {
+    "RUSTC": RUSTC,
+    "RUSTC_BOOTSTRAP": "1",  # -Zbuild-std and --artifact-dir on a stable compiler
+    "CARGO_HOME": "{cache}/cargo",
+    "CARGO_TARGET_DIR": "{cache}/target",
+    # std for wasm32-wasip1 links wasi-libc's libc.a from Debian's wasi-libc.
+    "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS": "-L native=/usr/lib/wasm32-wasi",
+    "CARGO_TERM_COLOR": "never",
+}
+
+
+def fetch_argv() -> tuple[str, ...]:
+    """Download the crates of Cargo.lock and of std's own dependencies (the only online step)."""
+    return (CARGO, "fetch", "--locked", "--target", TARGET, BUILD_STD)
+
+
+def compile_argv(ctx: BuildContext, *, output_dir: str = "{out}") -> tuple[str, ...]:
+    """The bare compiler command: ``{output_dir}/filter.wasm`` (the scaffold names the lib)."""
+    mode = ("--release",) if ctx.release else ()
+    return (
+        CARGO,
+        "build",
+        "--offline",
+        "--locked",
+        *mode,
+        "--target",
+        TARGET,
+        BUILD_STD,
+        "-Zunstable-options",
+        "--artifact-dir",
+        output_dir,
+        *ctx.extra_args,
+    )
+
+
+def _steps(ctx: BuildContext) -> tuple[Step, ...]:
+    return (
+        Step(fetch_argv(), env=ENV, description="cargo fetch (cached)", network=True),
+        Step(compile_argv(ctx), env=ENV, description="cargo build (std built from source)"),
+    )
+
+
+LANGUAGE = Language(
+    name="rust",
+    display_name="Rust (proxy-wasm crate)",
+    tools=(
+        Tool(CARGO, install=APT, purpose="Debian's cargo (cargo-web)"),
+        Tool(RUSTC, install=APT, purpose="Debian's rustc (rustc-web), builds std for wasm32"),
+        Tool(
+            None,
+            install=APT,
+            purpose="std's source, compiled for wasm32-wasip1 (rust-web-src)",
+            files=("/usr/lib/rustlib/src/rust/library/std/Cargo.toml",),
+        ),
+        Tool(
+            "rust-lld",
+            install=APT,
+            purpose="the WebAssembly linker (rust-web-llvm's link to lld-22)",
+            version_args=("-flavor", "wasm", "--version"),
+        ),
+        Tool(
+            None,
+            install=APT,
+            purpose="C library for wasm32-wasi",
+            files=("/usr/lib/wasm32-wasi/libc.a",),
+        ),
+    ),
+    # proxy-wasm 0.2.x exports 0.2.1 only: Istio 1.8+ / Envoy 1.17+.
+    abis=(AbiVersion.V0_2_1,),
+    steps=_steps,
+    artifact=lambda ctx: "{out}/filter.wasm",
+    image="wasmkit-builder-rust",
+    sources=("Cargo.toml", "Cargo.lock", "src/**/*.rs", "build.rs", ".cargo/config.toml"),
+    generated=("target",),
+    # The crate serves every root id with the one root context it registers.
+    validate_root_id=False,
+)
