@@ -42,6 +42,10 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., int]:
     return call
 
 
+def _ignore(*_args: int) -> None:
+    return None
+
+
 class HostCalls:
     def __init__(self, vm: Vm):
         self.vm = vm
@@ -52,6 +56,8 @@ class HostCalls:
             if name.startswith("proxy_"):
                 method = getattr(self, name)
                 out[f"env.{name}"] = _guarded(method)
+        # Emscripten-built modules report memory growth; Envoy ignores it, so do we.
+        out["env.emscripten_notify_memory_growth"] = _ignore
         return out
 
     # --- helpers ---------------------------------------------------------------------------
@@ -161,10 +167,6 @@ class HostCalls:
         self.vm.tick_period_ms = period & 0xFFFFFFFF
         return Status.OK
 
-    def proxy_get_configuration(self, ptr_ptr: int, size_ptr: int) -> int:
-        return self._give(self.vm.plugin_configuration, ptr_ptr, size_ptr)
-
-    # --- buffers -----------------------------------------------------------------------------
     def proxy_get_buffer_bytes(
         self, kind: int, start: int, length: int, ptr_ptr: int, size_ptr: int
     ) -> int:
@@ -321,16 +323,6 @@ class HostCalls:
         self._ctx.closed = True
         return Status.OK
 
-    def proxy_continue_request(self) -> int:
-        return self.proxy_continue_stream(0)
-
-    def proxy_continue_response(self) -> int:
-        return self.proxy_continue_stream(1)
-
-    def proxy_clear_route_cache(self) -> int:
-        return Status.OK
-
-    # --- shared data and queues ---------------------------------------------------------------
     def proxy_get_shared_data(
         self, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int, cas_ptr: int
     ) -> int:

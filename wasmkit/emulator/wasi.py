@@ -1,4 +1,4 @@
-"""The WASI preview1 subset Envoy gives a module: stdout/stderr go to the log, no files.
+"""The WASI preview1 functions Envoy gives a module: stdout/stderr go to the log, no files.
 
 Envoy answers these so that wasi-libc, Rust std and Go's runtime can start; a
 filter that reads files or the environment gets the same "nothing there" here.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from wasmkit.emulator._wasm import HostAbort, HostFunction, OutOfBounds
 from wasmkit.emulator.serial import u32, u64
+from wasmkit.host import WASI_FUNCTIONS
 
 if TYPE_CHECKING:
     from wasmkit.emulator.vm import Vm
@@ -40,6 +41,7 @@ class Wasi:
             "args_get": self.empty_list,
             "args_sizes_get": self.empty_sizes,
             "clock_time_get": self.clock_time_get,
+            "clock_res_get": self.clock_res_get,
             "random_get": self.random_get,
             "proc_exit": self.proc_exit,
             "sched_yield": self.sched_yield,
@@ -48,6 +50,8 @@ class Wasi:
             "fd_prestat_dir_name": self.no_file,
         }
         out: dict[str, HostFunction] = {}
+        for name in WASI_FUNCTIONS:
+            functions.setdefault(name, self.not_supported)
         for name, fn in functions.items():
             guarded = fn if name == "proc_exit" else _errno_on_fault(fn)
             out[f"wasi_snapshot_preview1.{name}"] = guarded
@@ -99,6 +103,14 @@ class Wasi:
         now = clock.now_ns() if clock_id == 0 else clock.monotonic_ns()
         self.vm.guest.write(ret_ptr, u64(now))
         return ESUCCESS
+
+    def clock_res_get(self, clock_id: int, ret_ptr: int) -> int:
+        self.vm.guest.write(ret_ptr, u64(1))
+        return ESUCCESS
+
+    def not_supported(self, *_args: int) -> int:
+        """Files, sockets and polling: linked so that a module loads, refused when called."""
+        return ENOSYS
 
     def random_get(self, ptr: int, size: int) -> int:
         size &= 0xFFFFFFFF
