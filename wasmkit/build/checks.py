@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease
 from wasmkit.errors import ModuleError, ModuleLoadError, ToolNotFound
+from wasmkit.host import HOST_MODULES, Signature
 from wasmkit.module import ModuleInfo, check_module, inspect_file
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,23 @@ class CheckReport:
     note: str = ""
 
 
+#: Host functions Envoy links only into modules that announce ABI 0.1.0 (proxy-wasm's 0.1.0
+#: way to read the plugin configuration; 0.2.x reads buffer type 7 instead).
+ABI_0_1_0_ONLY: Mapping[str, Signature] = {
+    "proxy_get_configuration": Signature(("i32", "i32"), ("i32",))
+}
+
+
+def host_for(info: ModuleInfo) -> Mapping[str, Mapping[str, Signature]]:
+    if AbiVersion.V0_1_0 not in info.abi_versions:
+        return HOST_MODULES
+    return {**HOST_MODULES, "env": {**HOST_MODULES["env"], **ABI_0_1_0_ONLY}}
+
+
 def check_static(module: Path, platform: PlatformRelease) -> ModuleInfo:
     """ABI and imports; ModuleError (exit 2) naming each problem."""
     info = inspect_file(module)
-    check_module(info, accepted_abis=platform.abis, host_name=platform.label)
+    check_module(info, accepted_abis=platform.abis, host_name=platform.label, host=host_for(info))
     return info
 
 

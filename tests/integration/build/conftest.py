@@ -1,0 +1,66 @@
+"""Run the wasmkit CLI as users do, against the real toolchains and the real Envoy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def wasmkit(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wasmkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def init(tmp: Path, language: str, version: str = "1.28", platform: str = "istio") -> Path:
+    project = tmp / f"{language}-{platform}-{version}".replace(".", "-")
+    ok(
+        wasmkit(
+            "init",
+            project,
+            "--language",
+            language,
+            "--platform",
+            platform,
+            "--platform-version",
+            version,
+        )
+    )
+    return project
+
+
+def set_config(project: Path, old: str, new: str, *, expectations: bool) -> None:
+    """Change the plugin configuration (and, if asked, what the cases expect)."""
+    path = project / "wasmkit.yaml"
+    text = path.read_text()
+    assert f"config: {old}\n" in text
+    if expectations:
+        text = text.replace(old, new)
+    else:
+        text = text.replace(f"config: {old}\n", f"config: {new}\n", 1)
+    path.write_text(text)
+
+
+@pytest.fixture(autouse=True)
+def _own_image_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMKIT_HOME", str(tmp_path / "wasmkit-home"))
