@@ -141,12 +141,13 @@ def push(
     wasmkit push localhost:5000/filters/add-header:v1 --plain-http
     wasmkit push ghcr.io/me/add-header:v1 --module filter.wasm --root-id add_header
     """
-    from wasmkit.module import inspect_file
     from wasmkit.oci import push as push_image
 
     out = output(ctx)
     store = _store()
     if module is not None:
+        from wasmkit.module import inspect_file
+
         info = inspect_file(module)
         store.add_module(
             module,

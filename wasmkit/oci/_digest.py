@@ -9,6 +9,10 @@ from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
 
+#: The same values as wasmkit.module's; kept here so push and pull do not load wasmtime.
+WASM_MAGIC = b"\0asm"
+MAX_MODULE_BYTES = 256 * 1024 * 1024
+
 
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()

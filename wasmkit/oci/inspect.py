@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wasmkit.module import MAX_MODULE_BYTES, WASM_MAGIC
+from wasmkit.oci._digest import MAX_MODULE_BYTES, WASM_MAGIC
 from wasmkit.oci.layout import GZIP_LAYERS, TAR_LAYERS, WASME_CONFIG, WASME_LAYER, Manifest
 from wasmkit.oci.store import ImageRecord, LocalStore
 

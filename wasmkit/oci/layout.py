@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import tarfile
 import time
 from collections.abc import Mapping, Sequence
@@ -29,8 +30,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
 
 from wasmkit.errors import ModuleError
-from wasmkit.module import MAX_MODULE_BYTES, WASM_MAGIC
-from wasmkit.oci._digest import CHUNK, HashingWriter, file_digest, sha256_digest
+from wasmkit.oci._digest import (
+    CHUNK,
+    MAX_MODULE_BYTES,
+    WASM_MAGIC,
+    HashingWriter,
+    sha256_digest,
+)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -277,8 +283,13 @@ def build_image(
     if layout == "wasme":
         config_digest, path = _blob(workdir / "runtime-config.json", config_blob)
         files[config_digest] = path
-        module_digest, module_size = file_digest(module)
-        files[module_digest] = module
+        copy = workdir / "filter.wasm"  # the store must not share an inode with the user's file
+        with module.open("rb") as src, copy.open("wb") as out:
+            writer = HashingWriter(out)
+            while chunk := src.read(CHUNK):
+                writer.write(chunk)
+        module_digest, module_size = writer.digest, writer.size
+        files[module_digest] = copy
         config = Descriptor(WASME_CONFIG, config_digest, len(config_blob))
         layers = [
             Descriptor(WASME_CONFIG, config_digest, len(config_blob), {TITLE: RUNTIME_CONFIG_FILE}),
@@ -347,9 +358,22 @@ def _copy_module(src: BinaryIO, dest: Path, limit: int, what: str) -> tuple[str,
 def extract_module(location: ModuleLocation, layer_file: Path, dest: Path) -> Extracted:
     """Copy the module out of its (verified) layer blob into ``dest``, streaming."""
     if not location.in_tar:
+        # the layer is the module, its digest already verified: link it instead of copying
         with layer_file.open("rb") as src:
-            sha, size = _copy_module(src, dest, MAX_MODULE_BYTES, "the module layer")
-        return Extracted(sha, size, None)
+            head = src.read(len(WASM_MAGIC))
+        if head != WASM_MAGIC:
+            raise ModuleError(
+                "the module layer is not a WebAssembly module (it does not start with \\0asm)",
+                hint="this image is not a wasm filter; check the reference",
+            )
+        size = layer_file.stat().st_size
+        if size > MAX_MODULE_BYTES:
+            raise ModuleError("the module layer is larger than 256 MiB")
+        try:
+            os.link(layer_file, dest)
+        except OSError:
+            shutil.copyfile(layer_file, dest)
+        return Extracted(location.layer.digest.split(":", 1)[1], size, None)
     found: tuple[str, int] | None = None
     config: bytes | None = None
     try:

@@ -31,8 +31,7 @@ from typing import Any
 
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import ModuleError, UsageError
-from wasmkit.module import MAX_MODULE_BYTES, WASM_MAGIC
-from wasmkit.oci._digest import hex_of
+from wasmkit.oci._digest import MAX_MODULE_BYTES, WASM_MAGIC, hex_of
 from wasmkit.oci.layout import (
     Extracted,
     Format,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit.errors import ModuleError, UsageError
-from wasmkit.module import MAX_MODULE_BYTES
+from wasmkit.oci._digest import MAX_MODULE_BYTES
 from wasmkit.oci.credentials import Credential, CredentialStore
 from wasmkit.oci.layout import (
     INDEX_TYPES,

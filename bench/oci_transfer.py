@@ -1,0 +1,155 @@
+"""Benchmark: `wasmkit push` / `wasmkit pull` vs `skopeo copy` of the same image, 2/20/100 MiB.
+
+Each side pushes the same image bytes (wasmkit's stored compat image, exported as an OCI
+layout for skopeo) to a fresh docker-registry, and pulls it back into an empty store (wasmkit)
+or an empty OCI layout directory (skopeo). Every command is a separate process, runs alternate
+so noise hits both, and medians are printed with the ratio wasmkit/skopeo (target <= 1.0x).
+Memory: the peak RSS (VmHWM, sampled) of the wasmkit process minus that of the same
+command on a 1 KiB module: the growth that the transfer itself costs (target < 16 MiB at 100 MiB).
+
+    python bench/oci_transfer.py [--runs 3] [--sizes 2,20,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.integration.oci.fake_registry import wasm_of_size  # noqa: E402
+from tests.integration.oci.servers import run_registry  # noqa: E402
+from wasmkit.oci import LocalStore  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def _hwm_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Run a command; return (seconds, peak RSS in KiB of the program itself).
+
+    VmHWM is sampled every 2 ms: it is the high-water mark of the program's own address space
+    (ru_maxrss would also count the forked copy of this big benchmark process before exec).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    exe = os.path.realpath(argv[0])
+    while process.poll() is None:
+        try:
+            running = os.path.realpath(f"/proc/{process.pid}/exe") == exe
+        except OSError:
+            running = False
+        hwm = _hwm_kib(process.pid) if running else None
+        if hwm:
+            peak = max(peak, hwm)
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - start
+    if process.returncode != 0:
+        assert process.stderr is not None
+        raise SystemExit(f"{' '.join(argv)} failed:\n{process.stderr.read().decode()}")
+    return elapsed, peak
+
+
+def export_layout(store: LocalStore, ref: str, directory: Path) -> None:
+    """The stored image as an OCI image layout, for skopeo to push the very same bytes."""
+    record = store.resolve(ref)
+    manifest = store.manifest(record)
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    for digest in [record.manifest_digest, *(d.digest for d in manifest.blobs)]:
+        os.link(store.blob_path(digest), blobs / digest[7:])
+    (directory / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (directory / "index.json").write_text(
+        '{"schemaVersion": 2, "manifests": [{"mediaType": "%s", "digest": "%s", "size": %d,'
+        ' "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}'
+        % (manifest.media_type, record.manifest_digest, len(manifest.raw))
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="2,20,100", help="module sizes in MiB")
+    args = parser.parse_args()
+    wasmkit = [sys.executable, "-m", "wasmkit"]
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        raise SystemExit("skopeo is not installed (run .ci/setup)")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wasmkit-bench-oci-") as tmp_name:
+        tmp = Path(tmp_name)
+        src_home = tmp / "src-home"
+        env = {**os.environ, "WASMKIT_HOME": str(src_home), "DOCKER_CONFIG": str(tmp / "docker")}
+        store = LocalStore(src_home)
+        sizes = [1 / 1024] + [float(s) for s in args.sizes.split(",")]
+        for size in sizes:
+            module = tmp / f"m{size}.wasm"
+            module.write_bytes(wasm_of_size(max(int(size * MiB), 64)))
+            name = f"m{int(size * 1024)}k"
+            store.add_module(module, f"bench.local/{name}:v1", root_ids=["r"], abi_versions=["0.2.1"])
+            layout = tmp / f"layout-{name}"
+            export_layout(store, f"bench.local/{name}:v1", layout)
+            results: dict[str, list[float]] = {k: [] for k in ("wpush", "spush", "wpull", "spull")}
+            rss: dict[str, list[int]] = {"push": [], "pull": []}
+            for i in range(args.runs):
+                work = tmp / f"run-{name}-{i}"
+                with run_registry(work / "registry-w") as reg_w, run_registry(work / "registry-s") as reg_s:
+                    ref_w = f"{reg_w.host}/bench/{name}:v1"
+                    ref_s = f"{reg_s.host}/bench/{name}:v1"
+                    run([*wasmkit, "tag", f"bench.local/{name}:v1", ref_w], env)
+                    seconds, peak = run([*wasmkit, "push", ref_w, "--plain-http"], env)
+                    results["wpush"].append(seconds)
+                    rss["push"].append(peak)
+                    seconds, _ = run(
+                        [skopeo, "copy", "-q", "--dest-tls-verify=false",
+                         f"oci:{layout}:v1", f"docker://{ref_s}"], env,
+                    )
+                    results["spush"].append(seconds)
+                    pull_env = {**env, "WASMKIT_HOME": str(work / "dst-home")}
+                    seconds, peak = run([*wasmkit, "pull", ref_w, "--plain-http"], pull_env)
+                    results["wpull"].append(seconds)
+                    rss["pull"].append(peak)
+                    seconds, _ = run(
+                        [skopeo, "copy", "-q", "--src-tls-verify=false",
+                         f"docker://{ref_s}", f"oci:{work / 'skopeo-dst'}:v1"], env,
+                    )
+                    results["spull"].append(seconds)
+                    run([*wasmkit, "rm", ref_w], env)
+                shutil.rmtree(work, ignore_errors=True)
+            med = {k: statistics.median(v) for k, v in results.items()}
+            rows.append((size, med, max(rss["push"]), max(rss["pull"])))
+    base_push, base_pull = rows[0][2], rows[0][3]
+    print(f"{'module':>8} | {'push wasmkit':>12} {'skopeo':>7} {'ratio':>6} | "
+          f"{'pull wasmkit':>12} {'skopeo':>7} {'ratio':>6} | {'RSS growth push':>15} {'pull':>6}")
+    for size, med, push_rss, pull_rss in rows:
+        label = f"{size:g} MiB" if size >= 1 else "1 KiB"
+        print(
+            f"{label:>8} | {med['wpush']:>11.2f}s {med['spush']:>6.2f}s {med['wpush'] / med['spush']:>5.2f}x | "
+            f"{med['wpull']:>11.2f}s {med['spull']:>6.2f}s {med['wpull'] / med['spull']:>5.2f}x | "
+            f"{(push_rss - base_push) / 1024:>11.1f} MiB {(pull_rss - base_pull) / 1024:>5.1f} MiB"
+        )
+    print(f"(medians of {args.runs} runs; RSS growth = peak RSS minus the 1 KiB run's "
+          f"{base_push / 1024:.1f} / {base_pull / 1024:.1f} MiB; targets: ratio <= 1.0x, growth < 16 MiB)")
+
+
+if __name__ == "__main__":
+    main()
