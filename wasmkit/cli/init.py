@@ -22,6 +22,19 @@ def _ask(label: str, options: list[str] | None, default: str) -> str:
     return answer
 
 
+def _ask_version(platform: str, default: str) -> str:
+    from wasmkit.abi import find_platform
+
+    while True:
+        answer = _ask(f"{platform} version", None, default)
+        try:
+            find_platform(platform, answer)
+        except UsageError as exc:
+            click.echo(f"  {exc.message} ({exc.hint})", err=True)
+            continue
+        return answer
+
+
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--language", "-l", help="cpp | rust | assemblyscript | go")
@@ -80,7 +93,7 @@ def init(
         if platform is None:
             platform = _ask("platform", options["platform"], DEFAULT_PLATFORM)
         if platform_version is None:
-            platform_version = _ask(f"{platform} version", None, default_version(platform))
+            platform_version = _ask_version(platform, default_version(platform))
         if root_id is None:
             root_id = _ask("root id", None, DEFAULT_ROOT_ID)
         if name is None:
