@@ -21,8 +21,15 @@ def wasm_of_size(size: int) -> bytes:
     payload_len = size - len(header) - 1 - 5
     body = b"\x01x" + os.urandom(payload_len - 2)
     n = len(body)
-    leb = bytes([(n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, ((n >> 14) & 0x7F) | 0x80,
-                 ((n >> 21) & 0x7F) | 0x80, (n >> 28) & 0x7F])
+    leb = bytes(
+        [
+            (n & 0x7F) | 0x80,
+            ((n >> 7) & 0x7F) | 0x80,
+            ((n >> 14) & 0x7F) | 0x80,
+            ((n >> 21) & 0x7F) | 0x80,
+            (n >> 28) & 0x7F,
+        ]
+    )
     return header + b"\x00" + leb + body
 
 
@@ -32,7 +39,9 @@ def digest(data: bytes) -> str:
 
 @dataclass
 class FakeRegistry:
-    manifests: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # "repo:ref" -> body, type
+    manifests: dict[str, tuple[bytes, str]] = field(
+        default_factory=dict
+    )  # "repo:ref" -> body, type
     blobs: dict[str, bytes] = field(default_factory=dict)  # digest -> bytes actually served
     stall_blob: str | None = None  # digest: send half, then wait for ``release``
     half_sent: threading.Event = field(default_factory=threading.Event)
@@ -43,17 +52,27 @@ class FakeRegistry:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def add_image(self, repo: str, tag: str, config: bytes, layers: list[tuple[str, bytes]],
-                  config_type: str = "application/vnd.oci.image.config.v1+json") -> str:
+    def add_image(
+        self,
+        repo: str,
+        tag: str,
+        config: bytes,
+        layers: list[tuple[str, bytes]],
+        config_type: str = "application/vnd.oci.image.config.v1+json",
+    ) -> str:
         self.blobs[digest(config)] = config
         for _, data in layers:
             self.blobs[digest(data)] = data
-        manifest = json.dumps({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": config_type, "digest": digest(config), "size": len(config)},
-            "layers": [{"mediaType": t, "digest": digest(d), "size": len(d)} for t, d in layers],
-        }).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": config_type, "digest": digest(config), "size": len(config)},
+                "layers": [
+                    {"mediaType": t, "digest": digest(d), "size": len(d)} for t, d in layers
+                ],
+            }
+        ).encode()
         self.manifests[f"{repo}:{tag}"] = (manifest, "application/vnd.oci.image.manifest.v1+json")
         self.manifests[f"{repo}:{digest(manifest)}"] = self.manifests[f"{repo}:{tag}"]
         return digest(manifest)
@@ -82,8 +101,9 @@ class FakeRegistry:
                     if f"{repo}:{ref}" in fake.manifests:
                         body, kind = fake.manifests[f"{repo}:{ref}"]
                         return self._send(200, body, kind)
-                    return self._send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}',
-                                      "application/json")
+                    return self._send(
+                        404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', "application/json"
+                    )
                 _, sep, blob = path.rpartition("/blobs/")
                 if not sep or blob not in fake.blobs:
                     return self._send(404, b"{}", "application/json")

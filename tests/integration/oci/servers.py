@@ -50,22 +50,57 @@ def make_ca(directory: Path) -> TestCA:
     """A CA and a server certificate for 127.0.0.1 / localhost it signed."""
     directory.mkdir(parents=True, exist_ok=True)
     openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-        "-days", "2", "-subj", "/CN=wasmkit test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=wasmkit test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
         cwd=directory,
     )
     openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=127.0.0.1", cwd=directory,
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+        cwd=directory,
     )
     (directory / "ext.cnf").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
     )
     openssl(
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
         cwd=directory,
     )
     return TestCA(directory / "ca.crt", directory / "server.crt", directory / "server.key")
@@ -183,13 +218,26 @@ class TokenServer:
 
     def __post_init__(self) -> None:
         openssl(
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "signer.key",
-            "-out", "signer.crt", "-days", "2", "-subj", "/CN=wasmkit token signer",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "signer.key",
+            "-out",
+            "signer.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=wasmkit token signer",
             cwd=self.directory,
         )
         der = subprocess.run(
             ["openssl", "x509", "-in", "signer.crt", "-outform", "DER"],
-            cwd=self.directory, check=True, capture_output=True,
+            cwd=self.directory,
+            check=True,
+            capture_output=True,
         ).stdout
         self._x5c = base64.b64encode(der).decode()
 
@@ -218,15 +266,25 @@ class TokenServer:
     def token(self, user: str | None, scopes: list[str]) -> str:
         now = int(time.time())
         claims = {
-            "iss": self.issuer, "sub": user or "", "aud": self.service,
-            "exp": now + 300, "nbf": now - 10, "iat": now, "jti": uuid.uuid4().hex,
+            "iss": self.issuer,
+            "sub": user or "",
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
             "access": [g for g in (self.grant(user, s) for s in scopes) if g],
         }
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self._x5c]}
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signing_input = (
+            f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        )
         signature = subprocess.run(
             ["openssl", "dgst", "-sha256", "-sign", "signer.key"],
-            input=signing_input.encode(), cwd=self.directory, check=True, capture_output=True,
+            input=signing_input.encode(),
+            cwd=self.directory,
+            check=True,
+            capture_output=True,
         ).stdout
         return f"{signing_input}.{_b64url(signature)}"
 

@@ -45,8 +45,12 @@ def _untouched(store: LocalStore) -> None:
 
 def _compat(fake: FakeRegistry, repo: str, module: bytes) -> str:
     layer = _tar_gz({"plugin.wasm": module})
-    fake.add_image(repo, "v1", b'{"architecture":"wasm","os":"wasip1"}',
-                   [("application/vnd.oci.image.layer.v1.tar+gzip", layer)])
+    fake.add_image(
+        repo,
+        "v1",
+        b'{"architecture":"wasm","os":"wasip1"}',
+        [("application/vnd.oci.image.layer.v1.tar+gzip", layer)],
+    )
     return digest(layer)
 
 
@@ -88,8 +92,12 @@ def test_an_ordinary_container_image_is_not_a_filter(store: LocalStore) -> None:
     from wasmkit.errors import ModuleError
 
     with FakeRegistry().serve() as fake:
-        fake.add_image("library/busybox", "v1", b'{"architecture":"amd64","os":"linux"}',
-                       [("application/vnd.oci.image.layer.v1.tar+gzip", _tar_gz({"bin/sh": b"x"}))])
+        fake.add_image(
+            "library/busybox",
+            "v1",
+            b'{"architecture":"amd64","os":"linux"}',
+            [("application/vnd.oci.image.layer.v1.tar+gzip", _tar_gz({"bin/sh": b"x"}))],
+        )
         with pytest.raises(ModuleError):
             pull(store, f"{fake.host}/library/busybox:v1", PLAIN)
     _untouched(store)
@@ -99,8 +107,13 @@ def test_the_wasm_artifact_layout_is_read_and_istio_would_refuse_it(
     store: LocalStore, module: Path, wasmkit: Callable[..., Result]
 ) -> None:
     with FakeRegistry().serve() as fake:
-        fake.add_image("x/artifact", "v1", b"{}", [("application/wasm", module.read_bytes())],
-                       config_type="application/vnd.wasm.config.v0+json")
+        fake.add_image(
+            "x/artifact",
+            "v1",
+            b"{}",
+            [("application/wasm", module.read_bytes())],
+            config_type="application/vnd.wasm.config.v0+json",
+        )
         record = pull(store, f"{fake.host}/x/artifact:v1", PLAIN)
     assert record.layout == "wasm-artifact"
     assert store.module_path(record.ref).read_bytes() == module.read_bytes()
@@ -110,9 +123,7 @@ def test_the_wasm_artifact_layout_is_read_and_istio_would_refuse_it(
     assert not istio["accepted"] and "not a tar layer" in istio["problems"][0]
 
 
-def test_a_pull_killed_half_way_leaves_the_store_unchanged(
-    store: LocalStore, home: Path
-) -> None:
+def test_a_pull_killed_half_way_leaves_the_store_unchanged(store: LocalStore, home: Path) -> None:
     module = wasm_of_size(8 * 1024 * 1024)
     with FakeRegistry().serve() as fake:
         layer = _compat(fake, "x/slow", module)
@@ -121,15 +132,20 @@ def test_a_pull_killed_half_way_leaves_the_store_unchanged(
         env = {**os.environ, "WASMKIT_HOME": str(home)}
         process = subprocess.Popen(
             [sys.executable, "-m", "wasmkit", "pull", ref, "--plain-http"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         try:
             assert fake.half_sent.wait(30), "the pull never started downloading"
             deadline = time.monotonic() + 10
             partial: list[Path] = []
             while not partial and time.monotonic() < deadline:
-                partial = [p for p in (store.root / "tmp").rglob(f"{layer[7:]}.partial")
-                           if p.stat().st_size > 0]
+                partial = [
+                    p
+                    for p in (store.root / "tmp").rglob(f"{layer[7:]}.partial")
+                    if p.stat().st_size > 0
+                ]
                 time.sleep(0.01)
             assert partial, "the layer download never reached the disk"
         finally:

@@ -86,7 +86,9 @@ def test_cli_push_images_inspect_tag_rm_pull(
     registry: Registry, wasmkit: Callable[..., Result], module: Path
 ) -> None:
     ref = registry.ref("filters/add-header:v1")
-    pushed = wasmkit("push", ref, "--module", str(module), "--root-id", "add_header", "--plain-http")
+    pushed = wasmkit(
+        "push", ref, "--module", str(module), "--root-id", "add_header", "--plain-http"
+    )
     assert pushed.code == 0, pushed.err
     assert pushed.out.strip().startswith(f"{ref}@sha256:")
     digest = pushed.out.strip().split("@")[1]
@@ -118,7 +120,9 @@ def test_cli_errors_and_exit_codes(registry: Registry, wasmkit: Callable[..., Re
     assert malformed.code == 2 and "not a digest" in malformed.err
     unknown = wasmkit("pull", registry.ref("filters/none:v9"), "--plain-http")
     assert unknown.code == 2 and "has no tag v9" in unknown.err
-    down = wasmkit("pull", f"127.0.0.1:{free_port()}/filters/x:v1", "--plain-http", "--timeout", "2")
+    down = wasmkit(
+        "pull", f"127.0.0.1:{free_port()}/filters/x:v1", "--plain-http", "--timeout", "2"
+    )
     assert down.code == 3 and "cannot reach the registry" in down.err
     missing = wasmkit("push", registry.ref("filters/never-stored:v1"), "--plain-http")
     assert missing.code == 2 and "wasmkit images" in missing.err
@@ -135,3 +139,39 @@ def test_store_files_are_never_partial(registry: Registry, store: LocalStore, mo
     leftovers = [p for p in store.root.rglob("*") if p.suffix in (".tmp", ".partial")]
     assert leftovers == []
     assert os.listdir(store.root / "tmp") == []
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.tasks: dict[str, list[int]] = {}
+
+    def task(self, label: str, total: int) -> _Recorder:
+        self.tasks[label] = [total, 0]
+        self._current = label
+        return self
+
+    def advance(self, n: int) -> None:
+        self.tasks[self._current][1] += n
+
+    def close(self) -> None:
+        pass
+
+
+def test_progress_is_reported_byte_for_byte(
+    registry: Registry, store: LocalStore, tmp_path: Path
+) -> None:
+    from tests.integration.oci.fake_registry import wasm_of_size
+
+    big = tmp_path / "big.wasm"
+    big.write_bytes(wasm_of_size(3 * 1024 * 1024))
+    ref = registry.ref("filters/big:v1")
+    store.add_module(big, ref, root_ids=[], abi_versions=[])
+    up = _Recorder()
+    push(store, ref, registry.options, progress=up)
+    store.remove(ref)
+    down = _Recorder()
+    pull(store, ref, registry.options, progress=down)
+    for recorder in (up, down):
+        assert len(recorder.tasks) == 2
+        assert all(total == done for total, done in recorder.tasks.values()), recorder.tasks
+        assert max(total for total, _ in recorder.tasks.values()) > 3 * 1024 * 1024

@@ -19,7 +19,9 @@ def test_push_rm_pull_then_wasmkit_test_passes(
     registry: Registry, wasmkit: Callable[..., Result], module: Path
 ) -> None:
     ref = registry.ref("filters/add-header:v1")
-    pushed = wasmkit("push", ref, "--module", str(module), "--root-id", "add_header", "--plain-http")
+    pushed = wasmkit(
+        "push", ref, "--module", str(module), "--root-id", "add_header", "--plain-http"
+    )
     assert pushed.code == 0, pushed.err
     assert wasmkit("rm", ref).code == 0
     pulled = wasmkit("pull", ref, "--plain-http", "--json")

@@ -70,21 +70,43 @@ def _oci_layout(directory: Path, plugin: bytes) -> None:
         tar.addfile(info, io.BytesIO(plugin))
     layer_raw = tar_bytes.getvalue()
     layer = blob(gzip.compress(layer_raw))
-    config = blob(json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer_raw).hexdigest()}"]},
-    }).encode())
-    manifest = blob(json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
-    }).encode())
+    config = blob(
+        json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "rootfs": {
+                    "type": "layers",
+                    "diff_ids": [f"sha256:{hashlib.sha256(layer_raw).hexdigest()}"],
+                },
+            }
+        ).encode()
+    )
+    manifest = blob(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
+            }
+        ).encode()
+    )
     (directory / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    (directory / "index.json").write_text(json.dumps({
-        "schemaVersion": 2,
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest,
-                       "annotations": {"org.opencontainers.image.ref.name": "v1"}}],
-    }))
+    (directory / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        **manifest,
+                        "annotations": {"org.opencontainers.image.ref.name": "v1"},
+                    }
+                ],
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize("fmt", ["oci", "v2s2"])
@@ -93,8 +115,14 @@ def test_wasmkit_pulls_what_skopeo_copied_from_an_oci_layout(
 ) -> None:
     _oci_layout(tmp_path / "layout", module.read_bytes())
     ref = registry.ref(f"thirdparty/add-header:{fmt}")
-    skopeo("copy", "--dest-tls-verify=false", "--format", fmt,
-           f"oci:{tmp_path / 'layout'}:v1", f"docker://{ref}")
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--format",
+        fmt,
+        f"oci:{tmp_path / 'layout'}:v1",
+        f"docker://{ref}",
+    )
     record = pull(store, ref, registry.options)
     assert record.layout == ("docker" if fmt == "v2s2" else "compat")
     assert store.module_path(ref).read_bytes() == module.read_bytes()

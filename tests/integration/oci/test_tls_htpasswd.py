@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import stat
 from collections.abc import Callable
@@ -23,31 +24,59 @@ def _add(store: LocalStore, module: Path, ref: str) -> None:
 
 
 def test_login_push_pull_logout_through_the_cli(
-    tls_registry: Registry, wasmkit: Callable[..., Result], module: Path, home: Path
+    tls_registry: Registry,
+    wasmkit: Callable[..., Result],
+    module: Path,
+    home: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     ca = str(tls_registry.options.ca_file)
     ref = tls_registry.ref("filters/add-header:v1")
-    denied = wasmkit("push", ref, "--module", str(module), "--root-id", "add_header", "--ca-file", ca)
+    denied = wasmkit(
+        "push", ref, "--module", str(module), "--root-id", "add_header", "--ca-file", ca
+    )
     assert denied.code == 2
     assert "requires authentication" in denied.err
     assert f"wasmkit login {tls_registry.host}" in denied.err
 
-    wrong = wasmkit("login", tls_registry.host, "-u", "alice", "--password-stdin", "--ca-file", ca,
-                    stdin="guess\n")
+    wrong = wasmkit(
+        "login",
+        tls_registry.host,
+        "-u",
+        "alice",
+        "--password-stdin",
+        "--ca-file",
+        ca,
+        stdin="guess\n",
+    )
     assert wrong.code == 2 and "rejected" in wrong.err and "guess" not in wrong.err
     assert not (home / "credentials.json").exists()
 
-    ok = wasmkit("login", tls_registry.host, "-u", "alice", "--password-stdin", "--ca-file", ca,
-                 stdin="wonderland\n")
+    ok = wasmkit(
+        "login",
+        tls_registry.host,
+        "-u",
+        "alice",
+        "--password-stdin",
+        "--ca-file",
+        ca,
+        stdin="wonderland\n",
+    )
     assert ok.code == 0, ok.err
     creds = home / "credentials.json"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     assert "wonderland" not in ok.out + ok.err
 
-    assert wasmkit("push", ref, "--ca-file", ca).code == 0
+    assert wasmkit("-vv", "push", ref, "--ca-file", ca).code == 0
     assert wasmkit("rm", ref).code == 0
     pulled = wasmkit("pull", ref, "--ca-file", ca)
     assert pulled.code == 0, pulled.err
+
+    logged = caplog.text
+    assert "token" in logged.lower() or "credential" in logged.lower()  # debug logging was on
+    assert "wonderland" not in logged
+    assert base64.b64encode(b"alice:wonderland").decode() not in logged
 
     assert wasmkit("logout", tls_registry.host).out.strip() == f"logged out of {tls_registry.host}"
     assert tls_registry.host not in creds.read_text()
@@ -60,18 +89,29 @@ def test_tls_needs_the_ca_or_insecure(
 ) -> None:
     ref = tls_registry.ref("filters/add-header:v1")
     _add(store, module, ref)
-    untrusted = wasmkit("login", tls_registry.host, "-u", "alice", "--password-stdin",
-                        stdin="wonderland")
+    untrusted = wasmkit(
+        "login", tls_registry.host, "-u", "alice", "--password-stdin", stdin="wonderland"
+    )
     assert untrusted.code == 3
     assert "TLS" in untrusted.err and "--ca-file" in untrusted.err
-    insecure = wasmkit("login", tls_registry.host, "-u", "alice", "--password-stdin", "--insecure",
-                       stdin="wonderland")
+    insecure = wasmkit(
+        "login",
+        tls_registry.host,
+        "-u",
+        "alice",
+        "--password-stdin",
+        "--insecure",
+        stdin="wonderland",
+    )
     assert insecure.code == 0, insecure.err
     push(store, ref, RegistryOptions(insecure=True))
 
 
 def test_docker_config_auths_and_a_credential_helper(
-    tls_registry: Registry, store: LocalStore, module: Path, tmp_path: Path,
+    tls_registry: Registry,
+    store: LocalStore,
+    module: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ref = tls_registry.ref("filters/add-header:v1")
