@@ -174,6 +174,14 @@ class Guest:
         result = func(self._store, *args)
         return result if isinstance(result, int) else None
 
+    def global_value(self, name: str) -> int | float | None:
+        """The value of an exported global (filters keep counters in them; tests read them)."""
+        item = self._exports.get(name)
+        if not isinstance(item, wasmtime.Global):
+            return None
+        value = item.value(self._store)
+        return value if isinstance(value, int | float) else None
+
     # --- memory -----------------------------------------------------------------
     @property
     def memory_size(self) -> int:

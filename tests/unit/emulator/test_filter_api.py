@@ -1,0 +1,127 @@
+"""The Python API: load a filter, send requests, inspect what clients, upstreams and the host saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from tests.conftest import FIXTURES
+from wasmkit.emulator import (
+    HttpCallResponse,
+    HttpRequest,
+    HttpResponse,
+    load_filter,
+)
+from wasmkit.emulator.stream import STALLED
+from wasmkit.errors import ModuleError, ModuleLoadError
+
+WAT = FIXTURES / "wat"
+
+
+def test_add_header_end_to_end() -> None:
+    f = load_filter(WAT / "add_header.wat", root_id="add_header", configuration="world")
+    seen: list[HttpRequest] = []
+
+    def upstream(request: HttpRequest) -> HttpResponse:
+        seen.append(request)
+        return HttpResponse(201, (("x-gone", "secret"), ("x-kept", "1")), b"made")
+
+    request = HttpRequest("POST", "/orders", (("host", "shop"), ("x-user", "al")), b"{}")
+    ex = f.request(request, upstream)
+    assert (ex.status, ex.body, ex.header("hello"), ex.header("x-gone")) == (201, b"made", "world", None)
+    assert ex.upstream == seen[0]
+    assert dict(seen[0].headers)["x-stamp"] == "world"
+    assert dict(seen[0].headers)["host"] == "shop"
+    assert seen[0].body == b"{}"
+    assert [line.message for line in f.logs] == ["configured"]
+
+
+def test_local_reply_goes_through_the_response_callback() -> None:
+    f = load_filter(WAT / "add_header.wat", configuration="v")
+    ex = f.request(HttpRequest(headers=(("x-deny", "1"),)))
+    assert (ex.status, ex.body, ex.details, ex.upstream) == (403, b"denied by wasm", "denied_by_wasm", None)
+    assert ex.header("hello") == "v" and ex.header("content-type") == "text/plain"
+    assert ex.local_reply is not None and ex.local_reply.status == 403
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("no_abi", "Missing or unknown Proxy-Wasm ABI version"),
+        ("unknown_import", "Failed to load Wasm module due to a missing import: env.abort"),
+        ("bad_signature", "import type mismatch: env.proxy_log"),
+        ("configure_fails", "Failed to configure base Wasm plugin"),
+    ],
+)
+def test_refused_modules_carry_envoys_reason(fixture: str, reason: str) -> None:
+    with pytest.raises(ModuleLoadError) as caught:
+        load_filter(WAT / f"{fixture}.wat")
+    assert reason in caught.value.reason
+    assert caught.value.exit_code == 1 and caught.value.hint
+
+
+def test_corrupted_bytes_are_refused() -> None:
+    with pytest.raises(ModuleLoadError, match="Failed to parse corrupted Wasm module"):
+        load_filter(b"\0asm\x01\0\0\0garbage")
+
+
+def test_http_calls_answered_in_order_or_by_cluster() -> None:
+    wat = WAT / "http_auth.wat"
+    f = load_filter(wat, http_calls={"auth": HttpCallResponse(200, body=b"bob")})
+    ex = f.request(HttpRequest())
+    assert ex.status == 200 and ex.upstream is not None
+    assert dict(ex.upstream.headers)["x-auth"] == "bob"
+    assert [c.cluster for c in ex.http_calls] == ["auth"]
+    assert ex.http_calls[0].header(":path") == "/check"
+    refused = load_filter(wat, http_calls=[HttpCallResponse(500)]).request(HttpRequest())
+    assert (refused.status, refused.body) == (403, b"forbidden by auth")
+    missing = load_filter(wat).request(HttpRequest())
+    assert (missing.status, missing.http_calls) == (503, ())
+    assert f.world.metrics.snapshot() == {"auth_calls": 1}
+
+
+PAUSE = """
+(module
+  (memory (export "memory") 1)
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_0"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 1)))
+"""
+
+
+def test_a_stream_paused_forever_gets_no_response() -> None:
+    f = load_filter(bytes(wasmtime.wat2wasm(PAUSE)))
+    ex = f.request(HttpRequest())
+    assert (ex.status, ex.error, ex.upstream) == (None, STALLED, None)
+
+
+ABI_0_1_0 = """
+(module
+  (memory (export "memory") 1)
+  (global $args (export "args") (mut i32) (i32.const 0))
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_1_0"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32) (result i32)
+    (global.set $args (local.get 1)) (i32.const 0)))
+"""
+
+
+def test_abi_0_1_0_header_callbacks_get_two_arguments() -> None:
+    f = load_filter(bytes(wasmtime.wat2wasm(ABI_0_1_0)))
+    assert f.request(HttpRequest()).status == 200
+    # :authority :path :method :scheme x-forwarded-proto x-request-id
+    assert f.vm.guest.global_value("args") == 6
+
+
+def test_a_wat_path_and_a_missing_file(tmp_path: Path) -> None:
+    assert load_filter(str(WAT / "add_header.wat")).request(HttpRequest()).status == 200
+    with pytest.raises(ModuleError, match="does not exist"):
+        load_filter(tmp_path / "nothing.wasm")
