@@ -48,6 +48,7 @@ SRC, OUT, CACHE = "/src", "/out", "/cache"
 DEFAULT_STEP_TIMEOUT_S = 30 * 60.0
 DEFAULT_IMAGE_BUILD_TIMEOUT_S = 60 * 60.0
 PING_TIMEOUT_S = 5.0
+_PROBE_API_VERSION = "1.41"  # only for /_ping, which every version answers alike
 _HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 _CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -96,13 +97,11 @@ class Engine:
         problems = []
         for url in urls:
             try:
-                # A short timeout to find out whether it answers (the client asks for the
-                # API version on creation), then a client that waits as long as builds take.
-                probe = docker.DockerClient(base_url=url, timeout=PING_TIMEOUT_S)
-                version = probe.api.api_version
-                info = probe.info()
-                probe.close()
-                client = docker.DockerClient(base_url=url, version=version, timeout=timeout_s)
+                # Whether it answers is a ping under a short timeout (the version and info
+                # calls can wait on a busy engine's storage lock); then a patient client.
+                _ping(url)
+                client = docker.DockerClient(base_url=url, timeout=timeout_s)
+                info = client.info()
             except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
                 problems.append(f"{url}: {exc}")
                 continue
@@ -386,11 +385,20 @@ class ContainerRunner:
         )
 
 
-def engine_answers(base_url: str | None = None) -> str | None:
-    """The URL of a container engine that answers, or None (for ``--runner auto``, doctor)."""
+def _ping(url: str) -> None:
+    probe = docker.APIClient(base_url=url, version=_PROBE_API_VERSION, timeout=PING_TIMEOUT_S)
     try:
-        engine = Engine.connect(base_url, timeout_s=PING_TIMEOUT_S)
-    except ServiceUnavailable:
-        return None
-    engine.close()
-    return engine.url
+        probe.ping()
+    finally:
+        probe.close()
+
+
+def engine_answers(base_url: str | None = None) -> str | None:
+    """The URL of a container engine that answers a ping, or None (``--runner auto``, doctor)."""
+    for url in [base_url] if base_url else candidate_endpoints():
+        try:
+            _ping(url)
+        except (docker.errors.DockerException, *_CONNECTION_ERRORS):
+            continue
+        return url
+    return None
