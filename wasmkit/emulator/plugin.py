@@ -9,6 +9,7 @@ answers 503 until a backoff has passed, then starts a fresh VM.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -103,6 +104,33 @@ class Filter:
     def http_calls(self) -> tuple[HttpCall, ...]:
         return tuple(self.vm.http_calls)
 
+    def send(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        body: bytes | str = b"",
+        upstream: HttpResponse | Upstream | None = None,
+    ) -> Exchange:
+        """One request, the short way: ``f.send("POST", "/x", {"a": "b"}, "body")``.
+
+        ``upstream`` is the upstream's fixed answer (or a function of the request it got);
+        by default it answers 200 with no body.
+        """
+        pairs = tuple(headers.items()) if isinstance(headers, Mapping) else tuple(headers)
+        raw = body.encode() if isinstance(body, str) else body
+        if raw and not any(k.lower() == "content-length" for k, _ in pairs):
+            pairs += (("content-length", str(len(raw))),)
+        request = HttpRequest(method.upper(), path, pairs, raw)
+        if isinstance(upstream, HttpResponse):
+            answer = upstream
+
+            def fixed(request: HttpRequest) -> HttpResponse:
+                return answer
+
+            return self.request(request, fixed)
+        return self.request(request, upstream or empty_upstream)
+
     def request(self, request: HttpRequest, upstream: Upstream = empty_upstream) -> Exchange:
         logs_before = len(self.world.logs)
         calls_before = len(self.vm.http_calls)
@@ -158,7 +186,13 @@ class Filter:
 
     @property
     def logs(self) -> list[LogLine]:
+        """Everything logged so far, start-up included."""
         return list(self.world.logs)
+
+    @property
+    def metrics(self) -> dict[str, int]:
+        """Counters and gauges by name (histograms: their number of samples)."""
+        return self.world.metrics.snapshot()
 
 
 def _forwarded(request: HttpRequest) -> tuple[tuple[str, str], ...]:
