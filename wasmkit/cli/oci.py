@@ -140,6 +140,9 @@ def push(
     \b
     wasmkit push localhost:5000/filters/add-header:v1 --plain-http
     wasmkit push ghcr.io/me/add-header:v1 --module filter.wasm --root-id add_header
+
+    Exits 2 for a bad reference, an image not in the store or a refused credential (the hint
+    says how to log in), 3 when the registry is unreachable or fails.
     """
     from wasmkit.oci import push as push_image
 
@@ -193,7 +196,14 @@ def push(
 @_registry_options
 @click.pass_context
 def pull(ctx: click.Context, /, ref: str, as_json: bool, **registry: Any) -> None:
-    """Fetch REF into the local store, verifying every digest and the module."""
+    """Fetch REF into the local store, verifying every digest and the module.
+
+    Reads wasmkit's own layouts, wasme images, Docker/OCI images whose last layer holds
+    plugin.wasm and wasm artifacts (an application/wasm layer). Exits 2 for a bad reference,
+    an unknown tag, a refused credential or an image that is not a wasm filter; 3 when the
+    registry is unreachable or sends bytes that do not match their digest. The store changes
+    only when every check passed.
+    """
     from wasmkit.oci import pull as pull_image
 
     out = output(ctx)
@@ -220,8 +230,8 @@ def tag(source: str, target: str) -> None:
     click.echo(f"{record.ref}@{record.manifest_digest}")
 
 
-def _record_json(record: Any, store: Any) -> dict[str, Any]:
-    return {
+def _record_json(record: Any, store: Any, *, with_module: bool = True) -> dict[str, Any]:
+    data = {
         "ref": record.ref,
         "manifestDigest": record.manifest_digest,
         "moduleSha256": record.module_sha256,
@@ -230,8 +240,10 @@ def _record_json(record: Any, store: Any) -> dict[str, Any]:
         "abiVersions": list(record.abi_versions),
         "rootIds": list(record.root_ids),
         "created": record.created,
-        "module": str(store.module_path(record.ref)),
     }
+    if with_module:  # unpacks the module of a pulled tar layer on first use
+        data["module"] = str(store.module_path(record.ref))
+    return data
 
 
 @click.command()
@@ -241,7 +253,7 @@ def images(as_json: bool) -> None:
     store = _store()
     records = store.images()
     if as_json:
-        _emit([_record_json(r, store) for r in records])
+        _emit([_record_json(r, store, with_module=False) for r in records])
         return
     rows = [("REF", "DIGEST", "MODULE SHA256", "SIZE", "ABI", "ROOT IDS", "CREATED")]
     for r in records:

@@ -17,6 +17,7 @@ creation time (``SOURCE_DATE_EPOCH`` is honoured).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -338,8 +339,16 @@ class Extracted:
     runtime_config: bytes | None
 
 
-def _copy_module(src: BinaryIO, dest: Path, limit: int, what: str) -> tuple[str, int]:
-    with dest.open("wb") as out:
+class _Discard:
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _copy_module(src: BinaryIO, dest: Path | None, limit: int, what: str) -> tuple[str, int]:
+    with dest.open("wb") if dest else contextlib.nullcontext(_Discard()) as out:
         writer = HashingWriter(out)
         first = src.read(CHUNK)
         if not first.startswith(WASM_MAGIC):
@@ -355,8 +364,11 @@ def _copy_module(src: BinaryIO, dest: Path, limit: int, what: str) -> tuple[str,
     return writer.digest.split(":", 1)[1], writer.size
 
 
-def extract_module(location: ModuleLocation, layer_file: Path, dest: Path) -> Extracted:
-    """Copy the module out of its (verified) layer blob into ``dest``, streaming."""
+def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None) -> Extracted:
+    """Copy the module out of its (verified) layer blob into ``dest``, streaming.
+
+    With ``dest=None`` a module inside a tar is only checked and hashed, not written.
+    """
     if not location.in_tar:
         # the layer is the module, its digest already verified: link it instead of copying
         with layer_file.open("rb") as src:
@@ -369,10 +381,11 @@ def extract_module(location: ModuleLocation, layer_file: Path, dest: Path) -> Ex
         size = layer_file.stat().st_size
         if size > MAX_MODULE_BYTES:
             raise ModuleError("the module layer is larger than 256 MiB")
-        try:
-            os.link(layer_file, dest)
-        except OSError:
-            shutil.copyfile(layer_file, dest)
+        if dest is not None:
+            try:
+                os.link(layer_file, dest)
+            except OSError:
+                shutil.copyfile(layer_file, dest)
         return Extracted(location.layer.digest.split(":", 1)[1], size, None)
     found: tuple[str, int] | None = None
     config: bytes | None = None

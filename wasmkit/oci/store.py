@@ -244,8 +244,28 @@ class LocalStore:
         raise UnknownImage(key)
 
     def module_path(self, ref: str | Reference) -> Path:
-        """The stored .wasm of an image (for ``wasmkit test`` and deploy)."""
-        return self._module_file(self.resolve(ref).module_sha256)
+        """The stored .wasm of an image (for ``wasmkit test`` and deploy).
+
+        A pulled image whose module sits in a tar layer is unpacked here, on first use, so that
+        a pull writes each byte once; the file appears complete (rename) and is verified.
+        """
+        record = self.resolve(ref)
+        target = self._module_file(record.module_sha256)
+        if target.is_file():
+            return target
+        manifest = self.manifest(record)
+        location = find_module(manifest)
+        with self.staging() as work:
+            extracted = extract_module(location, self.blob_path(location.layer.digest), work / "m")
+            if extracted.sha256 != record.module_sha256:
+                raise ModuleError(
+                    f"the stored layer of {record.ref} does not hold module {record.module_sha256}",
+                    hint=f"the store was changed by hand; `wasmkit rm {record.ref}` and pull again",
+                )
+            with self._locked():
+                if not target.is_file():
+                    os.replace(work / "m", target)
+        return target
 
     def manifest(self, record: ImageRecord) -> Manifest:
         return parse_manifest(self.blob_path(record.manifest_digest).read_bytes())
@@ -291,7 +311,7 @@ class LocalStore:
         reference: Reference,
         manifest: Manifest,
         files: Mapping[str, Path],
-        module_file: Path,
+        module_file: Path | None,
         extracted: Extracted,
         *,
         layout: str,
@@ -300,7 +320,8 @@ class LocalStore:
     ) -> ImageRecord:
         """Move verified blobs into place and point ``reference`` at the manifest, atomically.
 
-        ``files`` are staged blobs (moved or copied); ``module_file`` is the extracted module.
+        ``files`` are staged blobs (moved or copied); ``module_file`` is the extracted module
+        (None: unpacked on first ``module_path``).
         """
         roots, abis = parse_runtime_config(extracted.runtime_config or b"")
         config_file = files.get(manifest.config.digest) or self.blob_path(manifest.config.digest)
@@ -320,7 +341,7 @@ class LocalStore:
                     os.replace(tmp, target)
             _write_atomic(self.blob_path(manifest.digest), manifest.raw)
             target = self._module_file(extracted.sha256)
-            if not target.is_file():
+            if module_file is not None and not target.is_file():
                 os.replace(module_file, target)
             record_file = self._record_file(manifest.digest)
             sources: list[str] = []

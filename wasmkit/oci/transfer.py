@@ -185,13 +185,15 @@ def pull(
                 part.rename(done)
                 files[blob.digest] = done
             layer_file = files.get(location.layer.digest) or store.blob_path(location.layer.digest)
-            extracted = extract_module(location, layer_file, work / "module.wasm")
+            # a module inside a tar is checked and hashed now, unpacked on first use (module_path)
+            module_file = None if location.in_tar else work / "module.wasm"
+            extracted = extract_module(location, layer_file, module_file)
             created = manifest.annotations.get("org.opencontainers.image.created", "")
             return store.commit(
                 reference,
                 manifest,
                 files,
-                work / "module.wasm",
+                module_file,
                 extracted,
                 layout=location.layout,
                 created=created,

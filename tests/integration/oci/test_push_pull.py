@@ -175,3 +175,28 @@ def test_progress_is_reported_byte_for_byte(
         assert len(recorder.tasks) == 2
         assert all(total == done for total, done in recorder.tasks.values()), recorder.tasks
         assert max(total for total, _ in recorder.tasks.values()) > 3 * 1024 * 1024
+
+
+def test_a_pulled_tar_layer_is_unpacked_on_first_use_and_verified(
+    registry: Registry, store: LocalStore, module: Path
+) -> None:
+    ref = registry.ref("filters/add-header:v1")
+    store.add_module(module, ref, root_ids=["add_header"], abi_versions=["0.2.1"])
+    push(store, ref, registry.options)
+    store.remove(ref)
+    record = pull(store, ref, registry.options)
+    modules = store.root / "modules"
+    assert list(modules.iterdir()) == []  # a pull writes each byte once
+    assert store.module_path(ref).read_bytes() == module.read_bytes()
+    assert [p.name for p in modules.iterdir()] == [f"{record.module_sha256}.wasm"]
+    # a record that no longer matches its layer is refused, not served
+    store.module_path(ref).unlink()
+    record_file = store.root / "images" / f"{record.manifest_digest[7:]}.json"
+    data = json.loads(record_file.read_text())
+    data["module_sha256"] = "0" * 64
+    record_file.write_text(json.dumps(data))
+    from wasmkit.errors import ModuleError
+
+    with pytest.raises(ModuleError, match="does not hold module"):
+        store.module_path(ref)
+    assert not (modules / ("0" * 64 + ".wasm")).exists()
