@@ -36,6 +36,7 @@ def test_fails_on_purpose(wasm_filter):
 
 
 def _run(tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
+    """Run pytest with only this plugin (whether or not the entry point is installed)."""
     test_file = tmp_path / "test_filter.py"
     test_file.write_text(FILTER_TESTS.replace("NO_ABI", repr(str(FIXTURES / "wat" / "no_abi.wat"))))
     outcomes: list[str] = []
@@ -48,23 +49,28 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
                 if report.failed:
                     failures.append(str(report.longrepr))
 
-    code = pytest.main(
-        [
-            str(test_file),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "-p",
-            PLUGIN,
-            "--import-mode=importlib",
-            "--rootdir",
-            str(tmp_path),
-            *args,
-        ],
-        plugins=[Collect()],
-    )
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    try:
+        code = pytest.main(
+            [
+                str(test_file),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:xdist",
+                "-p",
+                PLUGIN,
+                "--import-mode=importlib",
+                "--rootdir",
+                str(tmp_path),
+                *args,
+            ],
+            plugins=[Collect()],
+        )
+    finally:
+        mp.undo()
     return int(code), outcomes, "\n".join(failures)
 
 
@@ -85,3 +91,10 @@ def test_without_a_module_the_fixture_says_what_to_do(tmp_path: Path) -> None:
     _, outcomes, failures = _run(tmp_path, "-k", "response")
     assert outcomes == ["test_response_and_upstream failed"]
     assert "wasm_filter() needs a module" in failures
+
+
+def test_the_plugin_is_an_entry_point() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"]["pytest11"] == {"wasmkit": PLUGIN}
