@@ -27,7 +27,7 @@ from pathlib import Path
 # load the testing package first so that cycle resolves (imported first, it works).
 import wasmkit.testing  # noqa: F401  (see above)
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
-from wasmkit.build.checks import check_root_id, check_static
+from wasmkit.build.checks import check_root, check_static
 from wasmkit.build.inputs import fingerprint, up_to_date, write_state
 from wasmkit.build.language import BuildContext, Language
 from wasmkit.build.languages import get_language
@@ -59,7 +59,7 @@ class BuildOptions:
     release: bool | None = None  # None: wasmkit.yaml build.mode
     tag: str | None = None
     force: bool = False  # build even if the inputs did not change
-    check_root_id: bool = True
+    root_check: str = "emulator"  # emulator | envoy | none (see wasmkit.build.checks)
     envoy: str | None = None
     on_output: OutputSink | None = None  # each line of the tools' output (-v)
     on_progress: OutputSink | None = None  # builder image progress (container runner)
@@ -219,13 +219,16 @@ def build_project(project_dir: Path, options: BuildOptions | None = None) -> Bui
             f"the module exports ABI {', '.join(v.value for v in info.abi_versions)}, "
             f"not the {ctx.abi.value} wasmkit asked for"
         )
-    if not skipped and options.check_root_id and language.validate_root_id:
-        configuration = plugin_configuration(plan.loaded.project.config)
-        plan.notes.append(
-            check_root_id(
-                plan.module, root_id=ctx.root_id, configuration=configuration, envoy=options.envoy
-            )
+    if not skipped and language.validate_root_id:
+        note = check_root(
+            plan.module,
+            options.root_check,
+            root_id=ctx.root_id,
+            configuration=plugin_configuration(plan.loaded.project.config),
+            envoy=options.envoy,
         )
+        if note:
+            plan.notes.append(note)
     if not skipped:
         write_state(
             ws.out,

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
-from wasmkit.build.checks import check_declared_abi, check_root_id, check_static
+from wasmkit.build.checks import check_declared_abi, check_root, check_static
 from wasmkit.build.core import (
     DEFAULT_PLATFORM,
     MODULE_NAME,
@@ -45,7 +45,7 @@ def import_precompiled(
     platform: PlatformRelease | None = None,
     configuration: str = "",
     tag: str | None = None,
-    check_root: bool = True,
+    root_check: str = "emulator",
     envoy: str | None = None,
 ) -> BuildResult:
     """Copy ``module`` to ``out_dir/filter.wasm`` after checking it; write its runtime config."""
@@ -66,10 +66,9 @@ def import_precompiled(
     info = check_static(target, platform)
     check_declared_abi(info, version)
     notes = [f"imported {module}"]
-    if check_root:
-        notes.append(
-            check_root_id(target, root_id=root_id, configuration=configuration, envoy=envoy)
-        )
+    note = check_root(target, root_check, root_id=root_id, configuration=configuration, envoy=envoy)
+    if note:
+        notes.append(note)
     runtime_config = out_dir / RUNTIME_CONFIG
     write_runtime_config(runtime_config, root_ids=[root_id], abis=[version])
     image = digest = None

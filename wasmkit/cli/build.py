@@ -37,6 +37,14 @@ if TYPE_CHECKING:
 @click.option("--abi", help="With --precompiled: the ABI it exports (0.1.0, 0.2.0, 0.2.1).")
 @click.option("--platform", help="With --precompiled: istio|envoy (default envoy).")
 @click.option("--platform-version", help="With --precompiled: the platform version.")
+@click.option(
+    "--root-check",
+    type=click.Choice(["emulator", "envoy", "none"]),
+    default="emulator",
+    show_default=True,
+    help="How to check that the module registers its root id: start it in wasmkit's "
+    "in-process host, or in Envoy's validate mode.",
+)
 @click.option("--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy for the root id check.")
 @click.pass_context
 def build(
@@ -52,6 +60,7 @@ def build(
     abi: str | None,
     platform: str | None,
     platform_version: str | None,
+    root_check: str,
     envoy_path: str | None,
 ) -> None:
     """Build PROJECT (default: .) into build/filter.wasm and build/runtime-config.json,
@@ -69,7 +78,15 @@ def build(
 
     if precompiled is not None:
         result = _precompiled(
-            precompiled, project, root_id, abi, platform, platform_version, tag, envoy_path
+            precompiled,
+            project,
+            root_id,
+            abi,
+            platform,
+            platform_version,
+            tag,
+            envoy_path,
+            root_check,
         )
     else:
         if root_id or abi:
@@ -85,6 +102,7 @@ def build(
             tag=tag,
             force=force,
             envoy=envoy_path,
+            root_check=root_check,
             on_output=show if stream else None,
             on_progress=show if not out.quiet else None,
         )
@@ -110,6 +128,7 @@ def _precompiled(
     platform_version: str | None,
     tag: str | None,
     envoy_path: str | None,
+    root_check: str,
 ) -> BuildResult:
     from wasmkit.abi import find_platform
     from wasmkit.build.precompiled import import_precompiled
@@ -132,4 +151,5 @@ def _precompiled(
         platform=row,
         tag=tag,
         envoy=envoy_path,
+        root_check=root_check,
     )
