@@ -7,7 +7,10 @@ usually comes first on PATH.
 Everything slow lives under ``{cache}``: the crate registry (``CARGO_HOME``) and one target
 directory shared by all Rust projects, so std is compiled once (~45-90 s) and later builds
 take ~2 s. ``--artifact-dir`` copies the module out while cargo holds the target lock, so
-two projects building at once never see each other's ``filter.wasm``.
+two projects building at once never see each other's ``filter.wasm``, and
+``-Zchecksum-freshness`` makes cargo compare sources by content: cargo identifies a project by
+package name and version (paths relative to the project), so a copied project whose files keep
+older mtimes would otherwise be taken as already built by another's build.
 
 Debian's ``rust-lld`` is a link to ``lld-22``, which no package pulls in: install it too.
 """
@@ -30,7 +33,7 @@ BUILD_STD = "-Zbuild-std=std,panic_abort"
 #: The environment of every cargo step (also what the scaffold's README tells users to set).
 ENV: dict[str, str] = {
     "RUSTC": RUSTC,
-    "RUSTC_BOOTSTRAP": "1",  # -Zbuild-std and --artifact-dir on a stable compiler
+    "RUSTC_BOOTSTRAP": "1",  # the -Z flags and --artifact-dir on a stable compiler
     "CARGO_HOME": "{cache}/cargo",
     "CARGO_TARGET_DIR": "{cache}/target",
     # std for wasm32-wasip1 links wasi-libc's libc.a from Debian's wasi-libc.
@@ -56,6 +59,9 @@ def compile_argv(ctx: BuildContext, *, output_dir: str = "{out}") -> tuple[str, 
         "--target",
         TARGET,
         BUILD_STD,
+        # The shared target dir serves every project of the same package name and version
+        # alike; with mtimes alone, a copied project (older mtimes) would reuse another's build.
+        "-Zchecksum-freshness",
         "-Zunstable-options",
         "--artifact-dir",
         output_dir,

@@ -1,0 +1,148 @@
+"""Rust: init -> build (local runner, Debian's cargo building std) -> wasmkit test in a real
+Envoy, and how Rust builds fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.build.conftest import init, ok, set_config, wasmkit
+from wasmkit.abi import AbiVersion
+from wasmkit.module import host_problems, inspect_file
+
+pytestmark = [pytest.mark.toolchain, pytest.mark.envoy, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One project built once (std comes from the shared cache), copied by the tests."""
+    project = init(tmp_path_factory.mktemp("rust"), "rust")
+    done = ok(wasmkit("build", project, "--runner", "local", timeout=900))
+    assert "built in" in done.stderr
+    return project
+
+
+def copy(built: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "p"
+    shutil.copytree(built, target)
+    return target
+
+
+def edit(project: Path, old: str, new: str) -> None:
+    source = project / "src" / "lib.rs"
+    text = source.read_text()
+    assert old in text
+    source.write_text(text.replace(old, new, 1))
+
+
+def test_scaffold_builds_and_passes_its_tests_then_follows_the_config(
+    built: Path, tmp_path: Path
+) -> None:
+    project = copy(built, tmp_path)
+    assert json.loads((project / "build" / "runtime-config.json").read_text()) == {
+        "type": "envoy_proxy",
+        "abiVersions": ["0.2.1"],
+        "config": {"rootIds": ["add_header"]},
+    }
+    info = inspect_file(project / "build" / "filter.wasm")
+    assert info.abi_versions == (AbiVersion.V0_2_1,)
+    assert info.start == "_initialize" and info.allocator == "proxy_on_memory_allocate"
+    assert host_problems(info) == []
+    wasi = {i.name for i in info.imports if i.module == "wasi_snapshot_preview1"}
+    assert wasi <= {"fd_write", "environ_get", "environ_sizes_get", "proc_exit"}, wasi
+    assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+    set_config(project, "world", "mars", expectations=False)
+    done = wasmkit("test", project)
+    assert done.returncode == 1
+    assert "mars" in done.stdout + done.stderr  # the header now carries the new configuration
+    path = project / "wasmkit.yaml"
+    path.write_text(path.read_text().replace("world", "mars"))
+    assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+
+def test_an_edit_rebuilds_only_the_crate_and_changes_the_behaviour(
+    built: Path, tmp_path: Path
+) -> None:
+    project = copy(built, tmp_path)
+    assert "up to date" in ok(wasmkit("build", project, "--runner", "local")).stderr
+    edit(project, '.set_http_response_header("hello",', '.set_http_response_header("hola",')
+    done = ok(wasmkit("build", project, "--runner", "local", "-v"))
+    output = done.stdout + done.stderr
+    assert "Compiling rust-istio-1-28" in output
+    assert "Compiling std" not in output and "Compiling core" not in output  # std is cached
+    path = project / "wasmkit.yaml"
+    path.write_text(path.read_text().replace("headers: {hello: world}", "headers: {hola: world}"))
+    done = wasmkit("test", project)
+    assert done.returncode == 1  # the per-case configuration still expects `hello`
+    assert "PASS  adds the hello header from the plugin configuration" in done.stdout
+
+
+def test_a_compile_error_shows_the_compiler_output(built: Path, tmp_path: Path) -> None:
+    project = copy(built, tmp_path)
+    edit(project, "self.greeting = text;", "self.greeting = txet;")
+    done = wasmkit("build", project, "--runner", "local")
+    assert done.returncode == 2, done.stderr
+    assert "cargo build (std built from source) failed" in done.stderr
+    assert "error[E0425]: cannot find value `txet`" in done.stderr  # rustc's own words
+    assert "src/lib.rs:" in done.stderr
+    assert "hint: fix the Rust" in done.stderr
+
+
+def test_a_missing_toolchain_exits_3_with_the_install_command(built: Path, tmp_path: Path) -> None:
+    project = copy(built, tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python3")
+    done = wasmkit("build", project, "--runner", "local", "--force", env={"PATH": str(bin_dir)})
+    assert done.returncode == 3, done.stderr
+    assert "rust-lld" in done.stderr
+    assert "apt-get install -y --no-install-recommends rustc-web cargo-web" in done.stderr
+    assert "lld-22" in done.stderr
+
+
+def test_a_module_importing_what_envoy_lacks_is_refused_by_name(
+    built: Path, tmp_path: Path
+) -> None:
+    project = copy(built, tmp_path)
+    edit(
+        project,
+        "/// One per HTTP request.",
+        '#[link(wasm_import_module = "env")]\nextern "C" {\n    fn proxy_teleport(x: u32) -> u32;\n}'
+        "\n\n/// One per HTTP request.",
+    )
+    edit(project, "Action::Continue", "unsafe { proxy_teleport(1) };\n        Action::Continue")
+    done = wasmkit("build", project, "--runner", "local")
+    assert done.returncode == 2, done.stderr
+    assert "import env.proxy_teleport is not provided by istio 1.28" in done.stderr
+
+
+def test_the_crate_serves_any_root_id(built: Path, tmp_path: Path) -> None:
+    project = copy(built, tmp_path)
+    path = project / "wasmkit.yaml"
+    path.write_text(path.read_text().replace("rootId: add_header", "rootId: other_root"))
+    ok(wasmkit("build", project, "--runner", "local", "--force"))
+    config = json.loads((project / "build" / "runtime-config.json").read_text())
+    assert config["config"]["rootIds"] == ["other_root"]
+    assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+
+def test_istio_1_7_is_refused_because_the_crate_speaks_only_0_2_1(
+    built: Path, tmp_path: Path
+) -> None:
+    refused = "exports ABI 0.2.1; istio 1.7 accepts only 0.1.0, 0.2.0"
+    done = wasmkit(
+        "init", tmp_path / "new", "-l", "rust", "-p", "istio", "--platform-version", "1.7"
+    )
+    assert done.returncode == 2 and refused in done.stderr, done.stderr
+    assert not (tmp_path / "new" / "Cargo.toml").exists()
+    project = copy(built, tmp_path)  # an existing project moved to an older platform
+    path = project / "wasmkit.yaml"
+    path.write_text(path.read_text().replace('version: "1.28"', 'version: "1.7"'))
+    done = wasmkit("build", project, "--runner", "local")
+    assert done.returncode == 2 and refused in done.stderr, done.stderr
