@@ -120,7 +120,8 @@ def _emit(data: Any) -> None:
     "--format",
     "layout",
     type=click.Choice(["compat", "wasme"]),
-    help="Image layout: compat (Istio-compatible, the default for new images) or wasme.",
+    help="Image layout: compat (Istio-compatible, the default for new images) or wasme; "
+    "a stored image in the other layout is re-packed and its local tag follows.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_registry_options
