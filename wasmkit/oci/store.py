@@ -31,18 +31,12 @@ from typing import Any
 
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import ModuleError, UsageError
-from wasmkit.oci._digest import MAX_MODULE_BYTES, WASM_MAGIC, hex_of
-from wasmkit.oci.layout import (
-    Extracted,
-    Format,
-    Manifest,
-    build_image,
-    extract_module,
-    find_module,
-    parse_manifest,
-    parse_runtime_config,
-)
+from wasmkit.oci._digest import hex_of
+from wasmkit.oci._fs import check_module_file, pid_alive, write_atomic
+from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
+from wasmkit.oci.pack import build_image
 from wasmkit.oci.reference import Reference, parse
+from wasmkit.oci.unpack import Extracted, extract_module
 
 log = logging.getLogger(__name__)
 
@@ -94,51 +88,6 @@ class UnknownImage(UsageError):
             f"no image {ref} in the local store",
             hint="list stored images with `wasmkit images`, or fetch it with `wasmkit pull`",
         )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _check_module_file(module: Path) -> int:
-    try:
-        size = module.stat().st_size
-        with module.open("rb") as f:
-            head = f.read(4)
-    except FileNotFoundError:
-        raise ModuleError(
-            f"module {module} does not exist", hint="build it first or fix the path"
-        ) from None
-    except IsADirectoryError:
-        raise ModuleError(f"module {module} is a directory", hint="pass the .wasm file") from None
-    if head != WASM_MAGIC:
-        raise ModuleError(
-            f"{module} is not a WebAssembly module (it does not start with \\0asm)",
-            hint="pass the compiled .wasm file, not its source or an archive",
-        )
-    if size > MAX_MODULE_BYTES:
-        raise ModuleError(f"module {module} is {size} bytes, over the 256 MiB limit Istio applies")
-    return size
 
 
 def _check_abis(abi_versions: Sequence[str]) -> list[str]:
@@ -199,7 +148,7 @@ class LocalStore:
         """Remove staging directories of processes that died (a killed pull)."""
         for entry in (self.root / "tmp").iterdir():
             pid = entry.name.split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 log.debug("removing stale staging directory %s", entry)
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -215,7 +164,7 @@ class LocalStore:
 
     def _write_index(self, refs: Mapping[str, str]) -> None:
         body = json.dumps({"version": 1, "refs": dict(sorted(refs.items()))}, indent=2).encode()
-        _write_atomic(self.root / "index.json", body)
+        write_atomic(self.root / "index.json", body)
 
     def _read_record(self, ref: str, digest: str) -> ImageRecord:
         data = json.loads(self._record_file(digest).read_bytes())
@@ -288,7 +237,7 @@ class LocalStore:
         reference = parse(ref)
         if reference.digest:
             raise UsageError(f"cannot tag a new image with a digest ({ref})", hint="give NAME:TAG")
-        _check_module_file(module)
+        check_module_file(module)
         abis = _check_abis(abi_versions)
         with self.staging() as work:
             image = build_image(module, work, root_ids=root_ids, abi_versions=abis, layout=layout)
@@ -339,7 +288,7 @@ class LocalStore:
                     tmp = target.with_name(f".{target.name}.tmp")
                     shutil.copyfile(path, tmp)
                     os.replace(tmp, target)
-            _write_atomic(self.blob_path(manifest.digest), manifest.raw)
+            write_atomic(self.blob_path(manifest.digest), manifest.raw)
             target = self._module_file(extracted.sha256)
             if module_file is not None and not target.is_file():
                 os.replace(module_file, target)
@@ -362,7 +311,7 @@ class LocalStore:
                 created=created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 sources=tuple(sources),
             )
-            _write_atomic(record_file, json.dumps(record.to_json(), indent=2).encode())
+            write_atomic(record_file, json.dumps(record.to_json(), indent=2).encode())
             index = self._read_index()
             previous = index.get(key)
             index[key] = manifest.digest
@@ -383,7 +332,7 @@ class LocalStore:
             if source not in sources:
                 sources.append(source)
                 data["sources"] = sources
-                _write_atomic(path, json.dumps(data, indent=2).encode())
+                write_atomic(path, json.dumps(data, indent=2).encode())
 
     def tag(self, source: str, target: str) -> ImageRecord:
         record = self.resolve(source)

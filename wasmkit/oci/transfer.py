@@ -18,7 +18,6 @@ from wasmkit.oci.layout import (
     INDEX_TYPES,
     Format,
     Manifest,
-    extract_module,
     find_module,
     parse_manifest,
     select_from_index,
@@ -27,6 +26,7 @@ from wasmkit.oci.progress import Progress
 from wasmkit.oci.reference import Reference, parse
 from wasmkit.oci.registry import RegistryClient
 from wasmkit.oci.store import ImageRecord, LocalStore
+from wasmkit.oci.unpack import extract_module
 
 log = logging.getLogger(__name__)
 

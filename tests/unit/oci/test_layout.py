@@ -17,12 +17,12 @@ from wasmkit.oci.layout import (
     OCI_LAYER_TAR_GZ,
     WASME_CONFIG,
     WASME_LAYER,
-    build_image,
-    extract_module,
     find_module,
     parse_manifest,
     select_from_index,
 )
+from wasmkit.oci.pack import build_image
+from wasmkit.oci.unpack import extract_module
 
 WASM = b"\0asm\x01\0\0\0"
 D = "sha256:" + "0" * 64

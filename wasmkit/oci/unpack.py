@@ -1,0 +1,100 @@
+"""Take the module out of a verified layer blob, streaming, checking it is wasm and not too big."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from wasmkit.errors import ModuleError
+from wasmkit.oci._digest import CHUNK, MAX_MODULE_BYTES, WASM_MAGIC, HashingWriter
+from wasmkit.oci.layout import MAX_RUNTIME_CONFIG, PLUGIN_FILE, RUNTIME_CONFIG_FILE, ModuleLocation
+
+
+@dataclass(frozen=True)
+class Extracted:
+    sha256: str  # hex of the module
+    size: int
+    runtime_config: bytes | None
+
+
+class _Discard:
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _copy_module(src: BinaryIO, dest: Path | None, limit: int, what: str) -> tuple[str, int]:
+    with dest.open("wb") if dest else contextlib.nullcontext(_Discard()) as out:
+        writer = HashingWriter(out)
+        first = src.read(CHUNK)
+        if not first.startswith(WASM_MAGIC):
+            raise ModuleError(
+                f"{what} is not a WebAssembly module (it does not start with \\0asm)",
+                hint="this image is not a wasm filter; check the reference",
+            )
+        writer.write(first)
+        while chunk := src.read(CHUNK):
+            writer.write(chunk)
+            if writer.size > limit:
+                raise ModuleError(f"{what} is larger than {limit // (1024 * 1024)} MiB")
+    return writer.digest.split(":", 1)[1], writer.size
+
+
+def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None) -> Extracted:
+    """Copy the module out of its (verified) layer blob into ``dest``, streaming.
+
+    With ``dest=None`` a module inside a tar is only checked and hashed, not written.
+    """
+    if not location.in_tar:
+        # the layer is the module, its digest already verified: link it instead of copying
+        with layer_file.open("rb") as src:
+            head = src.read(len(WASM_MAGIC))
+        if head != WASM_MAGIC:
+            raise ModuleError(
+                "the module layer is not a WebAssembly module (it does not start with \\0asm)",
+                hint="this image is not a wasm filter; check the reference",
+            )
+        size = layer_file.stat().st_size
+        if size > MAX_MODULE_BYTES:
+            raise ModuleError("the module layer is larger than 256 MiB")
+        if dest is not None:
+            try:
+                os.link(layer_file, dest)
+            except OSError:
+                shutil.copyfile(layer_file, dest)
+        return Extracted(location.layer.digest.split(":", 1)[1], size, None)
+    found: tuple[str, int] | None = None
+    config: bytes | None = None
+    try:
+        with tarfile.open(layer_file, mode="r|*") as tar:
+            for member in tar:
+                name = member.name.removeprefix("./").lstrip("/")
+                if not member.isfile() or name not in (PLUGIN_FILE, RUNTIME_CONFIG_FILE):
+                    continue
+                source = tar.extractfile(member)
+                assert source is not None
+                if name == PLUGIN_FILE:
+                    if member.size > MAX_MODULE_BYTES:
+                        raise ModuleError(f"{PLUGIN_FILE} is larger than 256 MiB")
+                    found = _copy_module(source, dest, MAX_MODULE_BYTES, PLUGIN_FILE)  # type: ignore[arg-type]
+                elif member.size <= MAX_RUNTIME_CONFIG:
+                    config = source.read()
+    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise ModuleError(
+            f"the last layer is not a readable tar archive: {exc}",
+            hint="the image is damaged or is not a filter image",
+        ) from None
+    if found is None:
+        raise ModuleError(
+            f"the image's last layer holds no {PLUGIN_FILE}",
+            hint="this image is not a wasm filter (Istio also needs plugin.wasm in the last layer)",
+        )
+    return Extracted(found[0], found[1], config)
