@@ -146,3 +146,15 @@ def test_istio_1_7_is_refused_because_the_crate_speaks_only_0_2_1(
     path.write_text(path.read_text().replace('version: "1.28"', 'version: "1.7"'))
     done = wasmkit("build", project, "--runner", "local")
     assert done.returncode == 2 and refused in done.stderr, done.stderr
+
+
+def test_a_copied_project_never_reuses_its_twins_build(built: Path, tmp_path: Path) -> None:
+    """Same package name and version, one shared target dir, older mtimes in the copy."""
+    twin = copy(built, tmp_path / "twin")
+    edit(twin, '.set_http_response_header("hello",', '.set_http_response_header("hola",')
+    ok(wasmkit("build", twin, "--runner", "local"))
+    assert b"hola" in (twin / "build" / "filter.wasm").read_bytes()
+    project = copy(built, tmp_path / "copy")  # copytree keeps the fixture's (older) mtimes
+    ok(wasmkit("build", project, "--runner", "local", "--force"))
+    assert b"hola" not in (project / "build" / "filter.wasm").read_bytes()
+    assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
