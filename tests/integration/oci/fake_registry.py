@@ -43,6 +43,7 @@ class FakeRegistry:
         default_factory=dict
     )  # "repo:ref" -> body, type
     blobs: dict[str, bytes] = field(default_factory=dict)  # digest -> bytes actually served
+    deny: bool = False  # answer 403 to manifests, as a registry does to a user without access
     stall_blob: str | None = None  # digest: send half, then wait for ``release``
     half_sent: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -98,6 +99,12 @@ class FakeRegistry:
                     return self._send(200, b"{}", "application/json")
                 repo, sep, ref = path.removeprefix("/v2/").rpartition("/manifests/")
                 if sep:
+                    if fake.deny:
+                        return self._send(
+                            403,
+                            b'{"errors":[{"code":"DENIED","message":"access denied"}]}',
+                            "application/json",
+                        )
                     if f"{repo}:{ref}" in fake.manifests:
                         body, kind = fake.manifests[f"{repo}:{ref}"]
                         return self._send(200, body, kind)

@@ -165,3 +165,16 @@ def test_a_pull_killed_half_way_leaves_the_store_unchanged(store: LocalStore, ho
     assert store.module_path(ref).read_bytes() == module
     assert record.size == len(module)
     assert os.listdir(store.root / "tmp") == []
+
+
+def test_403_says_denied_and_how_to_get_access(store: LocalStore, module: Path) -> None:
+    from wasmkit.oci import AuthError
+
+    with FakeRegistry(deny=True).serve() as fake:
+        _compat(fake, "x/private", module.read_bytes())
+        with pytest.raises(AuthError) as caught:
+            pull(store, f"{fake.host}/x/private:v1", PLAIN)
+    assert "403" in caught.value.message and "access denied" in caught.value.message
+    assert caught.value.hint and f"wasmkit login {fake.host}" in caught.value.hint
+    assert caught.value.exit_code == 2
+    _untouched(store)
