@@ -2,8 +2,9 @@
 with Go's own ``wasip1`` target: ``GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared``
 makes a WASI reactor that Envoy starts with ``_initialize``.
 
-The SDK needs Go 1.24+ and an Envoy with the WASI functions Go's runtime imports
-(``poll_oneoff``, ``fd_fdstat_set_flags``: Envoy 1.33+, i.e. Istio 1.25+). Go 1.25 and newer
+The SDK needs Go 1.24+ and, by its own README, Envoy 1.33+ (Istio 1.25+): it relies on host
+functions added to Envoy's Wasm host then (Go's runtime imports WASI ``poll_oneoff`` and
+``fd_fdstat_set_flags``, which Envoy 1.36 links; older ones were not tried). Go 1.25 and newer
 call WASI functions that Envoy before 1.39 lacks, so for those platforms the build pins
 ``GOTOOLCHAIN`` to Go 1.24, which the go command fetches once from the Go module proxy into
 the module cache. Module and build caches live under ``{cache}``; only ``go mod download``
