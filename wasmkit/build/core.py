@@ -37,7 +37,7 @@ from wasmkit.build.tools import missing_tools
 from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError, WasmkitError
 from wasmkit.filter import plugin_configuration
 from wasmkit.module import ModuleInfo, cache_dir
-from wasmkit.project import LoadedProject, load_project
+from wasmkit.project import PROJECT_FILE, LoadedProject, load_project
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,12 @@ def choose_abi(language: Language, platform: PlatformRelease) -> AbiVersion:
 
 
 def _plan(project_dir: Path, options: BuildOptions) -> _Plan:
+    if not (project_dir / PROJECT_FILE).is_file():
+        raise UsageError(
+            f"no {PROJECT_FILE} in {project_dir}",
+            hint="run in a project made by `wasmkit init`, or adopt a module built elsewhere: "
+            "wasmkit build --precompiled FILE.wasm --root-id ID --abi 0.2.1",
+        )
     loaded = load_project(project_dir)
     project = loaded.project
     if project.language is None:
