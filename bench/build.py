@@ -79,17 +79,20 @@ def med(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def bench(language: str, runs: int, work: Path) -> list[tuple[str, float, float]]:
+def bench(
+    language: str, runs: int, work: Path, root_check: str = "emulator"
+) -> list[tuple[str, float, float]]:
     project = work / language
     cli = [sys.executable, "-m", "wasmkit"]
     run(
         [*cli, "init", str(project), "-l", language, "-p", "istio", "--platform-version", "1.28"],
         work,
     )
-    run([*cli, "build", str(project), "--runner", "local"], work)  # first ever: fills caches
+    run([*cli, "build", str(project), "--runner", "local", "--root-check", root_check], work)
     bare = bare_build(project)
-    wasmkit_cold = [*cli, "build", str(project), "--runner", "local", "--force"]
-    wasmkit_inc = [*cli, "build", str(project), "--runner", "local"]
+    check = ["--root-check", root_check]
+    wasmkit_cold = [*cli, "build", str(project), "--runner", "local", "--force", *check]
+    wasmkit_inc = [*cli, "build", str(project), "--runner", "local", *check]
     no_check = BuildOptions(runner="local", force=True, root_check="none")
     counter = [0]
     rows: dict[str, list[float]] = {}
@@ -121,12 +124,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--languages", default="cpp,assemblyscript,rust,go")
+    parser.add_argument("--root-check", default="emulator", choices=["emulator", "envoy", "none"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wasmkit-bench-build-") as tmp:
         for language in args.languages.split(","):
             get_language(language)  # fails early for an unknown one
-            print(f"\n{language} ({args.runs} runs, medians; ratio vs the bare commands)")
-            for name, seconds, ratio in bench(language, args.runs, Path(tmp)):
+            print(
+                f"\n{language} ({args.runs} runs, medians; ratio vs the bare commands; "
+                f"root id check: {args.root_check})"
+            )
+            rows = bench(language, args.runs, Path(tmp), args.root_check)
+            for name, seconds, ratio in rows:
                 print(f"  {name:42s} {seconds:7.2f} s   {ratio:5.2f}x")
 
 
