@@ -71,10 +71,16 @@ def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None
             except OSError:
                 shutil.copyfile(layer_file, dest)
         return Extracted(location.layer.digest.split(":", 1)[1], size, None)
+    with layer_file.open("rb") as f:
+        return scan_tar(f, dest)
+
+
+def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
+    """Find ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) read once, in order."""
     found: tuple[str, int] | None = None
     config: bytes | None = None
     try:
-        with tarfile.open(layer_file, mode="r|*") as tar:
+        with tarfile.open(fileobj=stream, mode="r|*", bufsize=CHUNK) as tar:
             for member in tar:
                 name = member.name.removeprefix("./").lstrip("/")
                 if not member.isfile() or name not in (PLUGIN_FILE, RUNTIME_CONFIG_FILE):
