@@ -80,7 +80,7 @@ def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
     found: tuple[str, int] | None = None
     config: bytes | None = None
     try:
-        with tarfile.open(fileobj=stream, mode="r|*", bufsize=CHUNK) as tar:
+        with tarfile.open(fileobj=stream, mode="r|*") as tar:
             for member in tar:
                 name = member.name.removeprefix("./").lstrip("/")
                 if not member.isfile() or name not in (PLUGIN_FILE, RUNTIME_CONFIG_FILE):
