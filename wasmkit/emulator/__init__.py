@@ -31,7 +31,7 @@ from wasmkit.emulator.vm import LoadFailure
 from wasmkit.emulator.world import Clock, LogLine, World
 from wasmkit.errors import ModuleLoadError
 from wasmkit.filter import FailurePolicy
-from wasmkit.module import inspect_bytes, load_bytes, module_file
+from wasmkit.module import ModuleInfo, inspect_bytes, load_bytes, module_file
 
 __all__ = [
     "DEFAULT_FUEL",
@@ -81,12 +81,17 @@ def canned_responder(
     return in_order
 
 
-def start_filter(data: bytes, settings: FilterSettings, **kwargs: object) -> Filter:
-    """Start ``data`` as configured; ModuleLoadError (with Envoy's words) if it does not load."""
+def start_filter(
+    data: bytes, settings: FilterSettings, info: ModuleInfo | None = None, **kwargs: object
+) -> Filter:
+    """Start ``data`` as configured; ModuleLoadError (with Envoy's words) if it does not load.
+
+    ``info`` saves inspecting the module again when the caller already did.
+    """
     from wasmkit.errors import ModuleError
 
     try:
-        info = inspect_bytes(data)
+        info = info or inspect_bytes(data)
     except ModuleError:
         raise ModuleLoadError(
             "Failed to parse corrupted Wasm module",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import wasmtime
 
@@ -50,7 +52,7 @@ class OutOfBounds(Exception):
 
 _ENGINES: dict[bool, wasmtime.Engine] = {}
 _MODULES: dict[str, wasmtime.Module] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 def _engine() -> wasmtime.Engine:
@@ -127,20 +129,19 @@ class Guest:
     ):
         """``host`` maps ``module.name`` (``env.proxy_log``) to a Python function."""
         self.limits = limits or Limits()
+        self._host = host
         self._store = wasmtime.Store(_engine())
         self._store.set_limits(memory_size=self.limits.memory_bytes)
         self._store.set_fuel(self.limits.fuel)
-        linker = wasmtime.Linker(_engine())
-        for module_name, functions in HOST_MODULES.items():
-            for name, signature in functions.items():
-                target = host.get(f"{module_name}.{name}") or _unimplemented(module_name, name)
-                linker.define_func(module_name, name, _functype(signature), _wrap(target))
         try:
-            self._instance = linker.instantiate(self._store, module)
+            with _serving(host):
+                self._instance = _instance_pre(module).instantiate(self._store)
         except wasmtime.Trap as trap:
             raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
             raise GuestTrap(str(exc).strip().splitlines()[0]) from None
+        except HostAbort as exc:
+            raise GuestTrap(str(exc)) from None
         self._exports = self._instance.exports(self._store)
         memory = self._exports.get("memory")
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
@@ -155,7 +156,8 @@ class Guest:
             raise GuestTrap(f"the module does not export {name}")
         self._store.set_fuel(self.limits.fuel)
         try:
-            result = func(self._store, *args)
+            with _serving(self._host):
+                result = func(self._store, *args)
         except wasmtime.Trap as trap:
             raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
@@ -209,10 +211,63 @@ class Guest:
             self._memory.write(self._store, data, ptr)
 
 
-def _wrap(target: HostFunction) -> Callable[..., int | None]:
-    # wasmtime re-raises Python exceptions from host functions to the outer caller,
-    # which is Guest.call: HostAbort and GuestTrap surface there.
-    return target
+# --- one linker for every VM ------------------------------------------------------------
+# Defining ~100 host functions costs milliseconds, so the linker is built once per process
+# with functions that dispatch to the host table of the guest being called (a stack,
+# since the host may call back into the guest: its allocator).
+_SERVING = threading.local()
+_LINKER: wasmtime.Linker | None = None
+_PRES: dict[int, tuple[wasmtime.Module, wasmtime.InstancePre]] = {}
+
+
+def _stack() -> list[Mapping[str, HostFunction]]:
+    stack: list[Mapping[str, HostFunction]] | None = getattr(_SERVING, "stack", None)
+    if stack is None:
+        stack = _SERVING.stack = []
+    return stack
+
+
+@contextmanager
+def _serving(host: Mapping[str, HostFunction]) -> Iterator[None]:
+    stack = _stack()
+    stack.append(host)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _dispatcher(key: str) -> Callable[..., int | None]:
+    module, _, name = key.partition(".")
+    fallback = _unimplemented(module, name)
+
+    def dispatch(*args: int) -> int | None:
+        return _stack()[-1].get(key, fallback)(*args)
+
+    return dispatch
+
+
+def _linker() -> wasmtime.Linker:
+    global _LINKER
+    with _LOCK:
+        if _LINKER is None:
+            linker = wasmtime.Linker(_engine())
+            for module_name, functions in HOST_MODULES.items():
+                for name, signature in functions.items():
+                    key = f"{module_name}.{name}"
+                    linker.define_func(module_name, name, _functype(signature), _dispatcher(key))
+            _LINKER = linker
+        return _LINKER
+
+
+def _instance_pre(module: wasmtime.Module) -> wasmtime.InstancePre:
+    linker = _linker()
+    with _LOCK:
+        cached = _PRES.get(id(module))
+        if cached is None or cached[0] is not module:
+            cached = (module, linker.instantiate_pre(module))
+            _PRES[id(module)] = cached
+        return cached[1]
 
 
 def _unimplemented(module: str, name: str) -> HostFunction:
@@ -220,3 +275,29 @@ def _unimplemented(module: str, name: str) -> HostFunction:
         raise HostAbort(f"host function {module}.{name} is not implemented by the emulator")
 
     return call
+
+
+def _fast_int_results() -> None:
+    """wasmtime-py 50 converts every host-function result by allocating and comparing
+    several ValType objects (~0.5 ms per call here); an int returned for an i32 or i64
+    result takes a direct path. Anything else goes through wasmtime's own conversion."""
+    original = wasmtime.Val._convert_to_raw.__func__  # type: ignore[attr-defined]
+    i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+    kinds: dict[int, tuple[object, str]] = {}
+
+    def convert(cls: type, store: Any, ty: wasmtime.ValType, val: object) -> object:
+        if type(val) is int:
+            entry = kinds.get(id(ty))
+            if entry is None or entry[0] is not ty:
+                entry = (ty, "i32" if ty == i32 else "i64" if ty == i64 else "")
+                kinds[id(ty)] = entry
+            if entry[1] == "i32":
+                return wasmtime.Val.i32(val)._new_raw(store)
+            if entry[1] == "i64":
+                return wasmtime.Val.i64(val)._new_raw(store)
+        return original(cls, store, ty, val)
+
+    wasmtime.Val._convert_to_raw = classmethod(convert)  # type: ignore[method-assign,assignment]
+
+
+_fast_int_results()

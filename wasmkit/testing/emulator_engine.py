@@ -113,7 +113,7 @@ class EmulatorEngine:
                 vm_id=f"{plan.filter_name}-{variant.index}",
             )
             filters[variant.index] = start_filter(
-                data, settings, world=world, responder=replies, limits=self.limits
+                data, settings, plan.module, world=world, responder=replies, limits=self.limits
             )
             startup[variant.index] = tuple(
                 LogRecord(line.level, line.message) for line in world.logs[logged:]
