@@ -13,6 +13,7 @@ command on a 1 KiB module: the growth that the transfer itself costs (target < 1
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -78,11 +79,13 @@ def export_layout(store: LocalStore, ref: str, directory: Path) -> None:
     for digest in [record.manifest_digest, *(d.digest for d in manifest.blobs)]:
         os.link(store.blob_path(digest), blobs / digest[7:])
     (directory / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    (directory / "index.json").write_text(
-        '{"schemaVersion": 2, "manifests": [{"mediaType": "%s", "digest": "%s", "size": %d,'
-        ' "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}'
-        % (manifest.media_type, record.manifest_digest, len(manifest.raw))
-    )
+    entry = {
+        "mediaType": manifest.media_type,
+        "digest": record.manifest_digest,
+        "size": len(manifest.raw),
+        "annotations": {"org.opencontainers.image.ref.name": "v1"},
+    }
+    (directory / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
 
 
 def main() -> None:
@@ -105,14 +108,19 @@ def main() -> None:
             module = tmp / f"m{size}.wasm"
             module.write_bytes(wasm_of_size(max(int(size * MiB), 64)))
             name = f"m{int(size * 1024)}k"
-            store.add_module(module, f"bench.local/{name}:v1", root_ids=["r"], abi_versions=["0.2.1"])
+            store.add_module(
+                module, f"bench.local/{name}:v1", root_ids=["r"], abi_versions=["0.2.1"]
+            )
             layout = tmp / f"layout-{name}"
             export_layout(store, f"bench.local/{name}:v1", layout)
             results: dict[str, list[float]] = {k: [] for k in ("wpush", "spush", "wpull", "spull")}
             rss: dict[str, list[int]] = {"push": [], "pull": []}
             for i in range(args.runs):
                 work = tmp / f"run-{name}-{i}"
-                with run_registry(work / "registry-w") as reg_w, run_registry(work / "registry-s") as reg_s:
+                with (
+                    run_registry(work / "registry-w") as reg_w,
+                    run_registry(work / "registry-s") as reg_s,
+                ):
                     ref_w = f"{reg_w.host}/bench/{name}:v1"
                     ref_s = f"{reg_s.host}/bench/{name}:v1"
                     run([*wasmkit, "tag", f"bench.local/{name}:v1", ref_w], env)
@@ -120,8 +128,15 @@ def main() -> None:
                     results["wpush"].append(seconds)
                     rss["push"].append(peak)
                     seconds, _ = run(
-                        [skopeo, "copy", "-q", "--dest-tls-verify=false",
-                         f"oci:{layout}:v1", f"docker://{ref_s}"], env,
+                        [
+                            skopeo,
+                            "copy",
+                            "-q",
+                            "--dest-tls-verify=false",
+                            f"oci:{layout}:v1",
+                            f"docker://{ref_s}",
+                        ],
+                        env,
                     )
                     results["spush"].append(seconds)
                     pull_env = {**env, "WASMKIT_HOME": str(work / "dst-home")}
@@ -129,8 +144,15 @@ def main() -> None:
                     results["wpull"].append(seconds)
                     rss["pull"].append(peak)
                     seconds, _ = run(
-                        [skopeo, "copy", "-q", "--src-tls-verify=false",
-                         f"docker://{ref_s}", f"oci:{work / 'skopeo-dst'}:v1"], env,
+                        [
+                            skopeo,
+                            "copy",
+                            "-q",
+                            "--src-tls-verify=false",
+                            f"docker://{ref_s}",
+                            f"oci:{work / 'skopeo-dst'}:v1",
+                        ],
+                        env,
                     )
                     results["spull"].append(seconds)
                     run([*wasmkit, "rm", ref_w], env)
@@ -138,17 +160,24 @@ def main() -> None:
             med = {k: statistics.median(v) for k, v in results.items()}
             rows.append((size, med, max(rss["push"]), max(rss["pull"])))
     base_push, base_pull = rows[0][2], rows[0][3]
-    print(f"{'module':>8} | {'push wasmkit':>12} {'skopeo':>7} {'ratio':>6} | "
-          f"{'pull wasmkit':>12} {'skopeo':>7} {'ratio':>6} | {'RSS growth push':>15} {'pull':>6}")
+    print(
+        f"{'module':>8} | {'push wasmkit':>12} {'skopeo':>7} {'ratio':>6} | "
+        f"{'pull wasmkit':>12} {'skopeo':>7} {'ratio':>6} | {'RSS growth push':>15} {'pull':>6}"
+    )
     for size, med, push_rss, pull_rss in rows:
         label = f"{size:g} MiB" if size >= 1 else "1 KiB"
+        push_ratio = med["wpush"] / med["spush"]
+        pull_ratio = med["wpull"] / med["spull"]
         print(
-            f"{label:>8} | {med['wpush']:>11.2f}s {med['spush']:>6.2f}s {med['wpush'] / med['spush']:>5.2f}x | "
-            f"{med['wpull']:>11.2f}s {med['spull']:>6.2f}s {med['wpull'] / med['spull']:>5.2f}x | "
+            f"{label:>8} | {med['wpush']:>11.2f}s {med['spush']:>6.2f}s {push_ratio:>5.2f}x | "
+            f"{med['wpull']:>11.2f}s {med['spull']:>6.2f}s {pull_ratio:>5.2f}x | "
             f"{(push_rss - base_push) / 1024:>11.1f} MiB {(pull_rss - base_pull) / 1024:>5.1f} MiB"
         )
-    print(f"(medians of {args.runs} runs; RSS growth = peak RSS minus the 1 KiB run's "
-          f"{base_push / 1024:.1f} / {base_pull / 1024:.1f} MiB; targets: ratio <= 1.0x, growth < 16 MiB)")
+    print(
+        f"(medians of {args.runs} runs; RSS growth = peak RSS minus the 1 KiB run's "
+        f"{base_push / 1024:.1f} / {base_pull / 1024:.1f} MiB; "
+        "targets: ratio <= 1.0x, growth < 16 MiB)"
+    )
 
 
 if __name__ == "__main__":
