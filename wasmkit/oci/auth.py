@@ -81,6 +81,8 @@ class Authenticator:
         self._basic = False
         self._bearer: Challenge | None = None
         self._tokens: dict[tuple[str, ...], str] = {}
+        #: what the last header() produced: None, "basic", "cached" or "fresh" (token)
+        self._sent: str | None = None
 
     def credential(self) -> Credential | None:
         if not self._credential_loaded:
@@ -95,41 +97,46 @@ class Authenticator:
     def header(self, scopes: Sequence[str]) -> str | None:
         """The Authorization header to send for ``scopes``, if auth is known to be needed."""
         key = tuple(sorted(scopes))
+        self._sent = None
         if key in self._tokens:
+            self._sent = "cached"
             return "Bearer " + self._tokens[key]
         if self._bearer is not None:
-            return "Bearer " + self._fetch_token(key)
+            token = self._fetch_token(key)
+            self._sent = "fresh"
+            return "Bearer " + token
         if self._basic:
             cred = self.credential()
-            return basic_header(cred) if cred else None
+            if cred:
+                self._sent = "basic"
+                return basic_header(cred)
         return None
 
     def challenged(self, response: requests.Response, scopes: Sequence[str]) -> None:
-        """Learn from a 401; raise AuthError if nothing more can be tried."""
+        """Learn from a 401; raise AuthError if nothing more can be tried.
+
+        A cached token that is refused (expired) is fetched again once; a token fetched for
+        this very request, or Basic credentials, that are refused end the attempt.
+        """
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         key = tuple(sorted(scopes))
+        sent, self._sent = self._sent, None
         if challenge is None:
             raise AuthError(
                 f"{self.registry} refused the request (401) without a challenge",
                 hint=login_hint(self.registry),
             )
         if challenge.scheme == "basic":
-            if self._basic or self.credential() is None:
+            if sent == "basic" or self.credential() is None:
                 raise self._refused()
             self._basic = True
         elif challenge.scheme == "bearer":
-            if key in self._tokens or (
-                self._bearer is not None
-                and not challenge.params.get("error")
-                and self._bearer.params == challenge.params
-            ):
-                # a token we just fetched was refused
-                self._tokens.pop(key, None)
+            self._tokens.pop(key, None)
+            if sent == "fresh":
                 raise self._refused(
                     insufficient="insufficient_scope" in challenge.params.get("error", "")
                 )
             self._bearer = challenge
-            self._tokens.pop(key, None)
         else:
             raise AuthError(
                 f"{self.registry} asks for unsupported auth scheme {challenge.scheme!r}",

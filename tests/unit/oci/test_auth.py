@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from wasmkit.oci.auth import parse_challenge, scope_pull, scope_push
+import base64
+import json as _json
+
+import pytest
+import requests
+
+from wasmkit.oci.auth import Authenticator, AuthError, parse_challenge, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 
 
@@ -35,3 +41,85 @@ def test_scopes() -> None:
 def test_a_credential_never_shows_its_secret() -> None:
     cred = Credential("alice", "s3cr3t", "test")
     assert "s3cr3t" not in repr(cred) and "s3cr3t" not in str(cred)
+
+
+# The state machine of Authenticator, driven by a token endpoint of the test's own.
+
+
+def _response(status: int, body: object = None, challenge: str = "") -> requests.Response:
+    r = requests.Response()
+    r.status_code = status
+    r._content = _json.dumps(body).encode() if body is not None else b""
+    if challenge:
+        r.headers["WWW-Authenticate"] = challenge
+    return r
+
+
+BEARER = 'Bearer realm="https://auth.test/token",service="reg"'
+
+
+class _TokenEndpoint:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        self.calls.append({"method": method, "url": url, **kwargs})
+        return _response(200, {"token": f"t{len(self.calls)}"})
+
+
+def test_an_expired_cached_token_is_fetched_again_once() -> None:
+    endpoint = _TokenEndpoint()
+    auth = Authenticator("reg", lambda: Credential("alice", "pw"), endpoint)
+    scopes = ["repository:a/b:pull"]
+    assert auth.header(scopes) is None
+    auth.challenged(_response(401, challenge=BEARER), scopes)
+    assert auth.header(scopes) == "Bearer t1"
+    assert endpoint.calls[0]["params"] == [("service", "reg"), ("scope", "repository:a/b:pull")]
+    assert auth.header(scopes) == "Bearer t1"  # cached, no new call
+    auth.challenged(_response(401, challenge=BEARER + ',error="invalid_token"'), scopes)
+    assert auth.header(scopes) == "Bearer t2"
+    with pytest.raises(AuthError, match="rejected the credential"):
+        auth.challenged(_response(401, challenge=BEARER + ',error="invalid_token"'), scopes)
+
+
+def test_tokens_are_per_scope_set() -> None:
+    endpoint = _TokenEndpoint()
+    auth = Authenticator("reg", lambda: None, endpoint)
+    auth.header(["repository:a:pull"])
+    auth.challenged(_response(401, challenge=BEARER), ["repository:a:pull"])
+    assert auth.header(["repository:a:pull"]) == "Bearer t1"
+    assert auth.header(["repository:b:pull"]) == "Bearer t2"
+    assert auth.header(["repository:a:pull,push"]) == "Bearer t3"
+    assert "headers" in endpoint.calls[0] and endpoint.calls[0]["headers"] == {}  # anonymous
+
+
+def test_insufficient_scope_and_anonymous_refusals() -> None:
+    auth = Authenticator("reg", lambda: Credential("bob", "pw"), _TokenEndpoint())
+    scopes = ["repository:a:pull,push"]
+    auth.header(scopes)
+    auth.challenged(_response(401, challenge=BEARER), scopes)
+    auth.header(scopes)
+    with pytest.raises(AuthError, match="not allowed"):
+        auth.challenged(_response(401, challenge=BEARER + ',error="insufficient_scope"'), scopes)
+    anonymous = Authenticator("reg", lambda: None, _TokenEndpoint())
+    with pytest.raises(AuthError, match="requires authentication") as caught:
+        anonymous.challenged(_response(401, challenge='Basic realm="r"'), scopes)
+    assert caught.value.hint and "wasmkit login reg" in caught.value.hint
+
+
+def test_basic_is_sent_once_learned_and_refused_once_sent() -> None:
+    auth = Authenticator("reg", lambda: Credential("alice", "pw"), _TokenEndpoint())
+    auth.challenged(_response(401, challenge='Basic realm="r"'), [])
+    assert auth.header([]) == "Basic " + base64.b64encode(b"alice:pw").decode()
+    with pytest.raises(AuthError, match="rejected"):
+        auth.challenged(_response(401, challenge='Basic realm="r"'), [])
+
+
+def test_a_token_server_that_refuses() -> None:
+    def refuse(method: str, url: str, **kwargs: object) -> requests.Response:
+        return _response(401)
+
+    auth = Authenticator("reg", lambda: Credential("alice", "bad"), refuse)
+    auth.challenged(_response(401, challenge=BEARER), [])
+    with pytest.raises(AuthError, match="rejected"):
+        auth.header([])
