@@ -14,13 +14,50 @@ Errors (all from wasmkit.errors): ReferenceError and UnknownImage (usage, exit 2
 (digest mismatch, exit 3), ServiceUnavailable (registry unreachable, exit 3).
 """
 
-from wasmkit.oci.auth import AuthError
-from wasmkit.oci.inspect import Inspection, inspect
-from wasmkit.oci.layout import FORMATS, Format
-from wasmkit.oci.reference import Reference, ReferenceError, parse
-from wasmkit.oci.registry import IntegrityError, ManifestUnknown
-from wasmkit.oci.store import ImageRecord, LocalStore, UnknownImage
-from wasmkit.oci.transfer import PushResult, RegistryOptions, login, logout, pull, push
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wasmkit.oci.auth import AuthError
+    from wasmkit.oci.inspection import Inspection, inspect
+    from wasmkit.oci.layout import FORMATS, Format
+    from wasmkit.oci.reference import Reference, ReferenceError, parse
+    from wasmkit.oci.registry import IntegrityError, ManifestUnknown
+    from wasmkit.oci.store import ImageRecord, LocalStore, UnknownImage
+    from wasmkit.oci.transfer import PushResult, RegistryOptions, login, logout, pull, push
+
+# Names load on first use, so that `import wasmkit.oci.store` (wasmkit build -t, wasmkit test of
+# a stored image) does not pay for requests and the registry client.
+_WHERE = {
+    "AuthError": "auth",
+    "Inspection": "inspection",
+    "inspect": "inspection",
+    "FORMATS": "layout",
+    "Format": "layout",
+    "Reference": "reference",
+    "ReferenceError": "reference",
+    "parse": "reference",
+    "IntegrityError": "registry",
+    "ManifestUnknown": "registry",
+    "ImageRecord": "store",
+    "LocalStore": "store",
+    "UnknownImage": "store",
+    "PushResult": "transfer",
+    "RegistryOptions": "transfer",
+    "login": "transfer",
+    "logout": "transfer",
+    "pull": "transfer",
+    "push": "transfer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'wasmkit.oci' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"wasmkit.oci.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "FORMATS",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wasmkit.errors import ModuleError
-from wasmkit.oci.inspect import istio_problems
+from wasmkit.oci.inspection import istio_problems
 from wasmkit.oci.layout import (
     DOCKER_LAYER_TAR_GZ,
     DOCKER_MANIFEST,
