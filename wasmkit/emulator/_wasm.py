@@ -10,15 +10,18 @@ The linker is built from :data:`wasmkit.module.HOST_MODULES`, the same table
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import wasmtime
 
-from wasmkit.module import HOST_MODULES, Signature
+from wasmkit.module import HOST_MODULES, Signature, cache_dir
 
 #: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -68,22 +71,60 @@ class CompileError(Exception):
     pass
 
 
+def _engine_tag() -> str:
+    """What a compiled module depends on besides its bytes: wasmtime's version and our config."""
+    try:
+        version = importlib.metadata.version("wasmtime")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored wasmtime
+        version = "unknown"
+    return hashlib.sha256(f"wasmtime {version}; fuel".encode()).hexdigest()[:12]
+
+
+def _disk_cache(key: str) -> Path:
+    return cache_dir() / "emulator" / f"{key}-{_engine_tag()}.cwasm"
+
+
 def compile_module(data: bytes) -> wasmtime.Module:
-    """Compile once per content (test suites start many VMs from one module)."""
+    """Compile once per content: in memory for this process, on disk across processes
+    (a Go filter takes seconds to compile and milliseconds to load back)."""
     key = hashlib.sha256(data).hexdigest()
     with _LOCK:
         cached = _MODULES.get(key)
     if cached is not None:
         return cached
-    try:
-        module = wasmtime.Module(_engine(), data)
-    except wasmtime.WasmtimeError as exc:
-        raise CompileError(
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
-        ) from None
+    module = _load_compiled(key)
+    if module is None:
+        try:
+            module = wasmtime.Module(_engine(), data)
+        except wasmtime.WasmtimeError as exc:
+            text = str(exc).strip()
+            raise CompileError(text.splitlines()[0] if text else "invalid module") from None
+        _store_compiled(key, module)
     with _LOCK:
         _MODULES[key] = module
     return module
+
+
+def _load_compiled(key: str) -> wasmtime.Module | None:
+    path = _disk_cache(key)
+    if not path.is_file():
+        return None
+    try:
+        return wasmtime.Module.deserialize_file(_engine(), str(path))
+    except (wasmtime.WasmtimeError, OSError):
+        path.unlink(missing_ok=True)  # stale or damaged: compile again
+        return None
+
+
+def _store_compiled(key: str, module: wasmtime.Module) -> None:
+    path = _disk_cache(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(module.serialize())
+        tmp.replace(path)
+    except (OSError, wasmtime.WasmtimeError):
+        pass  # a cache that cannot be written only costs time
 
 
 def _valtype(name: str) -> wasmtime.ValType:

@@ -145,7 +145,8 @@ class StreamRun:
     @staticmethod
     def _reply_headers(reply: LocalReply) -> list[tuple[str, str]]:
         headers = [(":status", str(reply.status)), ("content-length", str(len(reply.body)))]
-        if reply.body:
+        # Envoy types a body text/plain unless the filter gave its own content-type.
+        if reply.body and not any(k == "content-type" for k, _ in reply.headers):
             headers.append(("content-type", "text/plain"))
         return headers + list(reply.headers)
 

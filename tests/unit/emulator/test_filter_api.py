@@ -125,3 +125,16 @@ def test_a_wat_path_and_a_missing_file(tmp_path: Path) -> None:
     assert load_filter(str(WAT / "add_header.wat")).request(HttpRequest()).status == 200
     with pytest.raises(ModuleError, match="does not exist"):
         load_filter(tmp_path / "nothing.wasm")
+
+
+def test_a_local_reply_keeps_the_filters_own_content_type() -> None:
+    from wasmkit.emulator import LocalReply
+    from wasmkit.emulator.stream import StreamRun
+
+    typed = LocalReply(403, "d", b"{}", (("content-type", "application/json"),))
+    assert [v for k, v in StreamRun._reply_headers(typed) if k == "content-type"] == [
+        "application/json"
+    ]
+    plain = LocalReply(403, "d", b"no", ())
+    assert ("content-type", "text/plain") in StreamRun._reply_headers(plain)
+    assert ("content-type", "text/plain") not in StreamRun._reply_headers(LocalReply(204, "", b"", ()))
