@@ -90,3 +90,21 @@ def test_an_unreachable_registry_is_an_environment_problem(store: LocalStore) ->
     with pytest.raises(ServiceUnavailable) as caught:
         pull(store, f"127.0.0.1:{free_port()}/x/y:v1", options)
     assert caught.value.exit_code == 3
+
+
+def test_cross_repository_mount_asks_for_both_scopes_in_one_token(
+    token_registry: tuple[Registry, TokenServer], store: LocalStore, module: Path
+) -> None:
+    registry, tokens = token_registry
+    first = registry.ref("team/add-header:v1")
+    store.add_module(module, first, root_ids=["add_header"], abi_versions=["0.2.1"])
+    _login(store, registry, "alice", "wonderland")
+    push(store, first, registry.options)
+    second = registry.ref("other/add-header:v1")
+    store.tag(first, second)
+    result = push(store, second, registry.options)
+    assert len(result.mounted) == 2 and not result.uploaded
+    assert (
+        "alice",
+        sorted(["repository:other/add-header:pull,push", "repository:team/add-header:pull"]),
+    ) in [(user, sorted(scopes)) for user, scopes in tokens.requests]
