@@ -12,12 +12,14 @@ import contextlib
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin
 
 import requests
+import urllib3
 
 from wasmkit.errors import EnvironmentProblem, ServiceUnavailable, UsageError
 from wasmkit.oci._digest import CHUNK, sha256_digest
@@ -86,6 +88,8 @@ class RegistryClient:
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "wasmkit"
         self.auth = Authenticator(registry, credential, self._send)
+        if insecure:
+            log.warning("TLS certificates of %s are not verified (--insecure)", registry)
 
     def close(self) -> None:
         self._session.close()
@@ -95,7 +99,10 @@ class RegistryClient:
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         try:
-            return self._session.request(method, url, verify=self.verify, **kwargs)
+            with warnings.catch_warnings():
+                # --insecure was asked for and logged once; not a warning per request
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                return self._session.request(method, url, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise EnvironmentProblem(
                 f"TLS to {self.registry} failed: {_short(exc)}",

@@ -83,9 +83,13 @@ def test_login_push_pull_logout_through_the_cli(
     assert wasmkit("pull", ref, "--ca-file", ca).code == 2
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.filterwarnings("error::urllib3.exceptions.InsecureRequestWarning")
 def test_tls_needs_the_ca_or_insecure(
-    tls_registry: Registry, store: LocalStore, module: Path, wasmkit: Callable[..., Result]
+    tls_registry: Registry,
+    store: LocalStore,
+    module: Path,
+    wasmkit: Callable[..., Result],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ref = tls_registry.ref("filters/add-header:v1")
     _add(store, module, ref)
@@ -104,6 +108,7 @@ def test_tls_needs_the_ca_or_insecure(
         stdin="wonderland",
     )
     assert insecure.code == 0, insecure.err
+    assert "not verified (--insecure)" in caplog.text
     push(store, ref, RegistryOptions(insecure=True))
 
 
