@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING
 
 from wasmkit.emulator._wasm import HostFunction, OutOfBounds
-from wasmkit.emulator.codes import LOG_LEVELS, BufferType, MapType, MetricType, Status
-from wasmkit.emulator.context import Context, HttpCall, LocalReply
+from wasmkit.emulator.codes import LOG_LEVELS, BufferType, MapType, Status
+from wasmkit.emulator.context import LocalReply
+from wasmkit.emulator.outbound import OutboundCalls
 from wasmkit.emulator.serial import (
     DecodeError,
     Pairs,
@@ -24,9 +24,6 @@ from wasmkit.emulator.serial import (
     u32,
     u64,
 )
-
-if TYPE_CHECKING:
-    from wasmkit.emulator.vm import Vm
 
 
 def _guarded(fn: Callable[..., int]) -> Callable[..., int]:
@@ -46,9 +43,8 @@ def _ignore(*_args: int) -> None:
     return None
 
 
-class HostCalls:
-    def __init__(self, vm: Vm):
-        self.vm = vm
+class HostCalls(OutboundCalls):
+    """Every ``env`` function; ``table()`` maps ``env.<name>`` to a guarded callable."""
 
     def table(self) -> dict[str, HostFunction]:
         out: dict[str, HostFunction] = {}
@@ -59,30 +55,6 @@ class HostCalls:
         # Emscripten-built modules report memory growth; Envoy ignores it, so do we.
         out["env.emscripten_notify_memory_growth"] = _ignore
         return out
-
-    # --- helpers ---------------------------------------------------------------------------
-    def _read(self, ptr: int, size: int) -> bytes:
-        return self.vm.guest.read(ptr, size)
-
-    def _text(self, ptr: int, size: int) -> str:
-        return self._read(ptr, size).decode("utf-8", "replace")
-
-    def _give(self, data: bytes, ptr_ptr: int, size_ptr: int) -> int:
-        """Copy ``data`` into guest memory allocated by the guest; write pointer and size."""
-        # Check the out-parameters first: a bad one must not leak an allocation.
-        self.vm.guest.read(ptr_ptr, 4)
-        self.vm.guest.read(size_ptr, 4)
-        ptr = self.vm.allocate(len(data)) if data else 0
-        if data and ptr == 0:
-            return Status.INVALID_MEMORY_ACCESS
-        self.vm.guest.write(ptr, data)
-        self.vm.guest.write(ptr_ptr, u32(ptr))
-        self.vm.guest.write(size_ptr, u32(len(data)))
-        return Status.OK
-
-    @property
-    def _ctx(self) -> Context:
-        return self.vm.effective
 
     def _map(self, kind: int) -> Pairs | None:
         ctx = self._ctx
@@ -321,120 +293,4 @@ class HostCalls:
 
     def proxy_close_stream(self, stream: int) -> int:
         self._ctx.closed = True
-        return Status.OK
-
-    def proxy_get_shared_data(
-        self, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int, cas_ptr: int
-    ) -> int:
-        entry = self.vm.world.shared.get(self.vm.vm_id, self._text(key_ptr, key_size))
-        if entry is None:
-            return Status.NOT_FOUND
-        self.vm.guest.write(cas_ptr, u32(entry[1]))
-        return self._give(entry[0], ptr_ptr, size_ptr)
-
-    def proxy_set_shared_data(
-        self, key_ptr: int, key_size: int, ptr: int, size: int, cas: int
-    ) -> int:
-        key, value = self._text(key_ptr, key_size), self._read(ptr, size)
-        return self.vm.world.shared.set(self.vm.vm_id, key, value, cas & 0xFFFFFFFF)
-
-    def proxy_register_shared_queue(self, name_ptr: int, name_size: int, token_ptr: int) -> int:
-        self.vm.guest.read(token_ptr, 4)
-        token = self.vm.world.shared.register_queue(
-            self.vm.vm_id, self._text(name_ptr, name_size), self.vm.queue_ready
-        )
-        self.vm.guest.write(token_ptr, u32(token))
-        return Status.OK
-
-    def proxy_resolve_shared_queue(
-        self, vm_ptr: int, vm_size: int, name_ptr: int, name_size: int, token_ptr: int
-    ) -> int:
-        vm_id = self._text(vm_ptr, vm_size) or self.vm.vm_id
-        token = self.vm.world.shared.resolve_queue(vm_id, self._text(name_ptr, name_size))
-        if token is None:
-            return Status.NOT_FOUND
-        self.vm.guest.write(token_ptr, u32(token))
-        return Status.OK
-
-    def proxy_dequeue_shared_queue(self, token: int, ptr_ptr: int, size_ptr: int) -> int:
-        status, data = self.vm.world.shared.dequeue(token)
-        if status is not Status.OK:
-            return status
-        return self._give(data, ptr_ptr, size_ptr)
-
-    def proxy_enqueue_shared_queue(self, token: int, ptr: int, size: int) -> int:
-        return self.vm.world.shared.enqueue(token, self._read(ptr, size))
-
-    # --- outgoing calls ----------------------------------------------------------------------
-    def proxy_http_call(
-        self,
-        cluster_ptr: int,
-        cluster_size: int,
-        headers_ptr: int,
-        headers_size: int,
-        body_ptr: int,
-        body_size: int,
-        trailers_ptr: int,
-        trailers_size: int,
-        timeout_ms: int,
-        token_ptr: int,
-    ) -> int:
-        self.vm.guest.read(token_ptr, 4)
-        headers = tuple(
-            (k.lower(), v) for k, v in decode_pairs(self._read(headers_ptr, headers_size))
-        )
-        names = {k for k, _ in headers}
-        if not {":path", ":method"} <= names or not ({":authority", "host"} & names):
-            return Status.BAD_ARGUMENT  # Envoy requires :method, :path and :authority
-        call = HttpCall(
-            token=self.vm.next_token(),
-            context_id=self._ctx.id,
-            cluster=self._text(cluster_ptr, cluster_size),
-            headers=headers,
-            body=self._read(body_ptr, body_size),
-            trailers=tuple(decode_pairs(self._read(trailers_ptr, trailers_size))),
-            timeout_ms=timeout_ms & 0xFFFFFFFF,
-        )
-        if not self.vm.issue_http_call(call):
-            return Status.BAD_ARGUMENT  # no such cluster
-        self.vm.guest.write(token_ptr, u32(call.token))
-        return Status.OK
-
-    def proxy_grpc_call(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_stream(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_send(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_cancel(self, *_args: int) -> int:
-        return Status.NOT_FOUND
-
-    def proxy_grpc_close(self, *_args: int) -> int:
-        return Status.NOT_FOUND
-
-    # --- metrics ---------------------------------------------------------------------------------
-    def proxy_define_metric(self, kind: int, name_ptr: int, name_size: int, id_ptr: int) -> int:
-        if kind not in (0, 1, 2):
-            return Status.BAD_ARGUMENT
-        self.vm.guest.read(id_ptr, 4)
-        metric_id = self.vm.world.metrics.define(MetricType(kind), self._text(name_ptr, name_size))
-        self.vm.guest.write(id_ptr, u32(metric_id))
-        return Status.OK
-
-    def proxy_increment_metric(self, metric_id: int, delta: int) -> int:
-        return self.vm.world.metrics.increment(metric_id, delta)
-
-    def proxy_record_metric(self, metric_id: int, value: int) -> int:
-        return self.vm.world.metrics.record(metric_id, value & 0xFFFFFFFFFFFFFFFF)
-
-    def proxy_get_metric(self, metric_id: int, value_ptr: int) -> int:
-        metric = self.vm.world.metrics.get(metric_id)
-        if isinstance(metric, Status):
-            return metric
-        if metric.type is MetricType.HISTOGRAM:
-            return Status.BAD_ARGUMENT
-        self.vm.guest.write(value_ptr, u64(metric.value))
         return Status.OK
