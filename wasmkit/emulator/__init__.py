@@ -11,9 +11,10 @@ itself: logs, metrics and outgoing HTTP calls. Public API::
     ex = f.request(HttpRequest("GET", "/", (("host", "example.com"),)))
     assert ex.header("hello") == "world"
 
-Layout: ``_wasm`` (the only wasmtime user), ``hostcalls`` and ``wasi`` (imports),
-``vm`` (start-up, callbacks), ``stream`` (one request), ``plugin`` (failure
-policy), ``world`` (metrics, shared data, queues, logs), ``properties``, ``serial``.
+Layout: ``_wasm`` (the only wasmtime user), ``hostcalls``, ``outbound`` and ``wasi``
+(the imports), ``vm`` (start-up, callbacks), ``stream`` (one request), ``driver`` (one
+callback at a time), ``plugin`` (failure policy), ``world`` (metrics, shared data,
+queues, logs), ``properties``, ``serial``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, GuestTrap, Limits
 from wasmkit.emulator.codes import Status
 from wasmkit.emulator.context import HttpCall, HttpCallResponse, LocalReply, Responder
+from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.plugin import Filter, FilterSettings, VmState
 from wasmkit.emulator.properties import ConnectionInfo
 from wasmkit.emulator.stream import Exchange, HttpRequest, HttpResponse, Upstream
@@ -53,6 +55,7 @@ __all__ = [
     "LogLine",
     "Responder",
     "Status",
+    "StreamDriver",
     "Upstream",
     "VmState",
     "World",

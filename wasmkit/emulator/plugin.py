@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from wasmkit.emulator._wasm import GuestTrap, Limits
 from wasmkit.emulator.context import HttpCall, Responder, no_clusters
+from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.properties import ConnectionInfo, PluginInfo
 from wasmkit.emulator.stream import (
     Exchange,
@@ -158,6 +159,10 @@ class Filter:
         except GuestTrap as trap:
             self._fail(trap)
             return _failed(run.reached, trap.describe())
+
+    def stream(self, request: HttpRequest | None = None) -> StreamDriver:
+        """A new stream to drive callback by callback (see :mod:`wasmkit.emulator.driver`)."""
+        return StreamDriver(self.vm, request or HttpRequest())
 
     def tick(self) -> None:
         """Call proxy_on_tick on the root context (a test decides when time passes)."""

@@ -138,3 +138,22 @@ def test_a_local_reply_keeps_the_filters_own_content_type() -> None:
     plain = LocalReply(403, "d", b"no", ())
     assert ("content-type", "text/plain") in StreamRun._reply_headers(plain)
     assert ("content-type", "text/plain") not in StreamRun._reply_headers(LocalReply(204, "", b"", ()))
+
+
+def test_driving_single_callbacks() -> None:
+    f = load_filter(WAT / "add_header.wat", configuration="cfg")
+    denied = f.stream(HttpRequest(headers=(("x-deny", "1"),)))
+    assert denied.on_request_headers() == 1
+    assert denied.local_reply is not None and denied.local_reply.status == 403
+    denied.close()
+
+    stream = f.stream(HttpRequest("POST", "/p", (), b"abc"))
+    assert stream.on_request_headers() == 0
+    assert ("x-stamp", "cfg") in stream.request_headers
+    assert stream.on_request_body() == 0 and stream.request_body == b"abc"
+    assert stream.on_response_headers([(":status", "200"), ("x-gone", "1")]) == 0
+    assert ("hello", "cfg") in stream.response_headers
+    assert all(k != "x-gone" for k, _ in stream.response_headers)
+    stream.close()
+    stream.close()  # once only
+    assert stream.ctx.id not in f.vm.contexts
