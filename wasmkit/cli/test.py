@@ -35,7 +35,14 @@ def _atomic_write(path: Path, text: str) -> None:
 )
 @click.option("--config", help="Plugin configuration (overrides the suite's default).")
 @click.option("--root-id", help="Root id (overrides the suite's default).")
-@click.option("--engine", default="envoy", show_default=True, help="Where to run the cases.")
+@click.option(
+    "--engine",
+    type=click.Choice(["envoy", "emulator", "both"]),
+    default="envoy",
+    show_default=True,
+    help="envoy: a real Envoy; emulator: in process, no Envoy (milliseconds); "
+    "both: each case on both, failing where they differ.",
+)
 @click.option(
     "--envoy", "envoy_path", envvar="WASMKIT_ENVOY", help="Envoy binary [env: WASMKIT_ENVOY]."
 )
@@ -85,7 +92,8 @@ def test(
     In a project:  wasmkit test            (module and tests from wasmkit.yaml)
     Any module:    wasmkit test --module filter.wasm --file tests.yaml
 
-    Exits 0 when every case passed, 1 when any failed or the module did not load.
+    Exits 0 when every case passed, 1 when any failed, the module did not load,
+    or (--engine both) the engines disagreed.
     """
     from wasmkit.testing import junit_xml as to_junit
     from wasmkit.testing import render_json, render_text, resolve_inputs, run_tests
