@@ -148,6 +148,8 @@ class Engine:
                 "base: WASMKIT_BUILDER_BASE=debian:bookworm",
             )
         log.info("building %s (base %s)", image.tag, image.base)
+        if on_progress is not None:
+            on_progress(f"building the {image.language} builder image {image.tag} (first use)")
         started = time.monotonic()
         lines: list[str] = []
         errors: list[str] = []
@@ -170,6 +172,8 @@ class Engine:
                     errors.append(str(chunk["error"]))
                     text = str(chunk["error"])
                 for line in text.splitlines():
+                    if not line.strip():
+                        continue
                     lines.append(line)
                     if on_progress is not None:
                         on_progress(line)
@@ -188,7 +192,10 @@ class Engine:
                 f"wasmkit/build/images/{image.language}.Containerfile (network for apt-get? "
                 "base image?)",
             )
-        log.info("built %s in %.1f s", image.tag, time.monotonic() - started)
+        took = time.monotonic() - started
+        log.info("built %s in %.1f s", image.tag, took)
+        if on_progress is not None:
+            on_progress(f"built {image.tag} in {took:.0f} s")
 
     def _gone(self, exc: Exception) -> ServiceUnavailable:
         return ServiceUnavailable(

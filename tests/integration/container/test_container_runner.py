@@ -29,9 +29,14 @@ def test_image_is_built_on_first_use_and_reused_by_tag(
         first = time.monotonic() - started
         assert engine.has_image(image.tag)
         assert any(unique in line for line in progress)  # the RUN step's progress streamed
+        assert progress[0].startswith(f"building the test-{unique} builder image {image.tag}")
+        assert progress[-1].startswith(f"built {image.tag} in ")
+        assert all(line.strip() for line in progress)
+        progress.clear()
         started = time.monotonic()
         assert engine.ensure_image(image, progress.append) is False
         reuse = time.monotonic() - started
+        assert progress == []  # nothing to show when the image is there
         print(f"tiny image: first build {first:.2f} s, reuse {reuse * 1000:.0f} ms")
         assert reuse < 1.0
         labels = engine.client.images.get(image.tag).labels
