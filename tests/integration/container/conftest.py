@@ -80,7 +80,9 @@ def base_image(engine: Engine) -> str:
     """The default base image; CI makes it with debootstrap, and a build needs it."""
     base = os.environ.get("WASMKIT_BUILDER_BASE", "localhost/debian-base:bookworm")
     if not engine.has_image(base):
-        pytest.fail(f"base image {base} is missing: run `bash .ci/setup podman` (debootstrap)")
+        pytest.fail(
+            f"base image {base} is missing: run `bash .ci/setup 'apt podman'` (debootstrap)"
+        )
     return base
 
 
