@@ -8,6 +8,11 @@ add entries to :func:`corpus`; nothing else changes.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,3 +104,61 @@ def test_the_corpus_covers_every_wat_fixture() -> None:
     """A new WAT fixture needs a suite (or an entry in REFUSED) to join the corpus."""
     covered = {e.module.stem for e in corpus() if e.module is not None}
     assert covered == {p.stem for p in WAT.glob("*.wat")}
+
+
+def _wasmkit(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wasmkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_the_emulator_needs_no_envoy() -> None:
+    done = _wasmkit(
+        "test",
+        "--engine",
+        "emulator",
+        REPO / "examples" / "add-header",
+        env={"WASMKIT_ENVOY": "/nonexistent/envoy"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "5 passed, 0 failed"
+    assert "engine emulator" in done.stdout
+
+
+def test_both_engines_from_the_cli_with_json_and_junit(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    done = _wasmkit(
+        "test",
+        "--engine",
+        "both",
+        "--json",
+        "--junit-xml",
+        junit,
+        "--module",
+        WAT / "http_auth.wat",
+        "--file",
+        WAT / "http_auth.tests.yaml",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    assert data["summary"] == {"passed": 5, "failed": 0, "skipped": 3, "diverged": 0}
+    assert data["divergences"] == []
+    assert {e["name"] for e in data["engines"]} == {"envoy", "emulator"}
+    skipped = ET.parse(junit).getroot().findall(".//testcase/skipped")
+    assert len(skipped) == 3 and "emulator-only" in (skipped[0].get("message") or "")
+
+
+def test_a_failing_emulator_case_exits_1(tmp_path: Path) -> None:
+    suite = tmp_path / "tests.yaml"
+    suite.write_text("cases:\n  - name: wrong\n    expect: {status: 418}\n")
+    done = _wasmkit(
+        "test", "--engine", "emulator", "--module", WAT / "add_header.wat", "--file", suite
+    )
+    assert done.returncode == 1
+    assert "status: expected 418, got 200" in done.stdout
