@@ -103,7 +103,7 @@ class Engine:
                 client = docker.DockerClient(base_url=url, timeout=timeout_s)
                 info = client.info()
             except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
-                problems.append(f"{url}: {exc}")
+                problems.append(f"{url}: {_reason(exc)}")
                 continue
             security = info.get("SecurityOptions") or []
             rootless = any("rootless" in str(option) for option in security)
@@ -390,6 +390,28 @@ class ContainerRunner:
             output="".join(chunks),
             duration_s=time.monotonic() - started,
         )
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for "does not answer" (requests nests the OSError in its args)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {PING_TIMEOUT_S:g} s"
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, FileNotFoundError):
+            return "no socket there"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(item, PermissionError):
+            return "permission denied (is your user allowed to use the engine's socket?)"
+        if isinstance(item, BaseException):
+            pending += [*item.args, item.__cause__, item.__context__]
+    return str(exc)
 
 
 def _ping(url: str) -> None:

@@ -46,7 +46,7 @@ def test_a_socket_nobody_serves_is_service_unavailable(tmp_path: Path) -> None:
         listener.close()
     error = caught.value
     assert error.exit_code == EXIT_ENVIRONMENT
-    assert str(dead) in error.message
+    assert f"{dead}: connection refused" in error.message
     assert error.hint is not None and "podman system service" in error.hint
     assert "--runner local" in error.hint
 
@@ -56,6 +56,12 @@ def test_no_engine_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ServiceUnavailable, match="no container engine found"):
         Engine.connect()
     assert engine_answers() is None
+
+
+def test_a_missing_socket_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ServiceUnavailable, match=r"none\.sock: no socket there"):
+        Engine.connect(f"unix://{tmp_path}/none.sock")
+    assert engine_answers(f"unix://{tmp_path}/none.sock") is None
 
 
 def test_runner_reports_the_missing_engine_on_first_step(tmp_path: Path) -> None:
