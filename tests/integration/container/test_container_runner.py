@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import ContainerRunner, Engine
+from wasmkit.build.container import ContainerRunner, Engine, engine_answers
 from wasmkit.build.images import BuilderImage, image_from_containerfile
 from wasmkit.build.runner import Step, Workspace
-from wasmkit.errors import ProcessFailed, ToolNotFound
+from wasmkit.errors import ProcessFailed, ServiceUnavailable, ToolNotFound
 
 pytestmark = pytest.mark.container
 
@@ -173,3 +176,38 @@ def test_a_tool_missing_from_the_image_is_tool_not_found(
         ContainerRunner(plain_image, engine=engine).run(Step(("no-such-compiler", "-v")), workspace)
     assert caught.value.exit_code == 3
     assert "no-such-compiler" in caught.value.message
+
+
+def test_engine_going_away_mid_step_is_service_unavailable(
+    engine: Engine, plain_image: BuilderImage, workspace: Workspace, unique: str, tmp_path: Path
+) -> None:
+    """A private podman service, stopped while a step runs: exit 3, not a hang or a traceback."""
+    if shutil.which("podman") is None:
+        pytest.skip("needs podman to start a private service")
+    url = f"unix://{tmp_path}/private.sock"
+    service = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while engine_answers(url) is None:
+            assert time.monotonic() < deadline, "private podman service did not answer"
+            time.sleep(0.1)
+        runner = ContainerRunner(plain_image, base_url=url)
+        killer = threading.Timer(2.0, service.kill)
+        killer.start()
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable) as caught:
+            runner.run(Step(("sh", "-c", "echo up; sleep 30"), description=unique), workspace)
+        assert time.monotonic() - started < 25
+        assert caught.value.exit_code == 3
+        assert caught.value.hint is not None and "podman system service" in caught.value.hint
+    finally:
+        service.kill()
+        service.wait()
+        for left in engine.client.containers.list(
+            all=True, filters={"label": f"org.wasmkit.step={unique}"}
+        ):
+            left.remove(force=True)
