@@ -3,12 +3,19 @@
 Values are encoded as Envoy encodes them: strings as bytes, integers as
 little-endian int64, booleans as one byte, maps in the header-map format.
 What the guest sets with ``proxy_set_property`` is read back first.
+
+Which attribute exists when follows Envoy 1.40 (tests/fixtures/wat/properties.wat
+checks it on both engines): the request attributes read from its headers exist
+only while the request is processed (in response callbacks ``request.headers`` is
+an empty map and the rest are absent), ``response.*`` only once a response
+exists, and the route and cluster are under ``xds.``; ``node.*``, ``cluster_name``
+and ``route_name`` are absent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from wasmkit.emulator.serial import encode_pairs, i64
 
@@ -33,11 +40,8 @@ class PluginInfo:
     name: str
     root_id: str
     vm_id: str
-    node_id: str = "wasmkit-test"
-    node_cluster: str = "wasmkit"
-    node_metadata: Mapping[str, str] = field(default_factory=dict)
     cluster_name: str = "upstream"
-    route_name: str = "all"
+    route_name: str = ""
 
 
 def encode(value: Value) -> bytes:
@@ -67,32 +71,42 @@ def stream_properties(
     start_ns: int,
     details: str | None,
 ) -> dict[tuple[str, ...], Value | None]:
-    path = _header(request_headers, ":path") or ""
-    url_path, _, query = path.partition("?")
     status = _header(response_headers, ":status")
-    return {
-        ("request", "path"): path,
-        ("request", "url_path"): url_path,
-        ("request", "query"): query,
-        ("request", "host"): _header(request_headers, ":authority"),
-        ("request", "scheme"): _header(request_headers, ":scheme"),
-        ("request", "method"): _header(request_headers, ":method"),
-        ("request", "headers"): [(k, v) for k, v in request_headers if not k.startswith(":")],
-        ("request", "referer"): _header(request_headers, "referer"),
-        ("request", "useragent"): _header(request_headers, "user-agent"),
-        ("request", "id"): _header(request_headers, "x-request-id"),
+    props: dict[tuple[str, ...], Value | None] = {
         ("request", "protocol"): "HTTP/1.1",
         ("request", "time"): start_ns,
         ("request", "size"): request_body_size,
         ("request", "total_size"): request_body_size,
-        ("response", "code"): int(status) if status and status.isdigit() else None,
-        ("response", "code_details"): details,
-        ("response", "headers"): [(k, v) for k, v in response_headers if not k.startswith(":")]
-        if response_headers
-        else None,
-        ("response", "size"): response_body_size if response_headers else None,
-        ("response", "flags"): 0 if response_headers else None,
     }
+    if response_headers:
+        props[("request", "headers")] = []
+        props.update(
+            {
+                ("response", "code"): int(status) if status and status.isdigit() else None,
+                ("response", "code_details"): details,
+                ("response", "headers"): [(k, v) for k, v in response_headers if k[0] != ":"],
+                ("response", "size"): response_body_size,
+                ("response", "flags"): 0,
+            }
+        )
+        return props
+    path = _header(request_headers, ":path") or ""
+    url_path, _, query = path.partition("?")
+    props.update(
+        {
+            ("request", "path"): path,
+            ("request", "url_path"): url_path,
+            ("request", "query"): query,
+            ("request", "host"): _header(request_headers, ":authority"),
+            ("request", "scheme"): _header(request_headers, ":scheme"),
+            ("request", "method"): _header(request_headers, ":method"),
+            ("request", "headers"): [(k, v) for k, v in request_headers if k[0] != ":"],
+            ("request", "referer"): _header(request_headers, "referer"),
+            ("request", "useragent"): _header(request_headers, "user-agent"),
+            ("request", "id"): _header(request_headers, "x-request-id"),
+        }
+    )
+    return props
 
 
 def static_properties(
@@ -102,10 +116,9 @@ def static_properties(
         ("plugin_name",): plugin.name,
         ("plugin_root_id",): plugin.root_id,
         ("plugin_vm_id",): plugin.vm_id,
-        ("node", "id"): plugin.node_id,
-        ("node", "cluster"): plugin.node_cluster,
-        ("cluster_name",): plugin.cluster_name,
-        ("route_name",): plugin.route_name,
+        ("xds", "cluster_name"): plugin.cluster_name,
+        ("xds", "route_name"): plugin.route_name,
+        ("connection", "requested_server_name"): "",
         ("source", "address"): f"{conn.source_address}:{conn.source_port}",
         ("source", "port"): conn.source_port,
         ("destination", "address"): f"{conn.destination_address}:{conn.destination_port}",
@@ -114,8 +127,5 @@ def static_properties(
         ("upstream", "port"): conn.upstream_port,
         ("connection", "mtls"): False,
         ("connection", "id"): conn.connection_id,
-        ("listener_direction",): 1,  # INBOUND
     }
-    for key, value in plugin.node_metadata.items():
-        props[("node", "metadata", key)] = value
     return props

@@ -252,6 +252,12 @@ class Vm:
             if path in dynamic:
                 value = dynamic[path]
                 return None if value is None else encode(value)
+            if len(path) == 3 and isinstance(dynamic.get(path[:2]), list):
+                # A key of a map attribute: request.headers.<name> (values joined by ",").
+                pairs = dynamic[path[:2]]
+                assert isinstance(pairs, list)
+                values = [v for k, v in pairs if k == path[2].lower()]
+                return ",".join(values).encode() if values else None
         value = self._static.get(path)
         return None if value is None else encode(value)
 

@@ -88,7 +88,8 @@ def _path(*parts: str) -> bytes:
         (("plugin_root_id",), b"root"),
         (("plugin_name",), b"test"),
         (("plugin_vm_id",), b"vm"),
-        (("node", "id"), b"wasmkit-test"),
+        (("xds", "cluster_name"), b"upstream"),
+        (("request", "headers", "x-a"), b"1"),
         (("source", "port"), struct.pack("<q", 40000)),
         (("connection", "mtls"), b"\x00"),
     ],
@@ -107,10 +108,39 @@ def test_properties(path: tuple[str, ...], value: bytes) -> None:
 
 
 def test_request_headers_property_is_a_map_and_unknown_is_not_found(host: Host) -> None:
-    assert host.call("proxy_get_property", *host.put(_path("request", "headers")), OUT, OUT + 4) == 0
+    assert (
+        host.call("proxy_get_property", *host.put(_path("request", "headers")), OUT, OUT + 4) == 0
+    )
     assert host.given() == encode([("a", "1"), ("b", "2")])
-    assert host.call("proxy_get_property", *host.put(_path("no", "such")), OUT, OUT + 4) == 1
-    assert host.call("proxy_get_property", *host.put(_path("response", "code")), OUT, OUT + 4) == 1
+    for missing in (
+        ("no", "such"),
+        ("response", "code"),
+        ("node", "id"),
+        ("request", "headers", "zz"),
+    ):
+        assert host.call("proxy_get_property", *host.put(_path(*missing)), OUT, OUT + 4) == 1
+
+
+def test_in_the_response_the_requests_header_attributes_are_gone(host: Host) -> None:
+    host.ctx.response_headers = [(":status", "204"), ("x-r", "v")]
+    host.ctx.details = "via_upstream"
+    found = {}
+    for path in (
+        ("request", "path"),
+        ("request", "headers"),
+        ("response", "code"),
+        ("response", "code_details"),
+        ("response", "headers", "x-r"),
+    ):
+        status = host.call("proxy_get_property", *host.put(_path(*path)), OUT, OUT + 4)
+        found[".".join(path)] = host.given() if status == 0 else None
+    assert found == {
+        "request.path": None,
+        "request.headers": encode([]),
+        "response.code": struct.pack("<q", 204),
+        "response.code_details": b"via_upstream",
+        "response.headers.x-r": b"v",
+    }
 
 
 def test_set_property_is_read_back(host: Host) -> None:
