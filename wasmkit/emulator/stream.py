@@ -43,6 +43,9 @@ UpstreamRequest = HttpRequest
 Upstream = Callable[[HttpRequest], HttpResponse]
 
 DEFAULT_AUTHORITY = "wasmkit.test"
+#: How long a paused stream may wait for ticks to resume it (the harness client's timeout).
+CLIENT_PATIENCE_MS = 10_000
+MAX_TICKS = 1000
 STALLED = (
     "no response: the filter paused the stream and never resumed it "
     "(Envoy holds such a request until the client gives up)"
@@ -134,6 +137,8 @@ class StreamRun:
 
     def _proceeds(self, ctx: Context, action: int | None, stream: int) -> bool:
         self.vm.drain()
+        if action not in (None, CONTINUE):
+            self._wait_for_ticks(ctx, stream)
         if ctx.local_reply is not None:
             self._local_reply(ctx, ctx.local_reply)
             return False
@@ -141,6 +146,19 @@ class StreamRun:
             ctx.resumed.discard(stream)
             return True
         return False
+
+    def _wait_for_ticks(self, ctx: Context, stream: int) -> None:
+        """A paused stream waits; with a tick period set, time passes tick by tick (as in
+        Envoy, up to the client's patience) until the filter resumes or answers it."""
+        vm, clock = self.vm, self.vm.world.clock
+        for ticks in range(1, MAX_TICKS + 1):
+            if stream in ctx.resumed or ctx.local_reply is not None or not vm.tick_period_ms:
+                return
+            if clock.fixed_ns is not None:
+                clock.fixed_ns += vm.tick_period_ms * 1_000_000
+            vm.tick()
+            if vm.tick_period_ms * ticks >= CLIENT_PATIENCE_MS:
+                return
 
     @staticmethod
     def _reply_headers(reply: LocalReply) -> list[tuple[str, str]]:
@@ -183,6 +201,8 @@ class StreamRun:
 
     def _proceeds_response(self, ctx: Context, action: int | None) -> bool:
         self.vm.drain()
+        if action not in (None, CONTINUE):
+            self._wait_for_ticks(ctx, 1)
         if action in (None, CONTINUE) or 1 in ctx.resumed:
             ctx.resumed.discard(1)
             return True

@@ -157,3 +157,39 @@ def test_driving_single_callbacks() -> None:
     stream.close()
     stream.close()  # once only
     assert stream.ctx.id not in f.vm.contexts
+
+
+def test_ticks_pass_while_a_stream_waits() -> None:
+    from wasmkit.emulator import Clock, World
+
+    clock = Clock(now_ns=0)
+    f = load_filter(WAT / "tick_resume.wat", world=World(clock=clock))
+    assert f.vm.tick_period_ms == 20
+    ex = f.request(HttpRequest())
+    assert ex.status == 200 and ex.upstream is not None
+    assert dict(ex.upstream.headers)["x-ticked"] == "yes"
+    assert clock.fixed_ns == 20_000_000  # one tick of simulated time
+
+
+NEVER_RESUMES = """
+(module
+  (import "env" "proxy_set_tick_period_milliseconds" (func $period (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $ticks (export "ticks") (mut i32) (i32.const 0))
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $period (i32.const 100))) (i32.const 1))
+  (func (export "proxy_on_tick") (param i32)
+    (global.set $ticks (i32.add (global.get $ticks) (i32.const 1))))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 1)))
+"""
+
+
+def test_a_stream_nobody_resumes_gives_up_after_the_clients_patience() -> None:
+    f = load_filter(bytes(wasmtime.wat2wasm(NEVER_RESUMES)))
+    ex = f.request(HttpRequest())
+    assert (ex.status, ex.error) == (None, STALLED)
+    assert f.vm.guest.global_value("ticks") == 100  # 10 s of 100 ms ticks
