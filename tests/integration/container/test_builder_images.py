@@ -16,7 +16,14 @@ pytestmark = [pytest.mark.container, pytest.mark.slow]
 TOOLCHAINS = {
     "cpp": (("clang++-19", "--version"), "clang version 19."),
     "assemblyscript": (("sh", "-c", "node --version && npm --version"), "v18."),
-    "rust": (("sh", "-c", "/usr/bin/cargo --version && $RUSTC --version"), "rustc 1."),
+    "rust": (
+        (
+            "sh",
+            "-c",
+            "/usr/bin/cargo --version && $RUSTC --version && rust-lld -flavor wasm --version",
+        ),
+        "LLD 22.",
+    ),
     "go": (("go", "version"), "go1.24."),
 }
 
