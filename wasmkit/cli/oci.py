@@ -14,7 +14,7 @@ from wasmkit.cli._app import Output, output
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 
 if TYPE_CHECKING:
-    from wasmkit.oci import Format
+    from wasmkit.oci import Format, ImageRecord, LocalStore, RegistryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +41,9 @@ def _registry_options(func: F) -> F:
     return func
 
 
-def _options(plain_http: bool, ca_file: Path | None, insecure: bool, timeout: float) -> Any:
+def _options(
+    plain_http: bool, ca_file: Path | None, insecure: bool, timeout: float
+) -> RegistryOptions:
     from wasmkit.oci import RegistryOptions
 
     return RegistryOptions(
@@ -49,7 +51,7 @@ def _options(plain_http: bool, ca_file: Path | None, insecure: bool, timeout: fl
     )
 
 
-def _store() -> Any:
+def _store() -> LocalStore:
     from wasmkit.oci import LocalStore
 
     return LocalStore()
@@ -149,6 +151,7 @@ def push(
 
     out = output(ctx)
     store = _store()
+    chosen = cast("Format | None", layout)  # click.Choice limits it to the formats
     if module is not None:
         from wasmkit.module import inspect_file
 
@@ -158,7 +161,7 @@ def push(
             ref,
             root_ids=list(root_ids),
             abi_versions=[v.value for v in info.abi_versions],
-            layout=layout or "compat",
+            layout=chosen or "compat",
         )
     elif root_ids:
         raise UsageError(
@@ -166,9 +169,7 @@ def push(
         )
     bars = _bars(out)
     try:
-        result = push_image(
-            store, ref, _options(**registry), layout=cast("Format | None", layout), progress=bars
-        )
+        result = push_image(store, ref, _options(**registry), layout=chosen, progress=bars)
     finally:
         if bars:
             bars.stop()
@@ -231,8 +232,10 @@ def tag(source: str, target: str) -> None:
     click.echo(f"{record.ref}@{record.manifest_digest}")
 
 
-def _record_json(record: Any, store: Any, *, with_module: bool = True) -> dict[str, Any]:
-    data = {
+def _record_json(
+    record: ImageRecord, store: LocalStore, *, with_module: bool = True
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "ref": record.ref,
         "manifestDigest": record.manifest_digest,
         "moduleSha256": record.module_sha256,
