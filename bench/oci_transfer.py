@@ -53,10 +53,11 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
-    exe = os.path.realpath(argv[0])
+    expected = b"\0".join(a.encode() for a in argv) + b"\0"
     while process.poll() is None:
-        try:
-            running = os.path.realpath(f"/proc/{process.pid}/exe") == exe
+        try:  # after exec the command line is argv; before, it is this process's copy
+            with open(f"/proc/{process.pid}/cmdline", "rb") as f:
+                running = f.read() == expected
         except OSError:
             running = False
         hwm = _hwm_kib(process.pid) if running else None

@@ -23,13 +23,14 @@ def _peak_rss(argv: list[str], env: dict[str, str]) -> int:
     """VmHWM (bytes) of the process after exec, sampled until it exits."""
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
+    expected = b"\0".join(a.encode() for a in argv) + b"\0"
     while process.poll() is None:
         try:
             status = Path(f"/proc/{process.pid}/status").read_text()
             cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes()
         except OSError:
             break
-        if b"wasmkit" in cmdline:  # exec'd: no longer the pytest process's forked copy
+        if cmdline == expected:  # exec'd: no longer the pytest process's forked copy
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
                     peak = max(peak, int(line.split()[1]) * 1024)
