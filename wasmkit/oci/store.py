@@ -167,7 +167,10 @@ class LocalStore:
         write_atomic(self.root / "index.json", body)
 
     def _read_record(self, ref: str, digest: str) -> ImageRecord:
-        data = json.loads(self._record_file(digest).read_bytes())
+        try:
+            data = json.loads(self._record_file(digest).read_bytes())
+        except FileNotFoundError:  # removed by another process since the index was read
+            raise UnknownImage(ref) from None
         return ImageRecord.from_json(ref, data)
 
     @staticmethod
@@ -178,9 +181,11 @@ class LocalStore:
     # -- reading -------------------------------------------------------------------------------
 
     def images(self) -> list[ImageRecord]:
-        return [
-            self._read_record(ref, digest) for ref, digest in sorted(self._read_index().items())
-        ]
+        records = []
+        for ref, digest in sorted(self._read_index().items()):
+            with contextlib.suppress(UnknownImage):
+                records.append(self._read_record(ref, digest))
+        return records
 
     def resolve(self, ref: str | Reference) -> ImageRecord:
         reference = ref if isinstance(ref, Reference) else parse(ref)
