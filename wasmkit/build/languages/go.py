@@ -5,10 +5,12 @@ makes a WASI reactor that Envoy starts with ``_initialize``.
 The SDK needs Go 1.24+ and, by its own README, Envoy 1.33+ (Istio 1.25+): it relies on host
 functions added to Envoy's Wasm host then (Go's runtime imports WASI ``poll_oneoff`` and
 ``fd_fdstat_set_flags``, which Envoy 1.36 links; older ones were not tried). Go 1.25 and newer
-call WASI functions that Envoy before 1.39 lacks, so for those platforms the build pins
-``GOTOOLCHAIN`` to Go 1.24, which the go command fetches once from the Go module proxy into
-the module cache. Module and build caches live under ``{cache}``; only ``go mod download``
-goes online, the compile runs with ``GOPROXY=off``.
+are reported to call WASI functions that Envoy before 1.39 lacks, so for those platforms the
+build pins ``GOTOOLCHAIN`` to Go 1.24, which the go command fetches once from the Go module
+proxy into the module cache. A precaution: the scaffold built with Go 1.26 did pass its tests
+on Envoy 1.36.2 here (both Go releases import the same WASI functions). Module and build
+caches live under ``{cache}``; only ``go mod download`` goes online, the compile runs with
+``GOPROXY=off``.
 """
 
 from __future__ import annotations
