@@ -76,17 +76,21 @@ def candidate_endpoints(environ: Mapping[str, str] | None = None) -> list[str]:
 class Engine:
     """A container engine that answers the Docker Engine API (Docker or podman)."""
 
-    def __init__(self, client: Any, url: str, *, rootless: bool, product: str):
+    def __init__(self, client: Any, url: str, *, product: str = "?"):
         self.client = client
         self.url = url
-        self.rootless = rootless
         self.product = product
+        self._rootless: bool | None = None
 
     @classmethod
     def connect(
         cls, base_url: str | None = None, *, timeout_s: float = DEFAULT_IMAGE_BUILD_TIMEOUT_S
     ) -> Engine:
-        """Connect to the first endpoint that answers; ServiceUnavailable (exit 3) if none."""
+        """Connect to the first endpoint that answers; ServiceUnavailable (exit 3) if none.
+
+        Only ``/_ping`` is asked, under a short timeout: it says the API version, and podman's
+        ``/version`` and ``/info`` take 1-2 s (longer when its storage is busy).
+        """
         urls = [base_url] if base_url else candidate_endpoints()
         if not urls:
             raise ServiceUnavailable(
@@ -97,22 +101,34 @@ class Engine:
         problems = []
         for url in urls:
             try:
-                # Whether it answers is a ping under a short timeout (the version and info
-                # calls can wait on a busy engine's storage lock); then a patient client.
-                _ping(url)
-                client = docker.DockerClient(base_url=url, timeout=timeout_s)
-                info = client.info()
+                version, product = _ping(url)
+                client = docker.DockerClient(base_url=url, version=version, timeout=timeout_s)
             except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
                 problems.append(f"{url}: {_reason(exc)}")
                 continue
-            security = info.get("SecurityOptions") or []
-            rootless = any("rootless" in str(option) for option in security)
-            product = f"{info.get('OperatingSystem', '?')} engine {info.get('ServerVersion', '?')}"
-            log.info("container engine at %s (%s%s)", url, product, ", rootless" * rootless)
-            return cls(client, url, rootless=rootless, product=product)
+            log.info("container engine at %s (%s, API %s)", url, product, version)
+            return cls(client, url, product=product)
         raise ServiceUnavailable(
             "no container engine answers: " + "; ".join(problems), hint=ENGINE_HINT
         )
+
+    @property
+    def rootless(self) -> bool:
+        """Whether the engine runs as an unprivileged user (its root is that user).
+
+        A local socket tells by its owner (rootless Docker and podman serve from the user's
+        runtime directory); elsewhere the engine's own info says.
+        """
+        if self._rootless is None:
+            if self.url.startswith("unix://"):
+                try:
+                    self._rootless = Path(self.url.removeprefix("unix://")).stat().st_uid != 0
+                except OSError:
+                    self._rootless = False
+            else:
+                security = self.client.info().get("SecurityOptions") or []
+                self._rootless = any("rootless" in str(option) for option in security)
+        return self._rootless
 
     def close(self) -> None:
         self.client.close()
@@ -414,12 +430,17 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def _ping(url: str) -> None:
+def _ping(url: str) -> tuple[str | None, str]:
+    """(the API version ``url`` speaks, the server's name); raises if it does not answer."""
     probe = docker.APIClient(base_url=url, version=_PROBE_API_VERSION, timeout=PING_TIMEOUT_S)
     try:
-        probe.ping()
+        response = probe.get(probe._url("/_ping", versioned_api=False))
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        raise docker.errors.DockerException(f"/_ping answered {exc}") from exc
     finally:
         probe.close()
+    return response.headers.get("API-Version"), response.headers.get("Server", "?")
 
 
 def engine_answers(base_url: str | None = None) -> str | None:
