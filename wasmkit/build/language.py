@@ -93,7 +93,8 @@ class Language:
     steps: Callable[[BuildContext], tuple[Step, ...]]
     #: Where the module lands after the steps (with placeholders), copied to build/filter.wasm.
     artifact: Callable[[BuildContext], str]
-    #: Builder image repository (no tag: the container runner tags it by content hash).
+    #: Builder image name (no registry, no tag): the container runner builds it from
+    #: ``wasmkit/build/images/<name>.Containerfile`` as ``localhost/<image>:<content hash>``.
     image: str
     #: Glob patterns (relative to the project) of the inputs; a build whose inputs and
     #: settings did not change is skipped. build/, node_modules/, target/ are never inputs.

@@ -61,3 +61,14 @@ def test_assemblyscript_cannot_target_istio_1_5() -> None:
         choose_abi(get_language("assemblyscript"), find_platform("istio", "1.7"))
         is AbiVersion.V0_2_0
     )
+
+
+@pytest.mark.parametrize("name", ["cpp", "assemblyscript", "rust", "go"])
+def test_every_language_has_its_builder_image_and_scaffold(name: str) -> None:
+    from wasmkit.build.images import builder_image
+    from wasmkit.scaffold import scaffold_languages
+
+    language = get_language(name)
+    assert builder_image(name).repository == f"localhost/{language.image}"
+    assert name in scaffold_languages()
+    assert language.tools and all(t.install for t in language.tools)
