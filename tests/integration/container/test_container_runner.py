@@ -211,3 +211,19 @@ def test_engine_going_away_mid_step_is_service_unavailable(
             all=True, filters={"label": f"org.wasmkit.step={unique}"}
         ):
             left.remove(force=True)
+
+
+def test_ctrl_c_while_streaming_removes_the_container(
+    engine: Engine, plain_image: BuilderImage, workspace: Workspace, unique: str
+) -> None:
+    def interrupt(line: str) -> None:
+        raise KeyboardInterrupt
+
+    runner = ContainerRunner(plain_image, engine=engine)
+    step = Step(("sh", "-c", "echo first; sleep 60"), description=unique)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(step, workspace, on_output=interrupt)
+    assert time.monotonic() - started < 20
+    left = engine.client.containers.list(all=True, filters={"label": f"org.wasmkit.step={unique}"})
+    assert left == []
