@@ -23,6 +23,7 @@ from wasmkit.emulator.stream import (
     HttpResponse,
     StreamRun,
     Upstream,
+    closing,
     request_headers,
     upstream_headers,
 )
@@ -155,10 +156,18 @@ class Filter:
                 return _failed(None, None)
         run = StreamRun(self.vm, request, upstream)
         try:
-            return run.run()
+            exchange = run.run()
         except GuestTrap as trap:
             self._fail(trap)
-            return _failed(run.reached, trap.describe())
+            failed = _failed(run.reached, trap.describe())
+            if not run.responding:
+                failed.headers += closing(request)
+            return failed
+        if run.late_trap is not None:
+            # The client has its answer; later requests meet the failure policy.
+            self._fail(run.late_trap)
+            exchange.trap = run.late_trap.describe()
+        return exchange
 
     def stream(self, request: HttpRequest | None = None) -> StreamDriver:
         """A new stream to drive callback by callback (see :mod:`wasmkit.emulator.driver`)."""

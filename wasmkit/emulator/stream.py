@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from wasmkit.emulator._wasm import GuestTrap
 from wasmkit.emulator.codes import CONTINUE
 from wasmkit.emulator.context import Context, HttpCall, LocalReply
 from wasmkit.emulator.vm import Vm
@@ -95,6 +96,12 @@ def upstream_headers(pairs: list[tuple[str, str]]) -> Headers:
     return (("host", host), *rest, ("x-envoy-expected-rq-timeout-ms", "15000"))
 
 
+def closing(request: HttpRequest) -> Headers:
+    """Envoy answers before the request went upstream: with a body it had to read, it closes
+    the client's connection (after the filters, so they never see this header)."""
+    return (("connection", "close"),) if request.body else ()
+
+
 def _header(pairs: list[tuple[str, str]] | None, name: str) -> str | None:
     return next((v for k, v in pairs or [] if k == name), None)
 
@@ -106,6 +113,10 @@ class StreamRun:
         self.vm, self.request, self.upstream_fn = vm, request, upstream
         self.reached: HttpRequest | None = None
         self.ctx: Context | None = None
+        #: A trap in proxy_on_log/done/delete: the response already went out, the VM is broken.
+        self.late_trap: GuestTrap | None = None
+        #: Set once the upstream answered: the request side is over.
+        self.responding = False
 
     def run(self) -> Exchange:
         vm = self.vm
@@ -130,6 +141,7 @@ class StreamRun:
             body=bytes(ctx.request_body or b""),
         )
         response = self.upstream_fn(self.reached)
+        self.responding = True
         ctx.details = "via_upstream"
         pairs = [(k.lower(), v) for k, v in response.headers]
         self._respond(ctx, [(":status", str(response.status)), *pairs], response.body)
@@ -211,12 +223,16 @@ class StreamRun:
     def _end(self, ctx: Context) -> Exchange:
         headers = ctx.response_headers
         status_text = _header(headers, ":status")
-        self.vm.finish(ctx)
+        try:
+            self.vm.finish(ctx)
+        except GuestTrap as trap:
+            self.late_trap = trap
         if headers is None or status_text is None or not status_text.isdigit():
             return Exchange(error=STALLED, upstream=self.reached, local_reply=ctx.local_reply)
+        own = tuple((k, v) for k, v in headers if not k.startswith(":"))
         return Exchange(
             status=int(status_text),
-            headers=tuple((k, v) for k, v in headers if not k.startswith(":")),
+            headers=own + closing(self.request) if self.reached is None else own,
             body=bytes(ctx.response_body or b""),
             upstream=self.reached,
             details=ctx.details,

@@ -7,6 +7,7 @@ import time
 import pytest
 import wasmtime
 
+from tests.conftest import FIXTURES
 from wasmkit.emulator import (
     Clock,
     HttpRequest,
@@ -144,3 +145,25 @@ def test_fail_reload_starts_a_fresh_vm_after_the_backoff() -> None:
     clock.fixed_ns += 1_000_000_000
     assert f.request(HttpRequest()).status == 200
     assert (f.vm_starts, f.state) == (2, VmState.RUNNING)
+
+
+PHASES = FIXTURES / "wat" / "trap_phases.wat"
+
+
+@pytest.mark.parametrize(
+    ("policy", "where", "first", "then"),
+    [
+        ("FAIL_CLOSED", "body", 503, 503),
+        ("FAIL_OPEN", "body", 503, 200),
+        ("FAIL_RELOAD", "body", 503, 503),
+        ("FAIL_CLOSED", "log", 200, 503),
+        ("FAIL_OPEN", "response", 503, 200),
+    ],
+)
+def test_traps_in_each_phase_meet_the_policy(policy: str, where: str, first: int, then: int) -> None:
+    f = load_filter(PHASES, failure_policy=policy)
+    crash = f.send("POST", "/", {"x-crash": where}, "hi")
+    assert crash.status == first and crash.trap is not None
+    # Envoy closes the connection when it answers before it forwarded a request body.
+    assert (("connection", "close") in crash.headers) == (where == "body")
+    assert f.send().status == then

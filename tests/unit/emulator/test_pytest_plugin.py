@@ -49,6 +49,8 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
                 if report.failed:
                     failures.append(str(report.longrepr))
 
+    # The nested session must leave faulthandler alone: disabling it restores the signal
+    # handlers from before wasmtime installed its own, and the next wasm trap kills us.
     mp = pytest.MonkeyPatch()
     mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     try:
@@ -60,6 +62,8 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
                 "no:cacheprovider",
                 "-p",
                 "no:xdist",
+                "-p",
+                "no:faulthandler",
                 "-p",
                 PLUGIN,
                 "--import-mode=importlib",
