@@ -11,6 +11,8 @@ container that is removed afterwards, runs as the invoking user's uid:gid (so th
 can delete what it wrote; rootless engines map their root to that user already), under a
 deadline, and without network unless the step says it fetches dependencies
 (``Step.network``): then it gets the host's network, proxy variables and trust store.
+The step's output names the host's paths where the tools printed a mount's (a compile
+error points at ``<project>/filter.cc``, not ``/src/filter.cc``).
 
 The builder image is built on first use (:meth:`Engine.ensure_image`), progress streamed
 to a callback, and reused by its content-hash tag afterwards.
@@ -23,10 +25,11 @@ import fcntl
 import io
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,8 @@ ENGINE_HINT = (
     "or build with `--runner local`"
 )
 _CONNECTION_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+#: A mount point as a path of its own (not "/usr/src/..."), to show the host path instead.
+_MOUNT_PATH = re.compile(r"(?<![\w.~/-])(/src|/out|/cache)(?![\w.-])")
 
 
 def candidate_endpoints(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -340,8 +345,14 @@ class ContainerRunner:
             ) from exc
         except _CONNECTION_ERRORS as exc:
             raise self.engine._gone(exc) from exc
+        hosts = {SRC: workspace.src, OUT: workspace.out, CACHE: workspace.cache}
+
+        def to_host(text: str) -> str:
+            # Compiler messages name files as the container saw them; show the user's paths.
+            return _MOUNT_PATH.sub(lambda match: str(hosts[match.group(1)]), text)
+
         try:
-            return self._run_container(container, step, argv, started, on_output)
+            return self._run_container(container, step, argv, started, on_output, to_host)
         finally:
             with contextlib.suppress(docker.errors.APIError, *_CONNECTION_ERRORS):
                 container.remove(force=True)
@@ -353,6 +364,7 @@ class ContainerRunner:
         argv: tuple[str, ...],
         started: float,
         on_output: OutputSink | None,
+        to_host: Callable[[str], str],
     ) -> StepResult:
         timed_out = threading.Event()
 
@@ -373,7 +385,7 @@ class ContainerRunner:
                 if on_output is not None:
                     *complete, pending = (pending + text).split("\n")
                     for line in complete:
-                        on_output(line)
+                        on_output(to_host(line))
             returncode = int(container.wait()["StatusCode"])
         except docker.errors.APIError as exc:
             message = str(exc.explanation or exc)
@@ -388,7 +400,7 @@ class ContainerRunner:
                 f"the container for {argv[0]} failed to run: {message}",
                 command=argv,
                 returncode=None,
-                output="".join(chunks),
+                output=to_host("".join(chunks)),
                 hint="check the engine's own log (podman: /var/log/wasmkit-podman.log in CI)",
             ) from exc
         except _CONNECTION_ERRORS as exc:
@@ -396,14 +408,14 @@ class ContainerRunner:
         finally:
             timer.cancel()
         if on_output is not None and pending:
-            on_output(pending)
+            on_output(to_host(pending))
         if timed_out.is_set():
             chunks.append(f"\n[wasmkit] stopped after {self.timeout_s:g} s\n")
         return StepResult(
             step=step,
             argv=argv,
             returncode=returncode,
-            output="".join(chunks),
+            output=to_host("".join(chunks)),
             duration_s=time.monotonic() - started,
         )
 

@@ -84,7 +84,12 @@ def test_step_runs_with_mounts_and_placeholders_mapped(
     assert result.returncode == 0, result.output
     assert result.argv[2].startswith("echo where=")
     assert "/src/input.txt > /out/copied.txt" in result.argv[2]
-    assert lines == ["where=/out/x", "cwd=/src/sub", "home=/cache/home"]
+    # Inside, the mounts; in what the user sees, the host's paths again.
+    assert lines == [
+        f"where={workspace.out}/x",
+        f"cwd={workspace.src}/sub",
+        f"home={workspace.cache}/home",
+    ]
     assert (workspace.out / "copied.txt").read_text() == "from the host\n"
     assert (workspace.cache / "cached.txt").read_text() == "kept\n"
 
