@@ -345,11 +345,9 @@ class ContainerRunner:
             ) from exc
         except _CONNECTION_ERRORS as exc:
             raise self.engine._gone(exc) from exc
-        hosts = {SRC: workspace.src, OUT: workspace.out, CACHE: workspace.cache}
 
         def to_host(text: str) -> str:
-            # Compiler messages name files as the container saw them; show the user's paths.
-            return _MOUNT_PATH.sub(lambda match: str(hosts[match.group(1)]), text)
+            return host_paths(text, workspace)
 
         try:
             return self._run_container(container, step, argv, started, on_output, to_host)
@@ -418,6 +416,13 @@ class ContainerRunner:
             output=to_host("".join(chunks)),
             duration_s=time.monotonic() - started,
         )
+
+
+def host_paths(text: str, workspace: Workspace) -> str:
+    """``text`` with the mount points (``/src/...``) as the host's paths: what tools print
+    names files as the container saw them, the user wants their own."""
+    hosts = {SRC: workspace.src, OUT: workspace.out, CACHE: workspace.cache}
+    return _MOUNT_PATH.sub(lambda match: str(hosts[match.group(1)]), text)
 
 
 def _reason(exc: BaseException) -> str:
