@@ -10,7 +10,7 @@ sample is all noise). Printed: per suite the median wall time of each engine and
 ratio envoy/emulator, and per case the median time of one request on each side.
 Targets: emulator >= 20x faster per suite, < 5 ms per case.
 
-    python bench/engines.py [--runs 5] [--repeat 5] [--only add_header]
+    python bench/engines.py [--runs 5] [--repeat 5] [--only add_header] [--project DIR ...]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from wasmkit.testing.runner import inspect_for_test  # noqa: E402
 WAT = REPO / "tests" / "fixtures" / "wat"
 
 
-def suites(only: str | None) -> list[tuple[str, TestInputs]]:
+def suites(only: str | None, projects: list[Path]) -> list[tuple[str, TestInputs]]:
     found = [
         (
             s.name.removesuffix(".tests.yaml"),
@@ -49,6 +49,7 @@ def suites(only: str | None) -> list[tuple[str, TestInputs]]:
         (f"example/{p.parent.name}", resolve_inputs(project_dir=p.parent))
         for p in sorted((REPO / "examples").glob("*/wasmkit.yaml"))
     ]
+    found += [(f"project/{p.name}", resolve_inputs(project_dir=p)) for p in projects]
     return [(name, inputs) for name, inputs in found if not only or only in name]
 
 
@@ -84,12 +85,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5, help="emulator runs per round")
     parser.add_argument("--only", help="only suites whose name contains this")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        action="append",
+        default=[],
+        help="also a built project (wasmkit.yaml with tests), e.g. a scaffold; repeatable",
+    )
     args = parser.parse_args()
     envoy, emulator = EnvoyEngine(), EmulatorEngine()
     totals: dict[str, list[float]] = {"envoy": [], "emulator": []}
     worst_ratio, worst_case = float("inf"), 0.0
     print(f"{args.runs} rounds per suite (1 Envoy run + {args.repeat} emulator runs); medians\n")
-    for name, inputs in suites(args.only):
+    for name, inputs in suites(args.only, args.project):
         plan = plan_for(inputs)
         cold_started = time.perf_counter()
         emulator.run(plan)  # the first run in this process compiles the module
