@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, GuestTrap, Limits
 from wasmkit.emulator.codes import Status
@@ -32,7 +33,7 @@ from wasmkit.emulator.stream import Exchange, HttpRequest, HttpResponse, Upstrea
 from wasmkit.emulator.vm import LoadFailure
 from wasmkit.emulator.world import Clock, LogLine, World
 from wasmkit.errors import ModuleLoadError
-from wasmkit.filter import FailurePolicy
+from wasmkit.filter import FailurePolicy, plugin_configuration
 from wasmkit.module import ModuleInfo, inspect_bytes, load_bytes, module_file
 
 __all__ = [
@@ -114,20 +115,28 @@ def load_filter(
     module: str | Path | bytes,
     *,
     root_id: str = "",
-    configuration: str | bytes = b"",
+    configuration: str | bytes | Mapping[str, Any] | list[Any] = b"",
     failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
     name: str = "filter",
     http_calls: Responder | Sequence[HttpCallResponse] | Mapping[str, HttpCallResponse] = (),
     world: World | None = None,
     limits: Limits | None = None,
 ) -> Filter:
-    """Load a module (``.wasm``, ``.wat`` or bytes) and start it as Envoy would."""
+    """Load a module (``.wasm``, ``.wat`` or bytes) and start it as Envoy would.
+
+    ``configuration`` is the plugin configuration: bytes or text as they are, a mapping or
+    list as compact JSON (what ``config:`` in a test file becomes). ``http_calls`` answers
+    the filter's HTTP calls: a function of the call, a list (in order) or a mapping by
+    cluster name. ModuleLoadError, with Envoy's reason, if Envoy would refuse the module.
+    """
     data = module if isinstance(module, bytes) else load_bytes(module_file(Path(module)))
     responder = http_calls if callable(http_calls) else canned_responder(http_calls)
     settings = FilterSettings(
         name=name,
         root_id=root_id,
-        configuration=configuration.encode() if isinstance(configuration, str) else configuration,
+        configuration=configuration
+        if isinstance(configuration, bytes)
+        else plugin_configuration(configuration).encode(),
         failure_policy=FailurePolicy(failure_policy),
     )
     return start_filter(data, settings, world=world, responder=responder, limits=limits or Limits())
