@@ -14,7 +14,7 @@ import pytest
 from wasmkit.build.container import ContainerRunner, Engine, engine_answers
 from wasmkit.build.images import BuilderImage, image_from_containerfile
 from wasmkit.build.runner import Step, Workspace
-from wasmkit.errors import ProcessFailed, ServiceUnavailable, ToolNotFound
+from wasmkit.errors import EnvironmentProblem, ProcessFailed, ServiceUnavailable, ToolNotFound
 
 pytestmark = pytest.mark.container
 
@@ -62,9 +62,12 @@ def test_missing_local_base_image_says_how_to_make_it(engine: Engine, unique: st
     image = image_from_containerfile(
         "test", "ARG BASE\nFROM ${BASE}\n", base=f"localhost/nope-{unique}:1"
     )
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(EnvironmentProblem) as caught:
         engine.ensure_image(image)
-    assert "debootstrap" in str(getattr(caught.value, "hint", ""))
+    assert caught.value.exit_code == 3
+    assert f"localhost/nope-{unique}:1" in caught.value.message
+    hint = caught.value.hint or ""
+    assert "debootstrap" in hint and "WASMKIT_BUILDER_BASE=debian:bookworm" in hint
 
 
 def test_step_runs_with_mounts_and_placeholders_mapped(
