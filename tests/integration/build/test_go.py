@@ -152,3 +152,8 @@ def test_platforms_older_than_envoy_1_33_are_refused(built: Path, tmp_path: Path
     done = wasmkit("build", project, "--runner", "local")
     assert done.returncode == 2, done.stderr
     assert "the Go SDK needs Envoy 1.33 or newer; istio 1.20 runs Envoy 1.28" in done.stderr
+
+
+def test_envoy_and_the_emulator_agree_on_the_scaffold(built: Path) -> None:
+    done = ok(wasmkit("test", built, "--engine", "both"))
+    assert done.stdout.splitlines()[-1] == "8 passed, 0 failed"  # 4 cases on each engine

@@ -158,3 +158,8 @@ def test_a_copied_project_never_reuses_its_twins_build(built: Path, tmp_path: Pa
     ok(wasmkit("build", project, "--runner", "local", "--force"))
     assert b"hola" not in (project / "build" / "filter.wasm").read_bytes()
     assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+
+def test_envoy_and_the_emulator_agree_on_the_scaffold(built: Path) -> None:
+    done = ok(wasmkit("test", built, "--engine", "both"))
+    assert done.stdout.splitlines()[-1] == "8 passed, 0 failed"  # 4 cases on each engine
