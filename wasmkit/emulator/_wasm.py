@@ -9,6 +9,7 @@ The linker is built from :data:`wasmkit.module.HOST_MODULES`, the same table
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.metadata
 import os
@@ -225,31 +226,30 @@ class Guest:
         value = item.value(self._store)
         return value if isinstance(value, int | float) else None
 
-    # --- memory -----------------------------------------------------------------
+    # --- memory -----------------------------------------------------------------------------
+    # Reads and writes go straight to the linear memory (bounds checked here): wasmtime-py's
+    # Memory.read/write ask the store for the size and base several times per call.
     @property
     def memory_size(self) -> int:
         return 0 if self._memory is None else int(self._memory.data_len(self._store))
 
-    def _check(self, ptr: int, size: int) -> None:
+    def _address(self, ptr: int, size: int) -> int:
         if self._memory is None:
             raise OutOfBounds("the module has no memory")
-        if ptr < 0 or size < 0 or ptr + size > self.memory_size:
+        if ptr + size > self._memory.data_len(self._store):
             raise OutOfBounds(f"{size} bytes at {ptr} are outside the guest's memory")
+        return ctypes.addressof(self._memory.data_ptr(self._store).contents) + ptr
 
     def read(self, ptr: int, size: int) -> bytes:
         ptr, size = ptr & 0xFFFFFFFF, size & 0xFFFFFFFF
-        self._check(ptr, size)
-        if size == 0:
-            return b""
-        assert self._memory is not None
-        return bytes(self._memory.read(self._store, ptr, ptr + size))
+        address = self._address(ptr, size)
+        return ctypes.string_at(address, size) if size else b""
 
     def write(self, ptr: int, data: bytes) -> None:
         ptr = ptr & 0xFFFFFFFF
-        self._check(ptr, len(data))
+        address = self._address(ptr, len(data))
         if data:
-            assert self._memory is not None
-            self._memory.write(self._store, data, ptr)
+            ctypes.memmove(address, data, len(data))
 
 
 # --- one linker for every VM ------------------------------------------------------------
