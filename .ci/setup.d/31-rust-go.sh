@@ -6,8 +6,12 @@
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wasi-libc
 
 # Go: the SDK needs Go >= 1.24 (Debian 12 has 1.19); this kind of machine comes with one.
+# wasmkit looks `go` up on PATH: link the machine's Go there if only /usr/local/go has it.
 wasmkit_go="$(command -v go || true)"
-[ -z "$wasmkit_go" ] && [ -x /usr/local/go/bin/go ] && wasmkit_go=/usr/local/go/bin/go
+if [ -z "$wasmkit_go" ] && [ -x /usr/local/go/bin/go ]; then
+  ln -sf /usr/local/go/bin/go /usr/local/bin/go
+  wasmkit_go=/usr/local/bin/go
+fi
 wasmkit_go_version="$("${wasmkit_go:-false}" env GOVERSION 2>/dev/null || true)"
 case "$wasmkit_go_version" in
   go1.2[4-9]* | go1.[3-9]* | go[2-9]*) echo "go: $wasmkit_go_version at $wasmkit_go" ;;
