@@ -5,7 +5,7 @@ a wasm32 std here. Debian's binaries are called by absolute path because rustup'
 usually comes first on PATH.
 
 Everything slow lives under ``{cache}``: the crate registry (``CARGO_HOME``) and one target
-directory shared by all Rust projects, so std is compiled once (~45-90 s) and later builds
+directory shared by all Rust projects, so std is compiled once (1-3 min on 2 cores) and later builds
 take ~2 s. ``--artifact-dir`` copies the module out while cargo holds the target lock, so
 two projects building at once never see each other's ``filter.wasm``, and
 ``-Zchecksum-freshness`` makes cargo compare sources by content: cargo identifies a project by
