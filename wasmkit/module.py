@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import wasmtime
-
+from wasmkit._wasmbin import WasmFormatError, read_interface
 from wasmkit.abi import ABI_MARKER_PREFIX, AbiVersion
 from wasmkit.errors import ModuleError
 from wasmkit.host import (
@@ -90,32 +89,6 @@ class Problem:
     message: str
 
 
-_ENGINE: wasmtime.Engine | None = None
-
-
-def _engine() -> wasmtime.Engine:
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = wasmtime.Engine()
-    return _ENGINE
-
-
-def _signature(functype: object) -> Signature:
-    params = tuple(str(p) for p in functype.params)  # type: ignore[attr-defined]
-    results = tuple(str(r) for r in functype.results)  # type: ignore[attr-defined]
-    return Signature(params, results)
-
-
-def _kind(extern_type: object) -> str:
-    if isinstance(extern_type, wasmtime.FuncType):
-        return "func"
-    if isinstance(extern_type, wasmtime.MemoryType):
-        return "memory"
-    if isinstance(extern_type, wasmtime.TableType):
-        return "table"
-    return "global"
-
-
 def read_module(path: Path) -> bytes:
     """Read a module file within the size limit, whatever its content."""
     try:
@@ -147,28 +120,26 @@ def inspect_bytes(data: bytes, path: Path | None = None) -> ModuleInfo:
         where = str(path) if path else "the data"
         raise ModuleError(f"{where} is not a WebAssembly module (no \\0asm header)")
     try:
-        module = wasmtime.Module(_engine(), data)
-    except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
+        interface = read_interface(data)
+    except WasmFormatError as exc:
         raise ModuleError(
-            f"{path or 'module'} is not a valid WebAssembly module: {first}",
+            f"{path or 'module'} is not a valid WebAssembly module: {exc}",
             hint="the file is corrupted or was not produced by a wasm compiler",
         ) from None
     exports: dict[str, str] = {}
     signatures: dict[str, Signature] = {}
-    for exp in module.exports:
-        kind = _kind(exp.type)
-        exports[exp.name] = kind
-        if kind == "func":
-            signatures[exp.name] = _signature(exp.type)
+    for exp in interface.exports:
+        exports[exp.name] = exp.kind
+        if exp.type is not None:
+            signatures[exp.name] = Signature(exp.type.params, exp.type.results)
     imports = tuple(
         Import(
             imp.module,
-            imp.name or "",
-            _kind(imp.type),
-            _signature(imp.type) if isinstance(imp.type, wasmtime.FuncType) else None,
+            imp.name,
+            imp.kind,
+            Signature(imp.type.params, imp.type.results) if imp.type is not None else None,
         )
-        for imp in module.imports
+        for imp in interface.imports
     )
     versions: list[AbiVersion] = []
     unknown: list[str] = []
@@ -298,6 +269,8 @@ def module_file(path: Path) -> Path:
     target = cache_dir() / "wat" / f"{digest}.wasm"
     if target.is_file():
         return target
+    import wasmtime  # only WebAssembly text needs it; keeps inspection import-light
+
     try:
         data = wasmtime.wat2wasm(text)
     except wasmtime.WasmtimeError as exc:
