@@ -23,9 +23,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-# wasmkit.project imports wasmkit.testing.spec, whose package imports wasmkit.project back:
-# load the testing package first so that cycle resolves (imported first, it works).
-import wasmkit.testing  # noqa: F401  (see above)
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
 from wasmkit.build.checks import check_root, check_static
 from wasmkit.build.inputs import fingerprint, up_to_date, write_state

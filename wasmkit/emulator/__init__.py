@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wasmkit.codes import Status
 from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, GuestTrap, Limits
-from wasmkit.emulator.codes import Status
 from wasmkit.emulator.context import HttpCall, HttpCallResponse, LocalReply, Responder
 from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.plugin import Filter, FilterSettings, VmState

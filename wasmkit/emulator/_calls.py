@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wasmkit.emulator.codes import Status
+from wasmkit.codes import Status
 from wasmkit.emulator.context import Context
 from wasmkit.emulator.serial import u32
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from wasmkit.codes import LOG_LEVELS, BufferType, MapType, Status
 from wasmkit.emulator._wasm import HostFunction, OutOfBounds
-from wasmkit.emulator.codes import LOG_LEVELS, BufferType, MapType, Status
 from wasmkit.emulator.context import LocalReply
 from wasmkit.emulator.outbound import OutboundCalls
 from wasmkit.emulator.serial import (

@@ -3,8 +3,8 @@ calls, and metrics (the parts of a proxy a test most wants to observe)."""
 
 from __future__ import annotations
 
+from wasmkit.codes import MetricType, Status
 from wasmkit.emulator._calls import CallBase
-from wasmkit.emulator.codes import MetricType, Status
 from wasmkit.emulator.context import HttpCall
 from wasmkit.emulator.serial import decode_pairs, u32, u64
 

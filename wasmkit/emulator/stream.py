@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from wasmkit.codes import CONTINUE
 from wasmkit.emulator._wasm import GuestTrap
-from wasmkit.emulator.codes import CONTINUE
 from wasmkit.emulator.context import Context, HttpCall, LocalReply
 from wasmkit.emulator.vm import Vm
 from wasmkit.emulator.world import LogLine

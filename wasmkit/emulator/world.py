@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wasmkit.emulator.codes import LOG_LEVELS, MetricType, Status
+from wasmkit.codes import LOG_LEVELS, MetricType, Status
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from wasmkit._validation import Strict
-from wasmkit.emulator.codes import LOG_LEVELS
+from wasmkit.codes import LOG_LEVELS
 from wasmkit.filter import FailurePolicy
 
 #: A plugin configuration: a string as it is, or a mapping / list sent as JSON.

@@ -1,6 +1,7 @@
 """The numbers of the proxy-wasm ABI (0.2.x): status codes, map and buffer types, actions.
 
-Only values; the host functions that use them live in :mod:`hostcalls`.
+Only values, shared by the test file model and the emulator (whose :mod:`wasmkit.emulator.hostcalls`
+uses them).
 """
 
 from __future__ import annotations
