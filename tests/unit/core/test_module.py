@@ -9,6 +9,7 @@ import pytest
 
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import ModuleError
+from wasmkit.host import host_modules
 from wasmkit.module import check_module, host_problems, inspect_file, module_file
 
 Wat = Callable[[str], Path]
@@ -73,3 +74,22 @@ def test_wat_is_compiled_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     bad.write_text("(module (oops))")
     with pytest.raises(ModuleError, match="not valid WebAssembly text"):
         module_file(bad)
+
+
+def test_older_envoys_link_fewer_wasi_functions(tmp_path: Path) -> None:
+    source = tmp_path / "fs.wat"
+    source.write_text(
+        '(module (import "wasi_snapshot_preview1" "path_filestat_get"'
+        " (func (param i32 i32 i32 i32 i32) (result i32)))"
+        ' (memory (export "memory") 1)'
+        ' (func (export "malloc") (param i32) (result i32) (i32.const 0))'
+        ' (func (export "proxy_abi_version_0_2_1")))'
+    )
+    info = inspect_file(module_file(source))
+    assert host_problems(info, host=host_modules("1.40")) == []
+    assert host_problems(info, host=host_modules("1.39")) == []
+    old = host_problems(info, host=host_modules("1.36"), host_name="Istio 1.28 (Envoy 1.36)")
+    assert [p.message for p in old] == [
+        "import wasi_snapshot_preview1.path_filestat_get is not provided by Istio 1.28 (Envoy 1.36)"
+    ]
+    assert host_modules("1.14-dev (envoy-wasm fork)") == host_modules("1.36")
