@@ -1,8 +1,9 @@
 """Where the non-Python assets (Envoy harness templates, scaffolds) live.
 
 They sit at the top of the source tree (``harness/``, ``scaffolds/``) so that
-they read as part of the product's design; an installed wheel carries them as
-``wasmkit/_data/<name>``. ``WASMKIT_RESOURCES`` points at another tree.
+they read as part of the product's design; ``wasmkit/_data/<name>`` links to them,
+so a checkout and an installed wheel find them at the same place.
+``WASMKIT_RESOURCES`` points at another tree.
 """
 
 from __future__ import annotations
