@@ -28,6 +28,9 @@ def test_scaffold_builds_passes_its_tests_and_follows_the_config(tmp_path: Path)
     assert done.returncode == 1 and "mars" in done.stdout + done.stderr
     path.write_text(path.read_text().replace("world", "mars"))
     assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
+    # The emulator runs the scaffold's suite as Envoy does.
+    both = ok(wasmkit("test", project, "--engine", "both"))
+    assert both.stdout.splitlines()[-1] == "8 passed, 0 failed"
 
 
 def test_a_root_id_mismatch_is_caught_by_envoy_at_build_time(tmp_path: Path) -> None:

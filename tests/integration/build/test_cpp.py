@@ -122,6 +122,11 @@ def test_a_root_id_the_code_does_not_register_is_caught(built: Path, tmp_path: P
         assert "no root context registered for root id 'other_root'" in done.stderr
 
 
+def test_envoy_and_the_emulator_agree_on_the_scaffold(built: Path) -> None:
+    done = ok(wasmkit("test", built, "--engine", "both"))
+    assert done.stdout.splitlines()[-1] == "8 passed, 0 failed"  # 4 cases on each engine
+
+
 def test_istio_1_5_gets_abi_0_1_0_and_still_passes(tmp_path: Path) -> None:
     project = init(tmp_path, "cpp", "1.5")
     ok(wasmkit("build", project, "--runner", "local"))
