@@ -49,12 +49,36 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
 
-    def _handle(self) -> None:
+    def _body(self) -> bytes | None:
+        """The request body, chunked or not; None when it is over MAX_BODY or malformed."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                try:
+                    size = int(line, 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(8)  # the CRLF after each chunk
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_BODY:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        body = self._body()
+        if body is None:
             self.send_error(413)
             return
-        body = self.rfile.read(length) if length else b""
         headers = tuple((k.lower(), v) for k, v in self.headers.items())
         request = ReceivedRequest(self.command, self.path, headers, body)
         state = self.server.state
@@ -64,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         if canned is None:
             status = 200
             reply_headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
-            reply_body = json.dumps(_echo(request), separators=(",", ":")).encode()
+            reply_body = json.dumps(echo_document(request), separators=(",", ":")).encode()
         else:
             status, reply_headers, reply_body = canned.status, canned.headers, canned.body
         self.send_response(status)
@@ -79,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
 
-def _echo(request: ReceivedRequest) -> dict[str, object]:
+def echo_document(request: ReceivedRequest) -> dict[str, object]:
     try:
         body: str = request.body.decode()
         encoding = "utf-8"
@@ -126,8 +150,15 @@ class EchoUpstream:
         self._server.server_close()
 
     @contextmanager
-    def exchange(self, canned: CannedReply | None) -> Iterator[list[ReceivedRequest]]:
-        """Answer with ``canned`` while the block runs; yield what arrived meanwhile."""
+    def exchange(
+        self, canned: CannedReply | None, request_id: str | None = None
+    ) -> Iterator[list[ReceivedRequest]]:
+        """Answer with ``canned`` while the block runs; yield what arrived meanwhile.
+
+        With ``request_id``, only requests carrying that ``x-request-id`` count: a request
+        an earlier case left in flight (Envoy forwards headers before a later trap) is not
+        taken for this case's.
+        """
         state = self._server.state
         with state.lock:
             state.canned = canned
@@ -137,5 +168,9 @@ class EchoUpstream:
             yield arrived
         finally:
             with state.lock:
-                arrived.extend(state.received[start:])
+                arrived.extend(
+                    r
+                    for r in state.received[start:]
+                    if request_id is None or dict(r.headers).get("x-request-id") == request_id
+                )
                 state.canned = None

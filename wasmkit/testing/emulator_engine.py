@@ -25,7 +25,7 @@ from wasmkit.emulator import (
     start_filter,
 )
 from wasmkit.emulator import Upstream as EmulatedUpstream
-from wasmkit.envoy.upstream import ReceivedRequest, _echo
+from wasmkit.envoy.upstream import ReceivedRequest, echo_document
 from wasmkit.module import load_bytes
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.envoy_engine import DEFAULT_HOST
@@ -80,7 +80,7 @@ def harness_upstream(spec: Upstream | None) -> EmulatedUpstream:
             status = spec.status
         else:
             received = ReceivedRequest(request.method, request.path, request.headers, request.body)
-            body = json.dumps(_echo(received), separators=(",", ":")).encode()
+            body = json.dumps(echo_document(received), separators=(",", ":")).encode()
             headers, status = [("content-type", "application/json")], 200
         headers.append(("content-length", str(len(body))))
         return HttpResponse(status, tuple(headers), b"" if request.method == "HEAD" else body)

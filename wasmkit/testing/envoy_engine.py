@@ -17,6 +17,7 @@ import shutil
 import socket
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
@@ -61,8 +62,13 @@ def harness_config(plan: TestPlan, upstream_port: int, run_dir: Path, **kwargs: 
     )
 
 
+def request_id_for(planned: PlannedCase) -> str:
+    """The ``x-request-id`` the client sends (Envoy keeps it): the case's own, or a fresh one."""
+    return planned.case.request.headers.get("x-request-id") or str(uuid.uuid4())
+
+
 def send(
-    port: int, planned: PlannedCase, timeout_s: float
+    port: int, planned: PlannedCase, timeout_s: float, request_id: str | None = None
 ) -> tuple[int | None, tuple[tuple[str, str], ...], bytes, str | None]:
     request = planned.case.request
     body = request.body.encode()
@@ -71,6 +77,8 @@ def send(
         conn.putrequest(request.method, request.path, skip_host=True, skip_accept_encoding=True)
         if "host" not in request.headers:
             conn.putheader("host", DEFAULT_HOST)
+        if request_id is not None and "x-request-id" not in request.headers:
+            conn.putheader("x-request-id", request_id)
         for name, value in request.headers.items():
             conn.putheader(name, value)
         if body or request.method in ("POST", "PUT", "PATCH"):
@@ -197,8 +205,9 @@ class EnvoyEngine:
             else None
         )
         started = time.perf_counter()
-        with upstream.exchange(canned) as arrived:
-            status, headers, body, error = send(port, planned, self.request_timeout_s)
+        request_id = request_id_for(planned)
+        with upstream.exchange(canned, request_id) as arrived:
+            status, headers, body, error = send(port, planned, self.request_timeout_s, request_id)
         elapsed = (time.perf_counter() - started) * 1000
         record = None
         if arrived:

@@ -34,9 +34,17 @@ def test_response_request_and_local_reply(wat: Wat, run_suite: RunSuite) -> None
                     "name": "upstream sees the stamp",
                     "request": {"path": "/p?q=1", "headers": {"x-user": "alice"}},
                     "expect": {
-                        "upstreamHeaders": {"x-stamp": "world", "x-user": "alice"},
+                        "upstreamHeaders": {
+                            "x-stamp": "world",
+                            "x-user": "alice",
+                        },
                         "body": {"contains": '"path":"/p?q=1"'},
                     },
+                },
+                {
+                    "name": "the client's request id reaches the upstream",
+                    "request": {"headers": {"x-request-id": "case-abc"}},
+                    "expect": {"upstreamHeaders": {"x-request-id": "case-abc"}},
                 },
                 {
                     "name": "per-case config",
@@ -62,7 +70,7 @@ def test_response_request_and_local_reply(wat: Wat, run_suite: RunSuite) -> None
         },
     )
     assert failures(result) == {}
-    assert result.passed == 6 and result.ok
+    assert result.passed == 7 and result.ok
     assert result.runs[0].description.startswith("Envoy 1.40")
 
 

@@ -1,0 +1,56 @@
+"""The harness upstream: echo, canned replies, chunked bodies, requests kept apart by id."""
+
+from __future__ import annotations
+
+import http.client
+import json
+
+from wasmkit.envoy.upstream import CannedReply, EchoUpstream
+
+
+def request(port: int, headers: dict[str, str], body: bytes | None = None, chunked: bool = False) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.putrequest("POST", "/p?q=1", skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        if chunked:
+            conn.putheader("transfer-encoding", "chunked")
+            conn.endheaders()
+            for piece in (body or b"").split(b"|"):
+                conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            conn.send(b"0\r\n\r\n")
+        else:
+            conn.putheader("content-length", str(len(body or b"")))
+            conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_echo_and_canned_replies() -> None:
+    with EchoUpstream() as upstream:
+        with upstream.exchange(None) as arrived:
+            status, body = request(upstream.port, {"X-One": "1"}, b"hello")
+        assert status == 200
+        echoed = json.loads(body)
+        assert echoed["path"] == "/p?q=1" and echoed["headers"]["x-one"] == "1" and echoed["body"] == "hello"
+        assert [r.body for r in arrived] == [b"hello"]
+        with upstream.exchange(CannedReply(418, (("x-tea", "yes"),), b"teapot")):
+            assert request(upstream.port, {}, b"") == (418, b"teapot")
+
+
+def test_chunked_request_bodies_are_read_whole() -> None:
+    with EchoUpstream() as upstream, upstream.exchange(None) as arrived:
+        status, body = request(upstream.port, {}, b"abc|defgh|", chunked=True)
+    assert status == 200 and json.loads(body)["body"] == "abcdefgh"
+    assert arrived[0].body == b"abcdefgh"
+
+
+def test_a_request_with_another_id_is_not_this_cases() -> None:
+    with EchoUpstream() as upstream:
+        with upstream.exchange(None, request_id="case-2") as arrived:
+            request(upstream.port, {"x-request-id": "case-1"}, b"late")
+            request(upstream.port, {"x-request-id": "case-2"}, b"mine")
+        assert [r.body for r in arrived] == [b"mine"]
