@@ -98,6 +98,8 @@ def platform_of(loaded: LoadedProject) -> PlatformRelease:
 
 
 def choose_abi(language: Language, platform: PlatformRelease) -> AbiVersion:
+    if language.check_platform is not None:
+        language.check_platform(platform)
     abi = language.abi_for(platform)
     if abi is None:
         have = ", ".join(a.value for a in language.abis)

@@ -103,6 +103,9 @@ class Language:
     generated: tuple[str, ...] = ()
     #: True when Envoy itself must confirm the root id (the SDK does not fail visibly).
     validate_root_id: bool = True
+    #: Refuses a platform the SDK cannot run on for reasons other than the ABI (UsageError);
+    #: called by init and build alike, so a project is refused before it is written.
+    check_platform: Callable[[PlatformRelease], None] | None = None
 
     def abi_for(self, platform: PlatformRelease) -> AbiVersion | None:
         """The ABI this language should export for ``platform``, or None if none fits."""

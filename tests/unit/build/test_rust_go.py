@@ -10,6 +10,7 @@ import pytest
 
 from wasmkit.abi import AbiVersion, find_platform
 from wasmkit.build.core import choose_abi
+from wasmkit.build.init import init_project
 from wasmkit.build.language import BuildContext
 from wasmkit.build.languages import get_language
 from wasmkit.build.languages.go import GO_FOR_OLD_ENVOY, toolchain_for
@@ -135,6 +136,14 @@ def test_go_refuses_envoy_before_1_33_and_speaks_0_2_0() -> None:
         assert "istio 1.25+" in (caught.value.hint or "")
     assert go.steps(ctx("go", "1.25"))
     assert choose_abi(go, find_platform("envoy", "1.40")) is AbiVersion.V0_2_0
+
+
+def test_go_init_for_an_old_envoy_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"the Go SDK needs Envoy 1\.33 or newer; istio 1\.20"):
+        init_project(tmp_path / "p", language="go", platform="istio", platform_version="1.20")
+    assert not (tmp_path / "p").exists()
+    init_project(tmp_path / "q", language="go", platform="istio", platform_version="1.25")
+    assert (tmp_path / "q" / "main.go").is_file()
 
 
 @pytest.mark.parametrize(("name", "module"), [("add-header", "add-header"), ("go", "filter-go")])

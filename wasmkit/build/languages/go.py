@@ -67,15 +67,18 @@ def compile_argv(ctx: BuildContext, *, output: str = "{out}/filter.wasm") -> tup
     return ("go", "build", "-buildmode=c-shared", *mode, "-o", output, *ctx.extra_args, ".")
 
 
-def _steps(ctx: BuildContext) -> tuple[Step, ...]:
-    version = envoy_version(ctx.platform)
-    if version is not None and version < MIN_ENVOY:
+def check_platform(platform: PlatformRelease) -> None:
+    version = envoy_version(platform)
+    if version is None or version < MIN_ENVOY:
         raise UsageError(
-            f"the Go SDK needs Envoy 1.33 or newer; {ctx.platform.label} runs Envoy "
-            f"{ctx.platform.envoy}",
+            f"the Go SDK needs Envoy 1.33 or newer; {platform.label} runs Envoy {platform.envoy}",
             hint="target a newer platform (istio 1.25+, envoy 1.33+), or write the filter in "
             "C++ or Rust",
         )
+
+
+def _steps(ctx: BuildContext) -> tuple[Step, ...]:
+    check_platform(ctx.platform)
     env = environment(ctx.platform)
     offline = {**env, "GOOS": "wasip1", "GOARCH": "wasm", "GOPROXY": "off"}
     offline["GOFLAGS"] = "-modcacherw -mod=readonly"
@@ -96,4 +99,5 @@ LANGUAGE = Language(
     sources=("go.mod", "go.sum", "**/*.go"),
     # The SDK serves every root id with the one plugin context it registers.
     validate_root_id=False,
+    check_platform=check_platform,
 )
