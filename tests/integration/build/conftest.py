@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,20 @@ def set_config(project: Path, old: str, new: str, *, expectations: bool) -> None
 @pytest.fixture(autouse=True)
 def _own_image_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WASMKIT_HOME", str(tmp_path / "wasmkit-home"))
+
+
+def copy(built: Path, tmp_path: Path) -> Path:
+    """A copy of a module-scoped built project, for a test that edits it."""
+    target = tmp_path / "p"
+    shutil.copytree(built, target)
+    return target
+
+
+def build_without_toolchains(project: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``wasmkit build --runner local`` with a PATH that holds only python3."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python3")
+    done = wasmkit("build", project, "--runner", "local", "--force", env={"PATH": str(bin_dir)})
+    assert done.returncode == 3, done.stderr
+    return done

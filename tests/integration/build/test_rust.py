@@ -4,14 +4,18 @@ Envoy, and how Rust builds fail."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import init, ok, set_config, wasmkit
+from tests.integration.build.conftest import (
+    build_without_toolchains,
+    copy,
+    init,
+    ok,
+    set_config,
+    wasmkit,
+)
 from wasmkit.abi import AbiVersion
 from wasmkit.module import host_problems, inspect_file
 
@@ -25,12 +29,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = ok(wasmkit("build", project, "--runner", "local", timeout=900))
     assert "built in" in done.stderr
     return project
-
-
-def copy(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "p"
-    shutil.copytree(built, target)
-    return target
 
 
 def edit(project: Path, old: str, new: str) -> None:
@@ -95,12 +93,7 @@ def test_a_compile_error_shows_the_compiler_output(built: Path, tmp_path: Path) 
 
 
 def test_a_missing_toolchain_exits_3_with_the_install_command(built: Path, tmp_path: Path) -> None:
-    project = copy(built, tmp_path)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    os.symlink(sys.executable, bin_dir / "python3")
-    done = wasmkit("build", project, "--runner", "local", "--force", env={"PATH": str(bin_dir)})
-    assert done.returncode == 3, done.stderr
+    done = build_without_toolchains(copy(built, tmp_path), tmp_path)
     assert "rust-lld" in done.stderr
     assert "apt-get install -y --no-install-recommends rustc-web cargo-web" in done.stderr
     assert "lld-22" in done.stderr
