@@ -76,6 +76,12 @@ def build(
     def show(line: str) -> None:
         click.echo(line, err=True)
 
+    def progress(line: str) -> None:
+        # A builder image's first build prints hundreds of apt lines: its steps suffice
+        # unless -v asks for everything.
+        if stream or line.startswith(("building ", "built ", "STEP ")):
+            show(line)
+
     if precompiled is not None:
         result = _precompiled(
             precompiled,
@@ -104,7 +110,7 @@ def build(
             envoy=envoy_path,
             root_check=root_check,
             on_output=show if stream else None,
-            on_progress=show if not out.quiet else None,
+            on_progress=progress if not out.quiet else None,
         )
         result = build_project(project, options)
     info = result.info
