@@ -18,7 +18,7 @@ case "$wasmkit_go_version" in
   *) echo "::warning no Go >= 1.24 (found '${wasmkit_go_version:-none}'): the go build tests will fail" ;;
 esac
 
-# Warm wasmkit's own build caches (~/.cache/wasmkit/build/{rust,go}) by building both scaffolds
+# Warm wasmkit's own build caches (~/.cache/wasmkit/build/{rust,go}/local) by building both scaffolds
 # once: the first Rust build compiles std (1-3 min on 2 busy cores), which the tests then reuse
 # (~2 s a build), and the Go one fetches the SDK and the Go 1.24 toolchain that builds for
 # Istio 1.28 (Envoy 1.36). Keyed by compiler versions and the scaffolds' lock files; a second
@@ -33,8 +33,10 @@ wasmkit_rust_go_key="$(
 )"
 wasmkit_rust_go_marker="$WASMKIT_CI_CACHE/rust-go-warm-$wasmkit_rust_go_key"
 wasmkit_build_cache="${XDG_CACHE_HOME:-$HOME/.cache}/wasmkit/build"
-if [ ! -f "$wasmkit_rust_go_marker" ] || [ ! -d "$wasmkit_build_cache/rust/target" ] \
-  || [ ! -d "$wasmkit_build_cache/go/mod" ]; then
+wasmkit_rust_cache="$wasmkit_build_cache/rust/local"
+wasmkit_go_cache="$wasmkit_build_cache/go/local"
+if [ ! -f "$wasmkit_rust_go_marker" ] || [ ! -d "$wasmkit_rust_cache/target" ] \
+  || [ ! -d "$wasmkit_go_cache/mod" ]; then
   wasmkit_warm="$(mktemp -d)"
   for wasmkit_lang in rust go; do
     python3 -m wasmkit init "$wasmkit_warm/warm-$wasmkit_lang" --language "$wasmkit_lang" \

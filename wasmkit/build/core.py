@@ -198,6 +198,9 @@ def build_project(project_dir: Path, options: BuildOptions | None = None) -> Bui
     language, ctx, ws = plan.language, plan.ctx, plan.workspace
     runner_name = options.runner or plan.loaded.project.build.runner
     runner = make_runner(runner_name, language, options)
+    # One cache per runner: tools record absolute paths (Rust's target dir), which differ
+    # between the host and a container's /cache, so a shared cache would rebuild on each switch.
+    ws = replace(ws, cache=ws.cache / runner.name)
     ws.out.mkdir(parents=True, exist_ok=True)
     ws.cache.mkdir(parents=True, exist_ok=True)
     print_ = fingerprint(ws.src, language, ctx, runner.name)

@@ -68,12 +68,14 @@ def test_an_edit_rebuilds_only_the_crate_and_changes_the_behaviour(
     built: Path, tmp_path: Path
 ) -> None:
     project = copy(built, tmp_path)
-    assert "up to date" in ok(wasmkit("build", project, "--runner", "local")).stderr
+    unchanged = ok(wasmkit("build", project, "--runner", "local")).stderr
+    assert "up to date" in unchanged, unchanged
     edit(project, '.set_http_response_header("hello",', '.set_http_response_header("hola",')
     done = ok(wasmkit("build", project, "--runner", "local", "-v"))
     output = done.stdout + done.stderr
-    assert "Compiling rust-istio-1-28" in output
-    assert "Compiling std" not in output and "Compiling core" not in output  # std is cached
+    assert "Compiling rust-istio-1-28" in output, output
+    # std is cached
+    assert "Compiling std" not in output and "Compiling core" not in output, output
     path = project / "wasmkit.yaml"
     path.write_text(path.read_text().replace("headers: {hello: world}", "headers: {hola: world}"))
     done = wasmkit("test", project)
