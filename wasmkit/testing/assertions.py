@@ -21,6 +21,9 @@ class Mismatch:
     expected: str
     got: str
 
+    def __str__(self) -> str:
+        return f"{self.what}: expected {self.expected}, got {self.got}"
+
 
 def _show(value: str | bytes | None) -> str:
     if value is None:

@@ -80,7 +80,7 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
         ]
     lines = [f"  {_style('FAIL', 'red', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
     for m in case.mismatches:
-        lines.append(f"        {m.what}: expected {m.expected}, got {m.got}")
+        lines.append(f"        {m}")
     return lines
 
 
@@ -128,7 +128,7 @@ def render_text(
 
 
 def _failure_text(case: CaseResult) -> str:
-    return "\n".join(f"{m.what}: expected {m.expected}, got {m.got}" for m in case.mismatches)
+    return "\n".join(str(m) for m in case.mismatches)
 
 
 def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
@@ -160,11 +160,10 @@ def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
         if case.skipped is not None:
             ET.SubElement(element, "skipped", message=case.skipped)
         elif case.mismatches:
-            first = case.mismatches[0]
             failure = ET.SubElement(
                 element,
                 "failure",
-                message=f"{first.what}: expected {first.expected}, got {first.got}",
+                message=str(case.mismatches[0]),
                 type="AssertionError",
             )
             failure.text = _failure_text(case)
