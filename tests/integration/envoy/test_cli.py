@@ -22,7 +22,9 @@ Wat = Callable[[str], Path]
 EXAMPLE = REPO / "examples" / "add-header"
 
 
-def wasmkit(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def wasmkit(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wasmkit", *map(str, args)],
         capture_output=True,
@@ -77,7 +79,10 @@ def test_module_that_does_not_load_exits_1_quoting_envoy(tmp_path: Path, wat: Wa
     tests.write_text("cases:\n  - {name: c, expect: {status: 200}}\n")
     done = wasmkit("test", "--module", wat("unknown_import"), "--file", tests)
     assert done.returncode == 1
-    assert "the module failed to load: Failed to load Wasm module due to a missing import: env.abort" in done.stdout
+    assert (
+        "the module failed to load: Failed to load Wasm module due to a missing import: env.abort"
+        in done.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,12 +90,20 @@ def test_module_that_does_not_load_exits_1_quoting_envoy(tmp_path: Path, wat: Wa
     [
         (["--module", "x.wasm"], "give both --module and --file"),
         (["--module", "missing.wasm", "--file", "t.yaml"], "module missing.wasm does not exist"),
-        (["--module", "m.wasm", "--file", "bad.yaml"], "bad.yaml is not valid:\n  cases[0].expect.status"),
-        (["--module", "m.wasm", "--file", "t.yaml", "-k", "nomatch"], "no test case matches 'nomatch'"),
+        (
+            ["--module", "m.wasm", "--file", "bad.yaml"],
+            "bad.yaml is not valid:\n  cases[0].expect.status",
+        ),
+        (
+            ["--module", "m.wasm", "--file", "t.yaml", "-k", "nomatch"],
+            "no test case matches 'nomatch'",
+        ),
         (["--bogus"], "No such option '--bogus'"),
     ],
 )
-def test_usage_and_input_errors_exit_2(tmp_path: Path, wat: Wat, args: list[str], message: str) -> None:
+def test_usage_and_input_errors_exit_2(
+    tmp_path: Path, wat: Wat, args: list[str], message: str
+) -> None:
     (tmp_path / "t.yaml").write_text("cases:\n  - {name: c, expect: {status: 200}}\n")
     (tmp_path / "bad.yaml").write_text("cases:\n  - {name: c, expect: {status: nope}}\n")
     wat("add_header").rename(tmp_path / "m.wasm")
@@ -120,7 +133,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _start_run(module: Path, tmp_path: Path, args: list[str] | None = None) -> tuple[subprocess.Popen[str], str, int]:
+def _start_run(
+    module: Path, tmp_path: Path, args: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str, int]:
     args = args or ["run", "--module", str(module), "--config", "served", "--root-id", "x"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "wasmkit", *args],
@@ -189,11 +204,18 @@ def test_envoy_dies_with_wasmkit(tmp_path: Path, wat: Wat) -> None:
 def test_trap_shows_the_filter_log_and_keeps_relative_artifacts(tmp_path: Path, wat: Wat) -> None:
     (tmp_path / "t.yaml").write_text("cases:\n  - {name: c, expect: {status: 200}}\n")
     wat("trap").rename(tmp_path / "trap.wasm")
-    done = wasmkit("test", "--module", "trap.wasm", "--file", "t.yaml", "--keep-artifacts", "art", cwd=tmp_path)
+    done = wasmkit(
+        "test", "--module", "trap.wasm", "--file", "t.yaml", "--keep-artifacts", "art", cwd=tmp_path
+    )
     assert done.returncode == 1
     assert "status: expected 200, got 503 (wasm_fail_stream)" in done.stdout
-    assert "filter log (envoy):\n  [error] proxy_on_request_headers failed: Uncaught RuntimeError: unreachable" in done.stdout
-    assert (tmp_path / "art" / "envoy.yaml").is_file() and (tmp_path / "art" / "envoy.log").is_file()
+    assert (
+        "filter log (envoy):\n  [error] proxy_on_request_headers failed: Uncaught RuntimeError: unreachable"
+        in done.stdout
+    )
+    assert (tmp_path / "art" / "envoy.yaml").is_file() and (
+        tmp_path / "art" / "envoy.log"
+    ).is_file()
 
 
 def test_verbose_shows_the_filter_log_of_a_passing_run() -> None:

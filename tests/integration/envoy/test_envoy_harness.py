@@ -29,7 +29,10 @@ def test_response_request_and_local_reply(wat: Wat, run_suite: RunSuite) -> None
         {
             "config": "world",
             "cases": [
-                {"name": "response header", "expect": {"status": 200, "headers": {"hello": "world"}}},
+                {
+                    "name": "response header",
+                    "expect": {"status": 200, "headers": {"hello": "world"}},
+                },
                 {
                     "name": "upstream sees the stamp",
                     "request": {"path": "/p?q=1", "headers": {"x-user": "alice"}},
@@ -49,12 +52,23 @@ def test_response_request_and_local_reply(wat: Wat, run_suite: RunSuite) -> None
                 {
                     "name": "per-case config",
                     "config": "tomorrow",
-                    "expect": {"headers": {"hello": "tomorrow"}, "upstreamHeaders": {"x-stamp": {"regex": "^to"}}},
+                    "expect": {
+                        "headers": {"hello": "tomorrow"},
+                        "upstreamHeaders": {"x-stamp": {"regex": "^to"}},
+                    },
                 },
                 {
                     "name": "canned upstream reply, header removed",
-                    "upstream": {"status": 418, "headers": {"x-gone": "1", "x-kept": "2"}, "body": "teapot"},
-                    "expect": {"status": 418, "headers": {"x-gone": None, "x-kept": "2"}, "body": "teapot"},
+                    "upstream": {
+                        "status": 418,
+                        "headers": {"x-gone": "1", "x-kept": "2"},
+                        "body": "teapot",
+                    },
+                    "expect": {
+                        "status": 418,
+                        "headers": {"x-gone": None, "x-kept": "2"},
+                        "body": "teapot",
+                    },
                 },
                 {
                     "name": "local reply",
@@ -82,7 +96,11 @@ def test_failed_expectations_report_expected_and_got(wat: Wat, run_suite: RunSui
             "cases": [
                 {
                     "name": "wrong",
-                    "expect": {"status": 201, "headers": {"hello": "mars", "server": None}, "upstreamHeaders": {"x-stamp": "x"}},
+                    "expect": {
+                        "status": 201,
+                        "headers": {"hello": "mars", "server": None},
+                        "upstreamHeaders": {"x-stamp": "x"},
+                    },
                 }
             ],
         },
@@ -118,7 +136,9 @@ def test_one_envoy_one_listener_per_variant(wat: Wat, run_suite: RunSuite, tmp_p
     assert config.count("envoy.filters.http.wasm") == 3
     assert (artifacts / "envoy.log").is_file()
     # The access log gives every case's response code details, in order.
-    details = [json.loads(line)["details"] for line in (artifacts / "access.log").read_text().splitlines()]
+    details = [
+        json.loads(line)["details"] for line in (artifacts / "access.log").read_text().splitlines()
+    ]
     assert details == ["via_upstream"] * 4
 
 
@@ -144,7 +164,10 @@ def test_trap_under_fail_open_recovers(wat: Wat, run_suite: RunSuite) -> None:
             "failurePolicy": "FAIL_OPEN",
             "cases": [
                 {"name": "trapping request", "expect": {"status": 503}},
-                {"name": "served without the filter", "expect": {"status": 200, "reachedUpstream": True}},
+                {
+                    "name": "served without the filter",
+                    "expect": {"status": 200, "reachedUpstream": True},
+                },
             ],
         },
     )
@@ -160,7 +183,9 @@ def test_trap_under_fail_open_recovers(wat: Wat, run_suite: RunSuite) -> None:
         ("configure_fails", "Failed to configure base Wasm plugin"),
     ],
 )
-def test_broken_modules_fail_with_envoys_reason(wat: Wat, run_suite: RunSuite, fixture: str, reason: str) -> None:
+def test_broken_modules_fail_with_envoys_reason(
+    wat: Wat, run_suite: RunSuite, fixture: str, reason: str
+) -> None:
     result = run_suite(wat(fixture), {"cases": [{"name": "any", "expect": {"status": 200}}]})
     assert result.load_error is not None and reason in result.load_error
     assert not result.ok and result.failed == 1

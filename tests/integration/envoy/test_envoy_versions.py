@@ -17,7 +17,10 @@ pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
 def wasmkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wasmkit", *map(str, args)], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "wasmkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -26,7 +29,15 @@ def test_example_passes_in_envoy_1_36() -> None:
     assert binary.version.startswith("1.36.")
     assert binary.path.parent.name == binary.version
     done = subprocess.run(
-        [sys.executable, "-m", "wasmkit", "test", str(REPO / "examples" / "add-header"), "--envoy-version", "1.36"],
+        [
+            sys.executable,
+            "-m",
+            "wasmkit",
+            "test",
+            str(REPO / "examples" / "add-header"),
+            "--envoy-version",
+            "1.36",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -40,12 +51,21 @@ def test_the_projects_platform_picks_the_envoy(tmp_path: Path) -> None:
     project = tmp_path / "p"
     shutil.copytree(REPO / "examples" / "add-header", project)
     config = project / "wasmkit.yaml"
-    config.write_text(config.read_text().replace("name: add-header\n", 'name: add-header\nplatform: {name: istio, version: "1.28"}\n'))
+    config.write_text(
+        config.read_text().replace(
+            "name: add-header\n", 'name: add-header\nplatform: {name: istio, version: "1.28"}\n'
+        )
+    )
     default = wasmkit("test", project)
     assert default.returncode == 0
-    assert "note: the project targets Envoy 1.36; testing in the bundled Envoy 1.40" in default.stderr
+    assert (
+        "note: the project targets Envoy 1.36; testing in the bundled Envoy 1.40" in default.stderr
+    )
     chosen = wasmkit("test", project, "--envoy-version", "platform")
     assert chosen.returncode == 0, chosen.stderr
     assert "engine envoy: Envoy 1.36." in chosen.stdout and "note:" not in chosen.stderr
     plain = wasmkit("test", REPO / "examples" / "add-header", "--envoy-version", "platform")
-    assert plain.returncode == 2 and "needs a project whose platform names an Envoy release" in plain.stderr
+    assert (
+        plain.returncode == 2
+        and "needs a project whose platform names an Envoy release" in plain.stderr
+    )

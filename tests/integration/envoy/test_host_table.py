@@ -42,14 +42,27 @@ def _module_importing(imports: dict[tuple[str, str], Signature]) -> bytes:
     return bytes(wasmtime.wat2wasm(text))
 
 
-def _validate(tmp_path: Path, module: bytes, envoy: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _validate(
+    tmp_path: Path, module: bytes, envoy: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "m.wasm"
     path.write_bytes(module)
     block = envoy_wasm_filter(FilterSpec("t", "", LocalCode(str(path))))
     config = tmp_path / "envoy.yaml"
-    config.write_text(render_bootstrap([Listener("l", block)], upstream_port=1, access_log="/dev/null"))
+    config.write_text(
+        render_bootstrap([Listener("l", block)], upstream_port=1, access_log="/dev/null")
+    )
     return subprocess.run(
-        [str(envoy or find_envoy().path), "--mode", "validate", "-c", str(config), "--disable-hot-restart", "-l", "warn"],
+        [
+            str(envoy or find_envoy().path),
+            "--mode",
+            "validate",
+            "-c",
+            str(config),
+            "--disable-hot-restart",
+            "-l",
+            "warn",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -65,7 +78,11 @@ def test_every_listed_function_links(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("module", "name"),
-    [("wasi_snapshot_preview1", "proc_raise"), ("env", "proxy_get_configuration"), ("env", "abort")],
+    [
+        ("wasi_snapshot_preview1", "proc_raise"),
+        ("env", "proxy_get_configuration"),
+        ("env", "abort"),
+    ],
 )
 def test_unlisted_functions_do_not(tmp_path: Path, module: str, name: str) -> None:
     assert name not in ENV_FUNCTIONS and name not in WASI_FUNCTIONS
@@ -78,10 +95,18 @@ def test_unlisted_functions_do_not(tmp_path: Path, module: str, name: str) -> No
 def test_envoy_1_36_links_its_table_and_not_the_newer_wasi_calls(tmp_path: Path) -> None:
     envoy = ensure_envoy("1.36").path
     host = host_modules("1.36")
-    imports = {(module, name): sig for module in ("env", "wasi_snapshot_preview1") for name, sig in host[module].items()}
+    imports = {
+        (module, name): sig
+        for module in ("env", "wasi_snapshot_preview1")
+        for name, sig in host[module].items()
+    }
     done = _validate(tmp_path, _module_importing(imports), envoy)
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("path_filestat_get", "fd_filestat_get"):
         assert name in WASI_SINCE_1_39
-        done = _validate(tmp_path, _module_importing({("wasi_snapshot_preview1", name): WASI_FUNCTIONS[name]}), envoy)
+        done = _validate(
+            tmp_path,
+            _module_importing({("wasi_snapshot_preview1", name): WASI_FUNCTIONS[name]}),
+            envoy,
+        )
         assert f"missing import: wasi_snapshot_preview1.{name}" in done.stdout + done.stderr

@@ -31,6 +31,9 @@ def test_wheel_has_harness_scaffolds_and_builder_images(tmp_path: Path) -> None:
             if p.is_file() and "__pycache__" not in p.parts
         }
         assert expected and expected <= names, sorted(expected - names)
-    images = {f"wasmkit/build/images/{p.name}" for p in (REPO / "wasmkit/build/images").glob("*.Containerfile")}
+    images = {
+        f"wasmkit/build/images/{p.name}"
+        for p in (REPO / "wasmkit/build/images").glob("*.Containerfile")
+    }
     assert len(images) == 4 and images <= names
     assert "wasmkit/py.typed" in names

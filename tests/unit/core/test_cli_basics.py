@@ -36,7 +36,13 @@ def test_errors_render_message_details_and_hint() -> None:
     text = render_error(ToolNotFound("no clang", hint="apt-get install clang-19"))
     assert text == "error: no clang\nhint: apt-get install clang-19"
     failed = ProcessFailed("step failed", command=["cc", "x.c"], returncode=1, output="x.c:1: oops")
-    assert render_error(failed, verbose=1).splitlines() == ["error: step failed", "command: cc x.c", "x.c:1: oops"]
-    long = ProcessFailed("f", command=["x"], returncode=1, output="\n".join(str(i) for i in range(100)))
+    assert render_error(failed, verbose=1).splitlines() == [
+        "error: step failed",
+        "command: cc x.c",
+        "x.c:1: oops",
+    ]
+    long = ProcessFailed(
+        "f", command=["x"], returncode=1, output="\n".join(str(i) for i in range(100))
+    )
     shown = render_error(long).splitlines()
     assert shown[1] == "..." and shown[-1] == "99" and len(shown) < 50

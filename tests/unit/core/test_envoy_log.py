@@ -20,7 +20,10 @@ CONFIGURE = """\
 
 
 def test_first_specific_reason_wins() -> None:
-    assert load_failure_reason(MISSING_IMPORT) == "Failed to load Wasm module due to a missing import: env.abort"
+    assert (
+        load_failure_reason(MISSING_IMPORT)
+        == "Failed to load Wasm module due to a missing import: env.abort"
+    )
 
 
 def test_wasm_vm_failed_prefix_is_dropped() -> None:
@@ -34,7 +37,9 @@ def test_a_config_error_is_not_a_module_failure() -> None:
 
 
 def test_nothing_relevant() -> None:
-    assert load_failure_reason("[2026-11-30 09:40:00.000][1][info][main] [x.cc:1] starting\n") is None
+    assert (
+        load_failure_reason("[2026-11-30 09:40:00.000][1][info][main] [x.cc:1] starting\n") is None
+    )
     assert load_failure_reason("") is None
 
 

@@ -13,7 +13,9 @@ from wasmkit.errors import UsageError
 def _fake(cache: Path, version: str) -> Path:
     binary = cache / version / "envoy"
     binary.parent.mkdir(parents=True)
-    binary.write_text("#!/bin/sh\necho 'envoy  version: abc/" + version + "/Clean/RELEASE/BoringSSL'\n")
+    binary.write_text(
+        "#!/bin/sh\necho 'envoy  version: abc/" + version + "/Clean/RELEASE/BoringSSL'\n"
+    )
     binary.chmod(0o755)
     return binary
 

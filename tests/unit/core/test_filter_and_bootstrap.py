@@ -59,7 +59,9 @@ def test_plugin_configuration_forms() -> None:
 
 
 def test_bootstrap_inserts_the_block_before_the_router() -> None:
-    block = envoy_wasm_filter(FilterSpec("f", "r", LocalCode("/m.wasm"), configuration='a "quoted": value'))
+    block = envoy_wasm_filter(
+        FilterSpec("f", "r", LocalCode("/m.wasm"), configuration='a "quoted": value')
+    )
     text = render_bootstrap(
         [Listener("variant-0", block), Listener("variant-1", block, port=8080)],
         upstream_port=1234,
@@ -73,5 +75,7 @@ def test_bootstrap_inserts_the_block_before_the_router() -> None:
     assert filters[0] == block
     assert filters[1]["name"] == "envoy.filters.http.router"
     endpoint = data["static_resources"]["clusters"][0]["load_assignment"]["endpoints"][0]
-    assert endpoint["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] == 1234
+    assert (
+        endpoint["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] == 1234
+    )
     assert data["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 0}

@@ -30,7 +30,11 @@ def test_add_header_is_clean(wat: Wat) -> None:
     [
         ("no_abi", "no-abi", "exports no proxy_abi_version_* marker"),
         ("unknown_import", "missing-import", "import env.abort is not provided by Envoy"),
-        ("bad_signature", "bad-signature", "import env.proxy_log has signature (i32, i32) -> (i32)"),
+        (
+            "bad_signature",
+            "bad-signature",
+            "import env.proxy_log has signature (i32, i32) -> (i32)",
+        ),
     ],
 )
 def test_each_problem_is_named(wat: Wat, fixture: str, code: str, text: str) -> None:

@@ -8,7 +8,9 @@ import json
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 
 
-def request(port: int, headers: dict[str, str], body: bytes | None = None, chunked: bool = False) -> tuple[int, bytes]:
+def request(
+    port: int, headers: dict[str, str], body: bytes | None = None, chunked: bool = False
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.putrequest("POST", "/p?q=1", skip_accept_encoding=True)
@@ -35,7 +37,11 @@ def test_echo_and_canned_replies() -> None:
             status, body = request(upstream.port, {"X-One": "1"}, b"hello")
         assert status == 200
         echoed = json.loads(body)
-        assert echoed["path"] == "/p?q=1" and echoed["headers"]["x-one"] == "1" and echoed["body"] == "hello"
+        assert (
+            echoed["path"] == "/p?q=1"
+            and echoed["headers"]["x-one"] == "1"
+            and echoed["body"] == "hello"
+        )
         assert [r.body for r in arrived] == [b"hello"]
         with upstream.exchange(CannedReply(418, (("x-tea", "yes"),), b"teapot")):
             assert request(upstream.port, {}, b"") == (418, b"teapot")

@@ -50,7 +50,9 @@ def test_agrees_with_wasmtime_on_every_fixture(wat: Wat) -> None:
         data = wat(source.stem).read_bytes()
         ours = read_interface(data)
         module = wasmtime.Module(engine, data)
-        assert [(i.module, i.name) for i in ours.imports] == [(i.module, i.name) for i in module.imports]
+        assert [(i.module, i.name) for i in ours.imports] == [
+            (i.module, i.name) for i in module.imports
+        ]
         for exp, theirs in zip(ours.exports, module.exports, strict=True):
             assert exp.name == theirs.name
             if isinstance(theirs.type, wasmtime.FuncType):

@@ -114,7 +114,6 @@ def test_a_trap_while_configuring_is_a_load_failure() -> None:
     assert caught.value.details is not None and "unreachable" in caught.value.details
 
 
-
 CRASH = HttpRequest(headers=(("x-crash", "1"),))
 
 
@@ -160,7 +159,9 @@ PHASES = FIXTURES / "wat" / "trap_phases.wat"
         ("FAIL_OPEN", "response", 503, 200),
     ],
 )
-def test_traps_in_each_phase_meet_the_policy(policy: str, where: str, first: int, then: int) -> None:
+def test_traps_in_each_phase_meet_the_policy(
+    policy: str, where: str, first: int, then: int
+) -> None:
     f = load_filter(PHASES, failure_policy=policy)
     crash = f.send("POST", "/", {"x-crash": where}, "hi")
     assert crash.status == first and crash.trap is not None

@@ -30,7 +30,12 @@ def test_add_header_end_to_end() -> None:
 
     request = HttpRequest("POST", "/orders", (("host", "shop"), ("x-user", "al")), b"{}")
     ex = f.request(request, upstream)
-    assert (ex.status, ex.body, ex.header("hello"), ex.header("x-gone")) == (201, b"made", "world", None)
+    assert (ex.status, ex.body, ex.header("hello"), ex.header("x-gone")) == (
+        201,
+        b"made",
+        "world",
+        None,
+    )
     assert ex.upstream == seen[0]
     assert dict(seen[0].headers)["x-stamp"] == "world"
     assert dict(seen[0].headers)["host"] == "shop"
@@ -41,7 +46,12 @@ def test_add_header_end_to_end() -> None:
 def test_local_reply_goes_through_the_response_callback() -> None:
     f = load_filter(WAT / "add_header.wat", configuration="v")
     ex = f.request(HttpRequest(headers=(("x-deny", "1"),)))
-    assert (ex.status, ex.body, ex.details, ex.upstream) == (403, b"denied by wasm", "denied_by_wasm", None)
+    assert (ex.status, ex.body, ex.details, ex.upstream) == (
+        403,
+        b"denied by wasm",
+        "denied_by_wasm",
+        None,
+    )
     assert ex.header("hello") == "v" and ex.header("content-type") == "text/plain"
     assert ex.local_reply is not None and ex.local_reply.status == 403
 
@@ -137,7 +147,9 @@ def test_a_local_reply_keeps_the_filters_own_content_type() -> None:
     ]
     plain = LocalReply(403, "d", b"no", ())
     assert ("content-type", "text/plain") in StreamRun._reply_headers(plain)
-    assert ("content-type", "text/plain") not in StreamRun._reply_headers(LocalReply(204, "", b"", ()))
+    assert ("content-type", "text/plain") not in StreamRun._reply_headers(
+        LocalReply(204, "", b"", ())
+    )
 
 
 def test_driving_single_callbacks() -> None:

@@ -11,18 +11,24 @@ REQUEST_BODY, RESPONSE_BODY, VM_CONFIG, PLUGIN_CONFIG = 0, 1, 6, 7
 def test_plugin_configuration_is_read_in_the_root_context_only() -> None:
     host = Host(configuration=b"hello world")
     with host.root() as root:
-        assert host.call("proxy_get_buffer_bytes", PLUGIN_CONFIG, 0, 100, OUT, OUT + 4, ctx=root) == 0
+        assert (
+            host.call("proxy_get_buffer_bytes", PLUGIN_CONFIG, 0, 100, OUT, OUT + 4, ctx=root) == 0
+        )
         assert host.given() == b"hello world"
         assert host.call("proxy_get_buffer_bytes", PLUGIN_CONFIG, 6, 3, OUT, OUT + 4, ctx=root) == 0
         assert host.given() == b"wor"
-    assert host.call("proxy_get_buffer_bytes", PLUGIN_CONFIG, 0, 100, OUT, OUT + 4) == Status.NOT_FOUND
+    assert (
+        host.call("proxy_get_buffer_bytes", PLUGIN_CONFIG, 0, 100, OUT, OUT + 4) == Status.NOT_FOUND
+    )
 
 
 def test_reading_past_the_end_is_clamped_and_starting_past_it_refused(host: Host) -> None:
     host.ctx.request_body = bytearray(b"abc")
     assert host.call("proxy_get_buffer_bytes", REQUEST_BODY, 1, 100, OUT, OUT + 4) == 0
     assert host.given() == b"bc"
-    assert host.call("proxy_get_buffer_bytes", REQUEST_BODY, 4, 1, OUT, OUT + 4) == Status.BAD_ARGUMENT
+    assert (
+        host.call("proxy_get_buffer_bytes", REQUEST_BODY, 4, 1, OUT, OUT + 4) == Status.BAD_ARGUMENT
+    )
 
 
 def test_an_empty_read_allocates_nothing(host: Host) -> None:

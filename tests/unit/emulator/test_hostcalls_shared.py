@@ -104,7 +104,12 @@ def test_http_call_is_recorded_and_answered_after_the_callback() -> None:
     assert host.call("proxy_http_call", *host.put("auth"), *headers, *body, 0, 0, 500, OUT) == 0
     token = host.u32(OUT)
     call = host.vm.http_calls[0]
-    assert (call.token, call.cluster, call.body, call.timeout_ms) == (token, "auth", b"question", 500)
+    assert (call.token, call.cluster, call.body, call.timeout_ms) == (
+        token,
+        "auth",
+        b"question",
+        500,
+    )
     assert call.header(":path") == "/check"
     host.vm.drain()
     assert host.vm.guest.global_value("got") == len(b"allowed")

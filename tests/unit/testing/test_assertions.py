@@ -12,7 +12,12 @@ def expect(**data: object) -> Expect:
     return validate(Expect, data, "t")
 
 
-def observed(status: int = 200, headers: dict[str, str] | None = None, body: bytes = b"", upstream: dict[str, str] | None = None) -> Observed:
+def observed(
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    upstream: dict[str, str] | None = None,
+) -> Observed:
     record = None
     if upstream is not None:
         record = UpstreamRecord("GET", "/", tuple(upstream.items()), b"")

@@ -143,4 +143,8 @@ def test_both_engines_in_the_report_side_by_side(wat) -> None:  # type: ignore[n
     assert "status" in text and "418" in text and text.rstrip().endswith("2 diverged")
     data = json.loads(render_json(diverging))
     assert data["summary"]["diverged"] == 2
-    assert data["divergences"][0]["differences"][0] == {"what": "status", "left": "200", "right": "418"}
+    assert data["divergences"][0]["differences"][0] == {
+        "what": "status",
+        "left": "200",
+        "right": "418",
+    }

@@ -27,7 +27,12 @@ SUITE = validate(
             {"name": "a", "expect": {"status": 200}},
             {"name": "b", "config": "tomorrow", "expect": {"status": 200}},
             {"name": "c", "expect": {"status": 200}},
-            {"name": "d", "config": {"k": [1, 2]}, "failurePolicy": "FAIL_OPEN", "expect": {"status": 200}},
+            {
+                "name": "d",
+                "config": {"k": [1, 2]},
+                "failurePolicy": "FAIL_OPEN",
+                "expect": {"status": 200},
+            },
             {"name": "e", "rootId": "other", "config": "world", "expect": {"status": 200}},
         ],
     },
@@ -61,7 +66,13 @@ def result() -> SuiteResult:
     ok = Observed(200, duration_ms=1.0)
     cases = (
         CaseResult("good", 0, "envoy", (), ok),
-        CaseResult("bad <&>", 1, "envoy", (Mismatch("status", "200", "403"), Mismatch("header a", "'x'", "(absent)")), ok),
+        CaseResult(
+            "bad <&>",
+            1,
+            "envoy",
+            (Mismatch("status", "200", "403"), Mismatch("header a", "'x'", "(absent)")),
+            ok,
+        ),
     )
     run = EngineRun("envoy", "Envoy 1.40.0 (V8)", (ok, ok), 5.0)
     return SuiteResult(Path("f.wasm"), None, (run,), cases, 12.0)

@@ -37,7 +37,12 @@ def test_full_example_is_accepted() -> None:
                 {
                     "name": "adds",
                     "config": {"a": 1},
-                    "request": {"method": "post", "path": "/x", "headers": {"X-Foo": "bar"}, "body": "hi"},
+                    "request": {
+                        "method": "post",
+                        "path": "/x",
+                        "headers": {"X-Foo": "bar"},
+                        "body": "hi",
+                    },
                     "upstream": {"status": 201, "headers": {"a": "b"}, "body": "ok"},
                     "expect": {
                         "status": 200,
@@ -55,7 +60,10 @@ def test_full_example_is_accepted() -> None:
     assert only.request.headers == {"x-foo": "bar"}  # names are case-insensitive
     assert only.expect.headers is not None
     assert only.expect.headers["x-gone"] is None
-    assert only.expect.headers["hello"] is not None and only.expect.headers["hello"].equals == "tomorrow"
+    assert (
+        only.expect.headers["hello"] is not None
+        and only.expect.headers["hello"].equals == "tomorrow"
+    )
     assert only.expect.body is not None and only.expect.body.contains == "ok"
 
 
@@ -66,22 +74,62 @@ def test_full_example_is_accepted() -> None:
         ({}, "cases: Field required"),
         ({"cases": [case(bogus=1)]}, "cases[0].bogus: unknown key"),
         ({"cases": [case()], "extra": 1}, "extra: unknown key"),
-        ({"cases": [{"name": "c", "expect": {"status": "x"}}]}, "cases[0].expect.status: Input should be a valid integer"),
-        ({"cases": [{"name": "c", "expect": {"status": 99}}]}, "cases[0].expect.status: Input should be greater than or equal to 100"),
+        (
+            {"cases": [{"name": "c", "expect": {"status": "x"}}]},
+            "cases[0].expect.status: Input should be a valid integer",
+        ),
+        (
+            {"cases": [{"name": "c", "expect": {"status": 99}}]},
+            "cases[0].expect.status: Input should be greater than or equal to 100",
+        ),
         ({"cases": [{"name": "c", "expect": {}}]}, "cases[0].expect: expect needs at least one of"),
         ({"cases": [{"name": "c"}]}, "cases[0].expect: Field required"),
         ({"cases": [case(), case()]}, "two cases are named 'c'"),
         ({"cases": [case(name="")]}, "cases[0].name: String should have at least 1 character"),
-        ({"failurePolicy": "FAIL_SOMETIMES", "cases": [case()]}, "failurePolicy: Input should be 'FAIL_CLOSED', 'FAIL_OPEN' or 'FAIL_RELOAD'"),
-        ({"cases": [case(request={"path": "no-slash"})]}, "cases[0].request.path: must start with /"),
-        ({"cases": [case(request={"method": "GE T"})]}, "cases[0].request.method: not a valid HTTP method"),
-        ({"cases": [case(request={"headers": {"bad name": "x"}})]}, "cases[0].request.headers: 'bad name' is not a valid header name"),
-        ({"cases": [case(request={"headers": {"x": "a\r\nb"}})]}, "cases[0].request.headers: header 'x' has a line break"),
-        ({"cases": [case(upstream={"status": 700})]}, "cases[0].upstream.status: Input should be less than or equal to 599"),
-        ({"cases": [{"name": "c", "expect": {"headers": {"a": {"regex": "("}}}}]}, "cases[0].expect.headers.a.regex: not a valid regular expression"),
-        ({"cases": [{"name": "c", "expect": {"headers": {"a": 3}}}]}, "cases[0].expect.headers.a: give a string, null, or a mapping"),
-        ({"cases": [{"name": "c", "expect": {"headers": {"a": {"regex": "x", "contains": "y"}}}}]}, "cases[0].expect.headers.a: give exactly one of"),
-        ({"cases": [{"name": "c", "expect": {"body": {"regx": "x"}}}]}, "cases[0].expect.body.regx: unknown key"),
+        (
+            {"failurePolicy": "FAIL_SOMETIMES", "cases": [case()]},
+            "failurePolicy: Input should be 'FAIL_CLOSED', 'FAIL_OPEN' or 'FAIL_RELOAD'",
+        ),
+        (
+            {"cases": [case(request={"path": "no-slash"})]},
+            "cases[0].request.path: must start with /",
+        ),
+        (
+            {"cases": [case(request={"method": "GE T"})]},
+            "cases[0].request.method: not a valid HTTP method",
+        ),
+        (
+            {"cases": [case(request={"headers": {"bad name": "x"}})]},
+            "cases[0].request.headers: 'bad name' is not a valid header name",
+        ),
+        (
+            {"cases": [case(request={"headers": {"x": "a\r\nb"}})]},
+            "cases[0].request.headers: header 'x' has a line break",
+        ),
+        (
+            {"cases": [case(upstream={"status": 700})]},
+            "cases[0].upstream.status: Input should be less than or equal to 599",
+        ),
+        (
+            {"cases": [{"name": "c", "expect": {"headers": {"a": {"regex": "("}}}}]},
+            "cases[0].expect.headers.a.regex: not a valid regular expression",
+        ),
+        (
+            {"cases": [{"name": "c", "expect": {"headers": {"a": 3}}}]},
+            "cases[0].expect.headers.a: give a string, null, or a mapping",
+        ),
+        (
+            {
+                "cases": [
+                    {"name": "c", "expect": {"headers": {"a": {"regex": "x", "contains": "y"}}}}
+                ]
+            },
+            "cases[0].expect.headers.a: give exactly one of",
+        ),
+        (
+            {"cases": [{"name": "c", "expect": {"body": {"regx": "x"}}}]},
+            "cases[0].expect.body.regx: unknown key",
+        ),
         ({"config": 42, "cases": [case()]}, "config: Input should be a valid"),
     ],
 )
