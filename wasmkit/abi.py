@@ -123,7 +123,7 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+|[xX*]))?(?:[-+][0-9A-Za-z.-]+)?
 
 
 def release_minor(version: str) -> tuple[int, int] | None:
-    """``(major, minor)`` of a release written ``1.20``, ``1.20.3``, ``v1.5.10``, ``1.5.x``; else None."""
+    """``(major, minor)`` of ``1.20``, ``1.20.3``, ``v1.5.10`` or ``1.5.x``; None if malformed."""
     match = _VERSION.match(version.strip())
     return (int(match.group(1)), int(match.group(2))) if match else None
 
@@ -133,7 +133,7 @@ def platform_versions(platform: str) -> list[str]:
 
 
 def find_platform(platform: str, version: str) -> PlatformRelease:
-    """The row for ``platform`` at ``version`` (``1.20``, ``1.20.3``, ``v1.5.10``, ``1.5.x`` all work).
+    """The row for ``platform`` at ``version`` (``1.20``, ``1.20.3``, ``v1.5.10``, ``1.5.x``).
 
     Raises :class:`UsageError` (exit 2) for an unknown platform, a malformed version, or one
     older than the first release with Wasm; a newer minor than the table knows is assumed to
@@ -152,7 +152,8 @@ def find_platform(platform: str, version: str) -> PlatformRelease:
     if parsed is None:
         raise UsageError(
             f"{platform} version {version!r} is not a version number",
-            hint=f"give major.minor, e.g. {rows[-1].version} or {rows[-1].version}.x (known: {known})",
+            hint=f"give major.minor, e.g. {rows[-1].version} or {rows[-1].version}.x "
+            f"(known: {known})",
         )
     major, minor = parsed
     for row in rows:
