@@ -76,7 +76,9 @@ class OutboundCalls(CallBase):
             return Status.BAD_ARGUMENT  # Envoy requires :method, :path and :authority
         call = HttpCall(
             token=self.vm.next_token(),
-            context_id=self._ctx.id,
+            # Envoy (proxy-wasm-cpp-host) makes every call on the root context and answers
+            # it with the root's id; the SDKs find the stream by the token.
+            context_id=self.vm.root.id,
             cluster=self._text(cluster_ptr, cluster_size),
             headers=headers,
             body=self._read(body_ptr, body_size),

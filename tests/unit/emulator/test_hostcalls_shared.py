@@ -79,9 +79,11 @@ def test_metrics_counter_gauge_histogram(host: Host) -> None:
 
 CALL_RESPONSE = """
   (global $got (export "got") (mut i32) (i32.const -1))
+  (global $to (export "to") (mut i32) (i32.const -1))
   (func (export "proxy_on_http_call_response")
         (param $ctx i32) (param $token i32) (param $headers i32) (param $body i32) (param $trailers i32)
     (global.set $got (local.get $body))
+    (global.set $to (local.get $ctx))
     ;; read the body and the :status while the answer is being delivered
     (drop (call $proxy_get_buffer_bytes (i32.const 4) (i32.const 0) (local.get $body)
                                         (i32.const 600) (i32.const 604)))
@@ -113,6 +115,10 @@ def test_http_call_is_recorded_and_answered_after_the_callback() -> None:
     assert call.header(":path") == "/check"
     host.vm.drain()
     assert host.vm.guest.global_value("got") == len(b"allowed")
+    # Envoy (proxy-wasm-cpp-host's http_call) runs every call on the ROOT context and answers
+    # with the root's id, even when a stream context made it; SDKs find the stream by token.
+    assert host.ctx.id != host.vm.root.id
+    assert host.vm.guest.global_value("to") == host.vm.root.id
     assert host.given(600, 604) == b"allowed"
     assert host.given(608, 612) == encode_pairs([(":status", "200"), ("x-answer", "yes")])
     # After delivery the call's maps are gone again.
