@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wasmkit._atomic import write_atomic
 from wasmkit._wasmbin import WasmFormatError, read_interface
 from wasmkit.abi import ABI_MARKER_PREFIX, AbiVersion
 from wasmkit.errors import ModuleError
@@ -280,7 +281,5 @@ def module_file(path: Path) -> Path:
             hint="fix the .wat file (wasmtime's message above points at the line)",
         ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-    tmp.write_bytes(bytes(data))
-    tmp.replace(target)
+    write_atomic(target, bytes(data))
     return target

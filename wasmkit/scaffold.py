@@ -23,6 +23,7 @@ from pathlib import Path
 import jinja2
 import jinja2.sandbox
 
+from wasmkit._atomic import write_atomic
 from wasmkit._resources import resource_dir
 from wasmkit.errors import EnvironmentProblem, UsageError
 
@@ -133,9 +134,7 @@ def render_scaffold(
     written = []
     for path, data in rendered.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomic(path, data)
         src = sources.get(path.relative_to(target).as_posix())
         if src is not None and os.access(src, os.X_OK):
             shutil.copymode(src, path)

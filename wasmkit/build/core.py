@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from wasmkit._atomic import copy_atomic, write_atomic
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
 from wasmkit.build.checks import check_root, check_static
 from wasmkit.build.inputs import fingerprint, up_to_date, write_state
@@ -185,9 +185,7 @@ def write_runtime_config(path: Path, *, root_ids: list[str], abis: list[AbiVersi
         "abiVersions": [a.value for a in abis],
         "config": {"rootIds": root_ids},
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def build_project(project_dir: Path, options: BuildOptions | None = None) -> BuildResult:
@@ -297,9 +295,7 @@ def _collect(artifact: str, ws: Workspace, module: Path) -> None:
             hint="run `wasmkit build -v` to see the tools' output",
         )
     if produced.resolve() != module.resolve():
-        tmp = module.with_name(f".{module.name}.tmp")
-        shutil.copyfile(produced, tmp)
-        tmp.replace(module)
+        copy_atomic(produced, module)
 
 
 def store_module(

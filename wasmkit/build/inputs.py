@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from wasmkit._atomic import write_atomic
 from wasmkit.build.language import BuildContext, Language
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,7 @@ def read_state(out: Path) -> dict[str, Any]:
 
 
 def write_state(out: Path, **values: Any) -> None:
-    tmp = out / f".{STATE_FILE}.tmp"
-    tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
-    tmp.replace(out / STATE_FILE)
+    write_atomic(out / STATE_FILE, json.dumps(values, indent=2, sort_keys=True) + "\n")
 
 
 def up_to_date(out: Path, module: Path, print_: str) -> bool:

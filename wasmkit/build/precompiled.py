@@ -7,9 +7,9 @@ ends up in the same place (``build/filter.wasm`` + ``build/runtime-config.json``
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from wasmkit._atomic import copy_atomic
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
 from wasmkit.build.checks import check_declared_abi, check_root, check_static
 from wasmkit.build.core import (
@@ -60,9 +60,7 @@ def import_precompiled(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / MODULE_NAME
     if module.resolve() != target.resolve():
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(module, tmp)
-        tmp.replace(target)
+        copy_atomic(module, target)
     info = check_static(target, platform)
     check_declared_abi(info, version)
     notes = [f"imported {module}"]

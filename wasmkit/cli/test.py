@@ -9,16 +9,10 @@ from typing import Any
 
 import click
 
+from wasmkit._atomic import write_atomic
 from wasmkit.cli._app import Output, output
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 from wasmkit.filter import FailurePolicy
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 @click.command()
@@ -144,7 +138,8 @@ def test(
     )
     result = run_tests(inputs, engines, select=select)
     if junit_xml is not None:
-        _atomic_write(junit_xml, to_junit(result))
+        junit_xml.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(junit_xml, to_junit(result))
     if as_json:
         click.echo(render_json(result), nl=False)
     else:

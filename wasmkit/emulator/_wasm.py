@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.metadata
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from typing import Any
 
 import wasmtime
 
+from wasmkit._atomic import write_atomic
 from wasmkit.module import HOST_MODULES, Signature, cache_dir
 
 #: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
@@ -121,9 +121,7 @@ def _store_compiled(key: str, module: wasmtime.Module) -> None:
     path = _disk_cache(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(module.serialize())
-        tmp.replace(path)
+        write_atomic(path, module.serialize())
     except (OSError, wasmtime.WasmtimeError):
         pass  # a cache that cannot be written only costs time
 

@@ -1,28 +1,12 @@
-"""File-system helpers of the store: atomic writes, liveness of a staging directory's owner."""
+"""File-system helpers of the store: liveness of a staging directory's owner."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from wasmkit.errors import ModuleError
 from wasmkit.oci._digest import MAX_MODULE_BYTES, WASM_MAGIC
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def pid_alive(pid: int) -> bool:

@@ -29,10 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wasmkit._atomic import copy_atomic, write_atomic
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import ModuleError, UsageError
 from wasmkit.oci._digest import hex_of
-from wasmkit.oci._fs import check_module_file, pid_alive, write_atomic
+from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
 from wasmkit.oci.pack import build_image
 from wasmkit.oci.reference import Reference, parse
@@ -290,9 +291,7 @@ class LocalStore:
                 if path.parent.parent == self.root / "tmp":
                     os.replace(path, target)
                 else:  # a caller's file (the module itself for the wasme layout): copy
-                    tmp = target.with_name(f".{target.name}.tmp")
-                    shutil.copyfile(path, tmp)
-                    os.replace(tmp, target)
+                    copy_atomic(path, target)
             write_atomic(self.blob_path(manifest.digest), manifest.raw)
             target = self._module_file(extracted.sha256)
             if module_file is not None and not target.is_file():

@@ -1,0 +1,45 @@
+"""The one way wasmkit writes a file that someone else may read at the same time.
+
+A reader sees the old content or the new one, never half of it: the data goes to a temporary
+file beside the target (a name no other process or thread can pick: pid and a random token,
+created with ``O_EXCL``), is flushed to disk, and replaces the target with ``os.replace``.
+A failure removes the temporary file and leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+#: Permissions of a new file before the umask: 0o666 as ``open()`` uses; 0o600 for secrets.
+DEFAULT_MODE = 0o666
+
+
+def _replace(path: Path, mode: int, fill: Callable[[BinaryIO], object]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: bytes | bytearray | str, *, mode: int = DEFAULT_MODE) -> None:
+    """Replace ``path`` with ``data`` (text is written as UTF-8) in one step."""
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    _replace(path, mode, lambda f: f.write(raw))
+
+
+def copy_atomic(source: Path, target: Path, *, mode: int = DEFAULT_MODE) -> None:
+    """Replace ``target`` with a copy of ``source`` in one step."""
+    with source.open("rb") as src:
+        _replace(target, mode, lambda f: shutil.copyfileobj(src, f, 1024 * 1024))
