@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wasmkit.errors import WasmFormatError
+
 _VALTYPES = {
     0x7F: "i32",
     0x7E: "i64",
@@ -20,10 +22,6 @@ _VALTYPES = {
 }
 _KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 _TYPE, _IMPORT, _FUNCTION, _EXPORT = 1, 2, 3, 7
-
-
-class WasmFormatError(ValueError):
-    """The bytes are not a well-formed module (where and why)."""
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,40 @@
 
 Every error the library raises derives from :class:`WasmkitError` and carries a
 ``hint``: what the user can do next. The CLI catches only these, prints message
-and hint, and exits with the error's ``exit_code``::
+and hint, and exits with the error's ``exit_code``. Every exception class of wasmkit is defined
+here and drawn here (``tests/unit/test_errors.py`` checks the drawing against the classes)::
 
     WasmkitError                      (2 unless a subclass says otherwise)
     +-- UsageError                    2  bad flags, bad references, bad input values
     |   +-- InputFileError            2  a YAML/JSON file that does not validate (field paths)
+    |   +-- InvalidReference          2  an image reference that does not follow the grammar
+    |   +-- UnknownImage              2  a reference that is not in the local store
+    |   +-- ManifestUnknown           2  a tag or digest the registry does not have
+    |   +-- AuthError                 2  the registry refused us (no or wrong credential)
     +-- ModuleError                   2  a .wasm that is not a usable proxy-wasm module
+    +-- CompileError                  2  the toolchain rejected the project's code
     +-- TestFailure                   1  tests ran and some failed
     |   +-- ModuleLoadError           1  the proxy refused to load the module under test
     +-- EnvironmentProblem            3  something on the machine is missing or down
     |   +-- ToolNotFound              3  Envoy, a compiler, podman ...
     |   +-- ServiceUnavailable        3  a registry, container engine or API server does not answer
     |   +-- ProcessFailed             3  an external process failed for reasons not of the input
+    |   +-- IntegrityError            3  a registry sent bytes that do not match their digest
     +-- Interrupted                 130  Ctrl-C
+
+Signals raised and caught inside the library: a user never sees one as it is, the code that
+catches it turns it into an error above (or into the outcome of a test)::
+
+    ValueError
+    +-- WasmFormatError                  bytes that are not a well-formed WebAssembly module
+    +-- DecodeError                      a serialized proxy-wasm map whose sizes do not add up
+    Exception
+    +-- GuestTrap                        the emulated guest trapped (with its backtrace)
+    +-- HostAbort                        an emulated host function stops the guest (proc_exit)
+    +-- OutOfBounds                      a guest pointer or length outside its memory
+    +-- WasmCompileError                 wasmtime could not compile the module
+    +-- LoadFailure                      the emulated VM did not start (in Envoy's words)
+    +-- EmulatorGap                      the emulator lacks a host call Envoy has
 
 Exit codes (documented in the README): 0 ok, 1 test or assertion failures,
 2 usage or input errors, 3 environment problems.
@@ -76,6 +97,42 @@ class ModuleError(WasmkitError):
     exit_code = EXIT_USAGE
 
 
+class InvalidReference(UsageError):
+    """An image reference that does not follow ``[registry/]name[:tag][@sha256:...]``."""
+
+    EXAMPLE = "localhost:5000/filters/add-header:v1"
+
+    def __init__(self, ref: str, why: str, *, hint: str | None = None):
+        super().__init__(
+            f"invalid image reference {ref!r}: {why}",
+            hint=hint or f"write it as [registry/]name[:tag][@sha256:...], e.g. {self.EXAMPLE}",
+        )
+
+
+class UnknownImage(UsageError):
+    """A reference that is not in the local store."""
+
+    def __init__(self, ref: str):
+        super().__init__(
+            f"no image {ref} in the local store",
+            hint="list stored images with `wasmkit images`, or fetch it with `wasmkit pull`",
+        )
+
+
+class ManifestUnknown(UsageError):
+    """The tag or digest is not in the repository."""
+
+
+class AuthError(UsageError):
+    """The registry refused us: no credential, a wrong one, or no permission."""
+
+
+class CompileError(WasmkitError):
+    """The toolchain rejected the project's code; ``details`` holds its output."""
+
+    exit_code = EXIT_USAGE
+
+
 class TestFailure(WasmkitError):
     """Tests ran, and at least one did not pass."""
 
@@ -123,7 +180,61 @@ class ProcessFailed(EnvironmentProblem):
         super().__init__(message, hint=hint, details=output or None)
 
 
+class IntegrityError(EnvironmentProblem):
+    """The registry sent bytes that do not match their digest."""
+
+
 class Interrupted(WasmkitError):
     """The user pressed Ctrl-C; everything started has been stopped."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+# Signals inside the library (see the second tree above).
+
+
+class WasmFormatError(ValueError):
+    """The bytes are not a well-formed module (where and why)."""
+
+
+class DecodeError(ValueError):
+    """A serialized proxy-wasm map whose sizes do not add up."""
+
+
+class GuestTrap(Exception):
+    """The guest trapped (or a host function aborted it); ``backtrace`` has its frames."""
+
+    def __init__(self, message: str, backtrace: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.backtrace = backtrace
+
+    def describe(self) -> str:
+        if not self.backtrace:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  at {frame}" for frame in self.backtrace)
+
+
+class HostAbort(Exception):
+    """Raised by a host function to stop the guest (proc_exit, a fatal misuse)."""
+
+
+class OutOfBounds(Exception):
+    """A guest pointer/length that does not fit its memory."""
+
+
+class WasmCompileError(Exception):
+    """wasmtime could not compile the module; the message is its first line."""
+
+
+class LoadFailure(Exception):
+    """The VM did not start; ``reason`` is what Envoy logs in the same situation."""
+
+    def __init__(self, reason: str, details: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class EmulatorGap(Exception):
+    """The in-process host cannot run a module Envoy can (Envoy decides instead)."""

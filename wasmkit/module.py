@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit._atomic import write_atomic
-from wasmkit._wasmbin import WasmFormatError, read_interface
+from wasmkit._wasmbin import read_interface
 from wasmkit.abi import ABI_MARKER_PREFIX, AbiVersion
-from wasmkit.errors import ModuleError
+from wasmkit.errors import ModuleError, WasmFormatError
 from wasmkit.host import (
     ALLOCATORS,
     ENV_FUNCTIONS,

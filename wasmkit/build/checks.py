@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease
-from wasmkit.errors import ModuleError, ModuleLoadError, ToolNotFound, UsageError
+from wasmkit.errors import EmulatorGap, ModuleError, ModuleLoadError, ToolNotFound, UsageError
 from wasmkit.host import Signature, host_modules
 from wasmkit.module import ModuleInfo, check_module, inspect_file
 
@@ -107,10 +107,6 @@ ROOT_CHECKS = ("emulator", "envoy", "none")
 _MISSING_IMPORT = "Failed to load Wasm module due to a missing import"
 
 
-class _EmulatorGap(Exception):
-    """The in-process host cannot run a module Envoy can."""
-
-
 def check_root_id_emulated(module: Path, *, root_id: str, configuration: str) -> str:
     """Start the module in the in-process host as Envoy would; ModuleError if it refuses."""
     from wasmkit.emulator import World, load_filter
@@ -122,7 +118,7 @@ def check_root_id_emulated(module: Path, *, root_id: str, configuration: str) ->
         if exc.reason.startswith(_MISSING_IMPORT):
             # The static check found every import in Envoy's table, so the emulator lacks one
             # Envoy has (e.g. proxy_get_configuration for ABI 0.1.0): let Envoy decide.
-            raise _EmulatorGap(exc.reason) from None
+            raise EmulatorGap(exc.reason) from None
         said = "\n".join(f"  {line.level}: {line.message}" for line in world.logs)
         raise ModuleError(
             f"{module.name} does not start with root id {root_id!r}: {exc.reason}"
@@ -145,7 +141,7 @@ def check_root(
     if how == "emulator":
         try:
             return check_root_id_emulated(module, root_id=root_id, configuration=configuration)
-        except _EmulatorGap as gap:
+        except EmulatorGap as gap:
             log.info("the emulator cannot run this module (%s); asking Envoy", gap)
             return check_root_id(module, root_id=root_id, configuration=configuration, envoy=envoy)
     raise UsageError(f"unknown root id check {how!r}", hint=f"use one of: {', '.join(ROOT_CHECKS)}")

@@ -31,7 +31,7 @@ from wasmkit.build.languages import get_language
 from wasmkit.build.local import LocalRunner
 from wasmkit.build.runner import OutputSink, Runner, StepResult, Workspace
 from wasmkit.build.tools import missing_tools
-from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError, WasmkitError
+from wasmkit.errors import CompileError, ProcessFailed, ToolNotFound, UsageError, WasmkitError
 from wasmkit.filter import plugin_configuration
 from wasmkit.module import ModuleInfo, cache_dir
 from wasmkit.project import PROJECT_FILE, LoadedProject, load_project
@@ -44,10 +44,6 @@ RUNTIME_CONFIG = "runtime-config.json"
 #: Without a `platform:` in wasmkit.yaml: the Envoy wasmkit itself tests with.
 DEFAULT_PLATFORM = ("envoy", "1.40")
 RUNNERS = ("auto", "local", "container")
-
-
-class CompileError(WasmkitError):
-    """The toolchain rejected the project's code; ``details`` holds its output."""
 
 
 @dataclass(frozen=True)

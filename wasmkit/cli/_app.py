@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import click
 
 from wasmkit.errors import EXIT_INTERRUPTED, ProcessFailed, WasmkitError
+
+#: ``-v`` count of the running command. The group sets it; the error renderer reads it after
+#: click has torn its context down (the ``command:`` line of a failed process shows with -v).
+VERBOSITY: ContextVar[int] = ContextVar("wasmkit_verbosity", default=0)
 
 
 @dataclass
@@ -62,15 +67,12 @@ def render_error(error: WasmkitError, verbose: int = 0) -> str:
 
 def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     """Run ``group``; turn wasmkit's errors into messages and exit codes."""
+    token = VERBOSITY.set(0)
     try:
         # Without standalone mode click returns ctx.exit()'s code instead of exiting.
         code = group.main(args=args, prog_name="wasmkit", standalone_mode=False)
     except WasmkitError as exc:
-        verbose = 0
-        ctx = click.get_current_context(silent=True)
-        if ctx is not None:
-            verbose = output(ctx).verbose
-        click.echo(render_error(exc, verbose), err=True)
+        click.echo(render_error(exc, VERBOSITY.get()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -83,4 +85,6 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
+    finally:
+        VERBOSITY.reset(token)
     return code if isinstance(code, int) else 0

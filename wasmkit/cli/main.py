@@ -11,7 +11,7 @@ import sys
 import click
 
 from wasmkit import __version__
-from wasmkit.cli._app import Output, configure_logging, run_cli
+from wasmkit.cli._app import VERBOSITY, Output, configure_logging, run_cli
 
 COMMANDS: dict[str, str] = {
     "init": "wasmkit.cli.init:init",
@@ -62,6 +62,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
                 3 environment problems (no Envoy, registry unreachable, missing toolchain).
     """
     configure_logging(verbose, quiet)
+    VERBOSITY.set(verbose)
     ctx.obj = Output(verbose=verbose, quiet=quiet)
 
 

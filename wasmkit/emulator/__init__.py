@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from wasmkit.codes import Status
-from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, GuestTrap, Limits
+from wasmkit.emulator._wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, Limits
 from wasmkit.emulator.context import HttpCall, HttpCallResponse, LocalReply, Responder
 from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.plugin import Filter, FilterSettings, VmState
 from wasmkit.emulator.properties import ConnectionInfo
 from wasmkit.emulator.stream import Exchange, HttpRequest, HttpResponse, Upstream
-from wasmkit.emulator.vm import LoadFailure
 from wasmkit.emulator.world import Clock, LogLine, World
-from wasmkit.errors import ModuleLoadError
+from wasmkit.errors import GuestTrap, LoadFailure, ModuleLoadError
 from wasmkit.filter import FailurePolicy, plugin_configuration
 from wasmkit.module import ModuleInfo, inspect_bytes, load_bytes, module_file
 

@@ -22,6 +22,7 @@ from typing import Any
 import wasmtime
 
 from wasmkit._atomic import write_atomic
+from wasmkit.errors import GuestTrap, HostAbort, OutOfBounds, WasmCompileError
 from wasmkit.module import HOST_MODULES, Signature, cache_dir
 
 #: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
@@ -30,28 +31,6 @@ DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 DEFAULT_FUEL = 200_000_000
 
 HostFunction = Callable[..., int | None]
-
-
-class GuestTrap(Exception):
-    """The guest trapped (or a host function aborted it); ``backtrace`` has its frames."""
-
-    def __init__(self, message: str, backtrace: tuple[str, ...] = ()):
-        super().__init__(message)
-        self.message = message
-        self.backtrace = backtrace
-
-    def describe(self) -> str:
-        if not self.backtrace:
-            return self.message
-        return self.message + "\n" + "\n".join(f"  at {frame}" for frame in self.backtrace)
-
-
-class HostAbort(Exception):
-    """Raised by a host function to stop the guest (proc_exit, a fatal misuse)."""
-
-
-class OutOfBounds(Exception):
-    """A guest pointer/length that does not fit its memory."""
 
 
 _ENGINES: dict[bool, wasmtime.Engine] = {}
@@ -66,10 +45,6 @@ def _engine() -> wasmtime.Engine:
             config.consume_fuel = True
             _ENGINES[True] = wasmtime.Engine(config)
         return _ENGINES[True]
-
-
-class CompileError(Exception):
-    pass
 
 
 def _engine_tag() -> str:
@@ -99,7 +74,7 @@ def compile_module(data: bytes) -> wasmtime.Module:
             module = wasmtime.Module(_engine(), data)
         except wasmtime.WasmtimeError as exc:
             text = str(exc).strip()
-            raise CompileError(text.splitlines()[0] if text else "invalid module") from None
+            raise WasmCompileError(text.splitlines()[0] if text else "invalid module") from None
         _store_compiled(key, module)
     with _LOCK:
         _MODULES[key] = module

@@ -12,18 +12,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from wasmkit.codes import LOG_LEVELS, BufferType, MapType, Status
-from wasmkit.emulator._wasm import HostFunction, OutOfBounds
+from wasmkit.emulator._wasm import HostFunction
 from wasmkit.emulator.context import LocalReply
 from wasmkit.emulator.outbound import OutboundCalls
-from wasmkit.emulator.serial import (
-    DecodeError,
-    Pairs,
-    decode_pairs,
-    encode_pairs,
-    split_path,
-    u32,
-    u64,
-)
+from wasmkit.emulator.serial import Pairs, decode_pairs, encode_pairs, split_path, u32, u64
+from wasmkit.errors import DecodeError, OutOfBounds
 
 
 def _guarded(fn: Callable[..., int]) -> Callable[..., int]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from wasmkit.emulator._wasm import GuestTrap, Limits
+from wasmkit.emulator._wasm import Limits
 from wasmkit.emulator.context import HttpCall, Responder, no_clusters
 from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.properties import ConnectionInfo, PluginInfo
@@ -27,8 +27,9 @@ from wasmkit.emulator.stream import (
     request_headers,
     upstream_headers,
 )
-from wasmkit.emulator.vm import LoadFailure, Vm
+from wasmkit.emulator.vm import Vm
 from wasmkit.emulator.world import LogLine, World
+from wasmkit.errors import GuestTrap, LoadFailure
 from wasmkit.filter import FailurePolicy
 from wasmkit.module import ModuleInfo
 

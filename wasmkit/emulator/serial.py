@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
+from wasmkit.errors import DecodeError
+
 Pairs = list[tuple[str, str]]
 
 
@@ -19,10 +21,6 @@ def encode_pairs(pairs: Sequence[tuple[str, str]]) -> bytes:
     head += [struct.pack("<II", len(k), len(v)) for k, v in encoded]
     body = [k + b"\0" + v + b"\0" for k, v in encoded]
     return b"".join(head + body)
-
-
-class DecodeError(ValueError):
-    pass
 
 
 def decode_pairs(data: bytes) -> Pairs:

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wasmkit.codes import CONTINUE
-from wasmkit.emulator._wasm import GuestTrap
 from wasmkit.emulator.context import Context, HttpCall, LocalReply
 from wasmkit.emulator.vm import Vm
 from wasmkit.emulator.world import LogLine
+from wasmkit.errors import GuestTrap
 
 Headers = tuple[tuple[str, str], ...]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from wasmkit.emulator._wasm import CompileError, Guest, GuestTrap, Limits, compile_module
+from wasmkit.emulator._wasm import Guest, Limits, compile_module
 from wasmkit.emulator.context import Context, HttpCall, HttpCallResponse, Responder, no_clusters
 from wasmkit.emulator.hostcalls import HostCalls
 from wasmkit.emulator.properties import (
@@ -23,16 +23,8 @@ from wasmkit.emulator.properties import (
 )
 from wasmkit.emulator.wasi import Wasi
 from wasmkit.emulator.world import World
+from wasmkit.errors import GuestTrap, LoadFailure, WasmCompileError
 from wasmkit.module import HOST_MODULES, ModuleInfo, Signature
-
-
-class LoadFailure(Exception):
-    """The VM did not start; ``reason`` is what Envoy logs in the same situation."""
-
-    def __init__(self, reason: str, details: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
 
 
 def _types(sig: Signature) -> str:
@@ -105,7 +97,7 @@ class Vm:
     def start(self) -> None:
         try:
             module = compile_module(self.data)
-        except CompileError as exc:
+        except WasmCompileError as exc:
             raise LoadFailure("Failed to parse corrupted Wasm module", str(exc)) from None
         problem = load_problem(self.info)
         if problem is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from wasmkit.emulator._wasm import HostAbort, HostFunction, OutOfBounds
+from wasmkit.emulator._wasm import HostFunction
 from wasmkit.emulator.serial import u32, u64
+from wasmkit.errors import HostAbort, OutOfBounds
 from wasmkit.host import WASI_FUNCTIONS
 
 if TYPE_CHECKING:

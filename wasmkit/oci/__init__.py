@@ -9,7 +9,7 @@ Public surface::
     inspect(store, ref, check_istio=)  manifest, config, both digests, Istio's verdict
     RegistryOptions(plain_http=, ca_file=, insecure=, timeout=)
 
-Errors (all from wasmkit.errors): ReferenceError and UnknownImage (usage, exit 2), AuthError
+Errors (all from wasmkit.errors): InvalidReference and UnknownImage (usage, exit 2), AuthError
 (exit 2, with a login hint), ModuleError (not a wasm filter image, exit 2), IntegrityError
 (digest mismatch, exit 3), ServiceUnavailable (registry unreachable, exit 3).
 """
@@ -19,31 +19,32 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from wasmkit.errors import (
+    AuthError,
+    IntegrityError,
+    InvalidReference,
+    ManifestUnknown,
+    UnknownImage,
+)
+
 if TYPE_CHECKING:
-    from wasmkit.oci.auth import AuthError
     from wasmkit.oci.inspection import Inspection, inspect
     from wasmkit.oci.layout import FORMATS, Format
-    from wasmkit.oci.reference import Reference, ReferenceError, parse
-    from wasmkit.oci.registry import IntegrityError, ManifestUnknown
-    from wasmkit.oci.store import ImageRecord, LocalStore, UnknownImage
+    from wasmkit.oci.reference import Reference, parse
+    from wasmkit.oci.store import ImageRecord, LocalStore
     from wasmkit.oci.transfer import PushResult, RegistryOptions, login, logout, pull, push
 
 # Names load on first use, so that `import wasmkit.oci.store` (wasmkit build -t, wasmkit test of
 # a stored image) does not pay for requests and the registry client.
 _WHERE = {
-    "AuthError": "auth",
     "Inspection": "inspection",
     "inspect": "inspection",
     "FORMATS": "layout",
     "Format": "layout",
     "Reference": "reference",
-    "ReferenceError": "reference",
     "parse": "reference",
-    "IntegrityError": "registry",
-    "ManifestUnknown": "registry",
     "ImageRecord": "store",
     "LocalStore": "store",
-    "UnknownImage": "store",
     "PushResult": "transfer",
     "RegistryOptions": "transfer",
     "login": "transfer",
@@ -66,11 +67,11 @@ __all__ = [
     "ImageRecord",
     "Inspection",
     "IntegrityError",
+    "InvalidReference",
     "LocalStore",
     "ManifestUnknown",
     "PushResult",
     "Reference",
-    "ReferenceError",
     "RegistryOptions",
     "UnknownImage",
     "inspect",

@@ -17,16 +17,12 @@ from dataclasses import dataclass
 
 import requests
 
-from wasmkit.errors import UsageError
+from wasmkit.errors import AuthError
 from wasmkit.oci.credentials import Credential
 
 log = logging.getLogger(__name__)
 
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
-
-
-class AuthError(UsageError):
-    """The registry refused us: no credential, a wrong one, or no permission."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wasmkit.errors import UsageError
+from wasmkit.errors import InvalidReference, UsageError
 
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
@@ -23,18 +23,6 @@ _HOST = re.compile(
 )
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
-
-_EXAMPLE = "localhost:5000/filters/add-header:v1"
-
-
-class ReferenceError(UsageError):
-    """A reference that does not follow the grammar."""
-
-    def __init__(self, ref: str, why: str, *, hint: str | None = None):
-        super().__init__(
-            f"invalid image reference {ref!r}: {why}",
-            hint=hint or f"write it as [registry/]name[:tag][@sha256:...], e.g. {_EXAMPLE}",
-        )
 
 
 @dataclass(frozen=True, order=True)
@@ -73,14 +61,14 @@ def parse(ref: str, *, default_tag: bool = True) -> Reference:
     """Parse ``ref``; a reference with neither tag nor digest gets ``latest`` if ``default_tag``."""
     text = ref.strip()
     if not text:
-        raise ReferenceError(ref, "it is empty")
+        raise InvalidReference(ref, "it is empty")
     if any(c.isspace() for c in text):
-        raise ReferenceError(ref, "it contains white space")
+        raise InvalidReference(ref, "it contains white space")
     digest: str | None = None
     if "@" in text:
         text, digest = text.split("@", 1)
         if not _DIGEST.fullmatch(digest):
-            raise ReferenceError(
+            raise InvalidReference(
                 ref,
                 f"{digest!r} is not a digest",
                 hint="a digest is sha256: and 64 lowercase hex digits",
@@ -91,7 +79,7 @@ def parse(ref: str, *, default_tag: bool = True) -> Reference:
     if colon > last_slash:
         text, tag = text[:colon], text[colon + 1 :]
         if not _TAG.fullmatch(tag):
-            raise ReferenceError(
+            raise InvalidReference(
                 ref,
                 f"{tag!r} is not a valid tag",
                 hint="a tag is up to 128 letters, digits, '_', '.' or '-'",
@@ -100,28 +88,28 @@ def parse(ref: str, *, default_tag: bool = True) -> Reference:
     if rest and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
         registry, repository = first, rest
         if not _HOST.fullmatch(registry):
-            raise ReferenceError(ref, f"{registry!r} is not a registry host[:port]")
+            raise InvalidReference(ref, f"{registry!r} is not a registry host[:port]")
     else:
         registry, repository = DEFAULT_REGISTRY, text
         if "/" not in repository:
             repository = f"library/{repository}"
     if not repository:
-        raise ReferenceError(ref, "the repository name is missing")
+        raise InvalidReference(ref, "the repository name is missing")
     if repository != repository.lower():
-        raise ReferenceError(
+        raise InvalidReference(
             ref,
             "repository names must be lowercase",
             hint=f"use {str(Reference(registry, repository.lower(), tag, digest))!r}",
         )
     if not _NAME.fullmatch(repository):
-        raise ReferenceError(
+        raise InvalidReference(
             ref,
             f"{repository!r} is not a valid repository name",
             hint="use lowercase letters, digits and single '.', '_', '__' or '-' between them, "
-            f"'/' between path components, e.g. {_EXAMPLE}",
+            f"'/' between path components, e.g. {InvalidReference.EXAMPLE}",
         )
     if len(registry) + 1 + len(repository) > 255:
-        raise ReferenceError(ref, "the name is longer than 255 characters")
+        raise InvalidReference(ref, "the name is longer than 255 characters")
     if tag is None and digest is None and default_tag:
         tag = DEFAULT_TAG
     return Reference(registry, repository, tag, digest)

@@ -21,9 +21,16 @@ from urllib.parse import urlencode, urljoin
 import requests
 import urllib3
 
-from wasmkit.errors import EnvironmentProblem, ServiceUnavailable, UsageError
+from wasmkit.errors import (
+    AuthError,
+    EnvironmentProblem,
+    IntegrityError,
+    ManifestUnknown,
+    ServiceUnavailable,
+    UsageError,
+)
 from wasmkit.oci._digest import CHUNK, sha256_digest
-from wasmkit.oci.auth import Authenticator, AuthError, login_hint, scope_pull, scope_push
+from wasmkit.oci.auth import Authenticator, login_hint, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import INDEX_TYPES, MANIFEST_TYPES, Descriptor
 from wasmkit.oci.progress import NullProgress, Progress, ProgressTask
@@ -33,14 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_MANIFEST = 4 * 1024 * 1024
 ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
-
-
-class IntegrityError(EnvironmentProblem):
-    """The registry sent bytes that do not match their digest."""
-
-
-class ManifestUnknown(UsageError):
-    """The tag or digest is not in the repository."""
 
 
 class _ProgressReader:

@@ -31,7 +31,7 @@ from typing import Any
 
 from wasmkit._atomic import copy_atomic, write_atomic
 from wasmkit.abi import AbiVersion
-from wasmkit.errors import ModuleError, UsageError
+from wasmkit.errors import ModuleError, UnknownImage, UsageError
 from wasmkit.oci._digest import hex_of
 from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
@@ -80,14 +80,6 @@ class ImageRecord:
             root_ids=tuple(data.get("root_ids", ())),
             created=data.get("created", ""),
             sources=tuple(data.get("sources", ())),
-        )
-
-
-class UnknownImage(UsageError):
-    def __init__(self, ref: str):
-        super().__init__(
-            f"no image {ref} in the local store",
-            hint="list stored images with `wasmkit images`, or fetch it with `wasmkit pull`",
         )
 
 

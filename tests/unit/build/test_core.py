@@ -10,7 +10,6 @@ import pytest
 from wasmkit.abi import AbiVersion
 from wasmkit.build.core import (
     BuildOptions,
-    CompileError,
     _step_failure,
     build_project,
     make_runner,
@@ -19,7 +18,7 @@ from wasmkit.build.core import (
 from wasmkit.build.languages import get_language
 from wasmkit.build.local import LocalRunner
 from wasmkit.build.runner import Step, StepResult
-from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError
+from wasmkit.errors import CompileError, ProcessFailed, ToolNotFound, UsageError
 
 
 def test_runtime_config_is_the_wasme_shape(tmp_path: Path) -> None:

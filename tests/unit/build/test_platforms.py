@@ -33,7 +33,9 @@ def test_istio_rows(version: str, envoy: str, form: EnvoyFilterForm, plugin: boo
     assert (row.envoy, row.envoy_filter, row.wasm_plugin) == (envoy, form, plugin)
 
 
-@pytest.mark.parametrize("version", ["1.5", "1.5.x", "1.5.X", "1.5.*", "1.5.3", "v1.5.10", " 1.5.x "])
+@pytest.mark.parametrize(
+    "version", ["1.5", "1.5.x", "1.5.X", "1.5.*", "1.5.3", "v1.5.10", " 1.5.x "]
+)
 def test_a_minor_is_accepted_as_release_notes_write_it(version: str) -> None:
     # The seed blog post types `--platform-version 1.5.x`.
     assert find_platform("istio", version).version == "1.5"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 
 from wasmkit import __version__
-from wasmkit.cli._app import render_error, run_cli
+from wasmkit.cli._app import VERBOSITY, render_error, run_cli
 from wasmkit.cli.main import COMMANDS, cli
 from wasmkit.errors import ProcessFailed, ToolNotFound
 
@@ -46,3 +47,21 @@ def test_errors_render_message_details_and_hint() -> None:
     )
     shown = render_error(long).splitlines()
     assert shown[1] == "..." and shown[-1] == "99" and len(shown) < 50
+
+
+@click.command("boom")
+def _boom() -> None:
+    raise ProcessFailed("step failed", command=["cc", "x.c"], returncode=1, output="oops")
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], False), (["-v"], True)])
+def test_dash_v_reaches_the_error_renderer(
+    flags: list[str],
+    shown: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(COMMANDS, "boom", f"{__name__}:_boom")
+    assert run_cli(cli, [*flags, "boom"]) == 3
+    assert ("command: cc x.c" in capsys.readouterr().err) is shown
+    assert VERBOSITY.get() == 0  # reset for the next command in the same process

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit._wasmbin import FuncType, WasmFormatError, read_interface
+from wasmkit._wasmbin import FuncType, read_interface
+from wasmkit.errors import WasmFormatError
 
 Wat = Callable[[str], Path]
 

@@ -9,6 +9,7 @@ import wasmtime
 
 from tests.conftest import FIXTURES
 from wasmkit.emulator import _wasm
+from wasmkit.errors import WasmCompileError
 
 
 @pytest.fixture
@@ -43,6 +44,6 @@ def test_a_damaged_cache_entry_is_compiled_again(fresh_cache: Path) -> None:
 
 
 def test_invalid_bytes_are_a_compile_error(fresh_cache: Path) -> None:
-    with pytest.raises(_wasm.CompileError):
+    with pytest.raises(WasmCompileError):
         _wasm.compile_module(b"\0asm\x01\0\0\0\x01")
     assert not list(fresh_cache.glob("*.cwasm"))

@@ -6,7 +6,8 @@ import json as _json
 import pytest
 import requests
 
-from wasmkit.oci.auth import Authenticator, AuthError, parse_challenge, scope_pull, scope_push
+from wasmkit.errors import AuthError
+from wasmkit.oci.auth import Authenticator, parse_challenge, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 
 

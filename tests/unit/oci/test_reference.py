@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from wasmkit.oci.reference import Reference, ReferenceError, parse, parse_registry
+from wasmkit.errors import InvalidReference
+from wasmkit.oci.reference import Reference, parse, parse_registry
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -49,7 +50,7 @@ def test_str_and_api_reference() -> None:
     ],
 )
 def test_invalid_references_say_why_and_how(text: str, why: str) -> None:
-    with pytest.raises(ReferenceError) as caught:
+    with pytest.raises(InvalidReference) as caught:
         parse(text)
     assert why in caught.value.message
     assert caught.value.hint
@@ -57,7 +58,7 @@ def test_invalid_references_say_why_and_how(text: str, why: str) -> None:
 
 
 def test_uppercase_hint_gives_the_lowercase_name() -> None:
-    with pytest.raises(ReferenceError) as caught:
+    with pytest.raises(InvalidReference) as caught:
         parse("localhost:5000/Team/Filter:V1")
     assert caught.value.hint == "use 'localhost:5000/team/filter:V1'"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.errors import ModuleError, UsageError
-from wasmkit.oci.store import LocalStore, UnknownImage
+from wasmkit.errors import ModuleError, UnknownImage, UsageError
+from wasmkit.oci.store import LocalStore
 
 WASM = b"\0asm\x01\0\0\0"
 
