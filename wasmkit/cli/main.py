@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "wasmkit.cli.oci:inspect",
     "login": "wasmkit.cli.oci:login",
     "logout": "wasmkit.cli.oci:logout",
+    "operator": "wasmkit.cli.operator:operator",
 }
 
 

@@ -5,7 +5,9 @@ Public surface::
     LocalStore(home=None)              the store under ~/.wasmkit ($WASMKIT_HOME)
       .add_module(module, ref, root_ids=, abi_versions=, layout=)  -> ImageRecord
       .module_path(ref) / .resolve(ref) / .images() / .tag() / .remove()
-    push(store, ref, options) / pull(store, ref, options) / login() / logout()
+    push(store, ref, options) / pull(store, ref, options, credential=) / login() / logout()
+    resolve(store, ref, options, credential=)  ref pinned to the digest the registry serves now
+    from_auths(dockerconfig, registry, source)  a Credential from a pull Secret's document
     inspect(store, ref, check_istio=)  manifest, config, both digests, Istio's verdict
     RegistryOptions(plain_http=, ca_file=, insecure=, timeout=)
 
@@ -32,11 +34,22 @@ if TYPE_CHECKING:
     from wasmkit.oci.layout import FORMATS, Format
     from wasmkit.oci.reference import Reference, parse
     from wasmkit.oci.store import ImageRecord, LocalStore
-    from wasmkit.oci.transfer import PushResult, RegistryOptions, login, logout, pull, push
+    from wasmkit.oci.credentials import Credential, from_auths
+    from wasmkit.oci.transfer import (
+        PushResult,
+        RegistryOptions,
+        login,
+        logout,
+        pull,
+        push,
+        resolve,
+    )
 
 # Names load on first use, so that `import wasmkit.oci.store` (wasmkit build -t, wasmkit test of
 # a stored image) does not pay for requests and the registry client.
 _WHERE = {
+    "Credential": "credentials",
+    "from_auths": "credentials",
     "Inspection": "inspection",
     "inspect": "inspection",
     "FORMATS": "layout",
@@ -51,6 +64,7 @@ _WHERE = {
     "logout": "transfer",
     "pull": "transfer",
     "push": "transfer",
+    "resolve": "transfer",
 }
 
 
@@ -63,6 +77,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FORMATS",
     "AuthError",
+    "Credential",
     "Format",
     "ImageRecord",
     "Inspection",
@@ -74,10 +89,12 @@ __all__ = [
     "Reference",
     "RegistryOptions",
     "UnknownImage",
+    "from_auths",
     "inspect",
     "login",
     "logout",
     "parse",
     "pull",
     "push",
+    "resolve",
 ]

@@ -68,6 +68,18 @@ def _decode(entry: Any, source: str) -> Credential | None:
     return None
 
 
+def from_auths(config: Any, registry: str, source: str) -> Credential | None:
+    """The credential for ``registry`` in a ``{"auths": {...}}`` document (a Kubernetes pull
+    Secret's ``.dockerconfigjson``, Docker's config.json), or None."""
+    auths = config.get("auths") if isinstance(config, dict) else None
+    for key, entry in (auths or {}).items():
+        if _host_of(str(key)) == registry:
+            cred = _decode(entry, source)
+            if cred:
+                return cred
+    return None
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -154,12 +166,7 @@ class CredentialStore:
             cred = run_helper(str(docker["credsStore"]), registry)
             if cred:
                 return cred
-        for key, entry in (docker.get("auths") or {}).items():
-            if _host_of(key) == registry:
-                cred = _decode(entry, f"docker config {self.docker_config}")
-                if cred:
-                    return cred
-        return None
+        return from_auths(docker, registry, f"docker config {self.docker_config}")
 
     def save(self, registry: str, credential: Credential) -> Path:
         data = _read_json(self.path)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit.errors import ModuleError, UsageError
-from wasmkit.oci._digest import MAX_MODULE_BYTES
+from wasmkit.oci._digest import MAX_MODULE_BYTES, sha256_digest
 from wasmkit.oci.credentials import Credential, CredentialStore
 from wasmkit.oci.layout import (
     INDEX_TYPES,
@@ -157,10 +157,14 @@ def pull(
     options: RegistryOptions,
     *,
     progress: Progress | None = None,
+    credential: Credential | None = None,
 ) -> ImageRecord:
-    """Fetch ``ref`` into the store; the store changes only if every check passed."""
+    """Fetch ``ref`` into the store; the store changes only if every check passed.
+
+    ``credential`` replaces the stored ones (a pull Secret the operator or node cache read).
+    """
     reference = parse(ref)
-    client = open_client(reference.registry, store, options, progress)
+    client = open_client(reference.registry, store, options, progress, credential)
     try:
         manifest = _fetch_manifest(client, reference)
         location = find_module(manifest)
@@ -203,6 +207,19 @@ def pull(
             )
     finally:
         client.close()
+
+
+def resolve(
+    store: LocalStore, ref: str, options: RegistryOptions, *, credential: Credential | None = None
+) -> Reference:
+    """``ref`` pinned to the digest of the manifest the registry serves for it now."""
+    reference = parse(ref)
+    client = open_client(reference.registry, store, options, credential=credential)
+    try:
+        raw, _ = client.get_manifest(reference.repository, reference.reference)
+    finally:
+        client.close()
+    return reference.with_digest(sha256_digest(raw))
 
 
 def login(
