@@ -30,11 +30,11 @@ from wasmkit.errors import (
 )
 
 if TYPE_CHECKING:
+    from wasmkit.oci.credentials import Credential, from_auths
     from wasmkit.oci.inspection import Inspection, inspect
     from wasmkit.oci.layout import FORMATS, Format
     from wasmkit.oci.reference import Reference, parse
     from wasmkit.oci.store import ImageRecord, LocalStore
-    from wasmkit.oci.credentials import Credential, from_auths
     from wasmkit.oci.transfer import (
         PushResult,
         RegistryOptions,
