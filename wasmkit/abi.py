@@ -57,6 +57,29 @@ class EnvoyFilterForm(StrEnum):
     V3 = "v3"  # 1.9-1.18: v3 only, old filter names still accepted with a warning
     V3_NEW_NAMES = "v3-new-names"  # 1.19+: envoy.filters.network.http_connection_manager etc.
 
+    @property
+    def typed(self) -> bool:
+        """Whether the patch carries ``typed_config`` (1.7+) rather than an untyped ``config:``."""
+        return self is not EnvoyFilterForm.V2_CONFIG
+
+    @property
+    def typed_struct(self) -> bool:
+        """1.7/1.8 wrap the Wasm message in a ``udpa.type.v1.TypedStruct`` (istiod of that
+        time resolved only the types it linked; a TypedStruct it passes through)."""
+        return self is EnvoyFilterForm.TYPED_V2_OR_V3
+
+    @property
+    def listener_filter_names(self) -> tuple[str, str]:
+        """(HTTP connection manager, router) as the patch's match must name them."""
+        if self is EnvoyFilterForm.V2_CONFIG:
+            return ("envoy.http_connection_manager", "envoy.router")
+        return ("envoy.filters.network.http_connection_manager", "envoy.filters.http.router")
+
+    @property
+    def failure_policy_field(self) -> bool:
+        """Envoy under Istio 1.19+ (1.27+) has ``failure_policy``; before, only ``fail_open``."""
+        return self is EnvoyFilterForm.V3_NEW_NAMES
+
 
 @dataclass(frozen=True)
 class PlatformRelease:

@@ -1,0 +1,409 @@
+"""One deployment spec: what to deploy, where, and how - resolved and checked once.
+
+``wasmkit deploy istio``, the GitOps files, ``wasmkit deploy envoy`` and the operator all start
+from a :class:`DeploymentSpec`. :func:`resolve_spec` turns a user's :class:`DeployRequest` plus
+the image's facts (root ids, ABIs, both digests) and the target Istio release (a row of
+``wasmkit.abi``) into a spec, or refuses with a hint: an id that is not a Kubernetes name, no
+root id, an ABI the proxy does not speak, a plain-string configuration for a WasmPlugin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
+from wasmkit.errors import UsageError
+from wasmkit.filter import FailurePolicy, plugin_configuration
+
+#: Labels and annotations wasmkit puts on what it writes.
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "wasmkit"
+FILTER_ID_LABEL = "wasmkit.dev/filter-id"
+#: On an EnvoyFilter: the workload it was made for, ``<kind>/<name>``.
+WORKLOAD_ANNOTATION = "wasmkit.dev/workload"
+#: Server-side apply field manager.
+FIELD_MANAGER = "wasmkit"
+#: The node directory the module cache writes to and sidecars mount (wasme's path, kept so
+#: clusters that ran wasme keep working).
+CACHE_DIR = "/var/local/lib/wasme-cache"
+
+MAX_CONFIG_BYTES = 1024 * 1024
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+class Api(StrEnum):
+    AUTO = "auto"
+    ENVOYFILTER = "envoyfilter"
+    WASMPLUGIN = "wasmplugin"
+
+
+class ModuleSource(StrEnum):
+    """Where the proxy gets the module from."""
+
+    CACHE = "cache"  # EnvoyFilter: the node cache file, mounted into the sidecar
+    HTTP = "http"  # Envoy remote code / WasmPlugin http url: the in-cluster cache Service
+    OCI = "oci"  # WasmPlugin only: Istio's agent pulls the image itself
+
+
+class PatchContext(StrEnum):
+    SIDECAR_INBOUND = "SIDECAR_INBOUND"
+    SIDECAR_OUTBOUND = "SIDECAR_OUTBOUND"
+    GATEWAY = "GATEWAY"
+    ANY = "ANY"
+
+    @classmethod
+    def parse(cls, text: str) -> PatchContext:
+        """``inbound``, ``outbound``, ``gateway``, ``any`` or the Istio spelling."""
+        key = text.strip().upper().replace("-", "_")
+        for candidate in (key, f"SIDECAR_{key}"):
+            if candidate in cls.__members__:
+                return cls[candidate]
+        raise UsageError(
+            f"unknown patch context {text!r}",
+            hint="use one of: inbound, outbound, gateway, any",
+        )
+
+
+class WorkloadKind(StrEnum):
+    DEPLOYMENT = "deployment"
+    DAEMONSET = "daemonset"
+    STATEFULSET = "statefulset"
+
+    @property
+    def kind(self) -> str:
+        return {"deployment": "Deployment", "daemonset": "DaemonSet"}.get(self.value, "StatefulSet")
+
+    @property
+    def resource(self) -> str:
+        return self.value + "s"
+
+    @classmethod
+    def parse(cls, text: str) -> WorkloadKind:
+        key = text.strip().lower().rstrip("s")
+        for kind in cls:
+            if kind.value == key:
+                return kind
+        raise UsageError(
+            f"unknown workload kind {text!r}",
+            hint="use one of: deployment, daemonset, statefulset",
+        )
+
+
+class Phase(StrEnum):
+    AUTHN = "AUTHN"
+    AUTHZ = "AUTHZ"
+    STATS = "STATS"
+
+
+class PullPolicy(StrEnum):
+    IF_NOT_PRESENT = "IfNotPresent"
+    ALWAYS = "Always"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What deploying needs to know about an image (``wasmkit.oci`` reads it from the store)."""
+
+    ref: str
+    manifest_digest: str  # sha256:<hex> of the manifest
+    module_sha256: str  # hex of the module itself
+    root_ids: tuple[str, ...] = ()
+    abi_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment, DaemonSet or StatefulSet as deploying sees it."""
+
+    kind: WorkloadKind
+    name: str
+    namespace: str
+    pod_labels: Mapping[str, str]
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)  # the workload's own
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.value}/{self.name}"
+
+
+@dataclass(frozen=True)
+class CacheService:
+    """The in-cluster module cache that ``--source http`` fetches from, by sha256."""
+
+    name: str = "wasmkit-cache"
+    namespace: str = "wasmkit-system"
+    port: int = 8080
+
+    @property
+    def host(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def url(self, module_sha256: str) -> str:
+        return f"http://{self.host}:{self.port}/modules/{module_sha256}"
+
+    def cluster(self, filter_id: str) -> str:
+        """The Envoy cluster an EnvoyFilter defines for it (one per filter: two filters on one
+        workload must not ADD the same cluster twice)."""
+        return f"wasmkit-cache-{filter_id}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The filter's configuration: the text the user gave, and its mapping when it is one."""
+
+    text: str = ""
+    data: Mapping[str, Any] | None = None
+
+    @property
+    def for_filter(self) -> str:
+        """What the filter receives through an EnvoyFilter: mappings as compact JSON, as a
+        WasmPlugin's Struct reaches it."""
+        return plugin_configuration(dict(self.data)) if self.data is not None else self.text
+
+
+def parse_config(value: str | None, *, base: Path | None = None) -> Config:
+    """``--config``: an inline string, or ``@FILE``; a JSON/YAML mapping becomes structured."""
+    if value is None or value == "":
+        return Config()
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        if base is not None and not path.is_absolute():
+            path = base / path
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the configuration file {path}: {exc.strerror}",
+                hint="--config @FILE reads FILE; pass an inline string without @",
+            ) from None
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise UsageError(
+                f"the configuration file {path} is over {MAX_CONFIG_BYTES} bytes",
+                hint="a proxy configuration this large belongs in the module or a ConfigMap",
+            )
+        text = raw.decode("utf-8", errors="replace")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict) and all(isinstance(k, str) for k in data):
+        json.dumps(data)  # YAML timestamps and the like would not survive; fail loudly
+        return Config(text=text, data=data)
+    return Config(text=text)
+
+
+@dataclass(frozen=True)
+class WasmPluginOptions:
+    phase: Phase | None = None
+    priority: int | None = None
+    image_pull_policy: PullPolicy | None = None
+    image_pull_secret: str | None = None
+    match: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What the user asked for (the CLI's flags, or an operator's resource)."""
+
+    image: str
+    id: str
+    namespace: str = "default"
+    config: Config = Config()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    workload_kind: WorkloadKind = WorkloadKind.DEPLOYMENT
+    patch_context: PatchContext = PatchContext.SIDECAR_INBOUND
+    api: Api = Api.AUTO
+    source: ModuleSource | None = None  # None: cache for EnvoyFilter, oci for WasmPlugin
+    istio_version: str | None = None
+    failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
+    root_id: str | None = None
+    ignore_version_check: bool = False
+    plugin: WasmPluginOptions = WasmPluginOptions()
+    cache_service: CacheService = CacheService()
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """A request resolved against an image and an Istio release: ready to render."""
+
+    image: ImageInfo
+    id: str
+    namespace: str
+    root_id: str
+    platform: PlatformRelease
+    api: Api  # ENVOYFILTER or WASMPLUGIN
+    source: ModuleSource
+    config: Config
+    failure_policy: FailurePolicy
+    patch_context: PatchContext
+    labels: Mapping[str, str]
+    workload_kind: WorkloadKind
+    plugin: WasmPluginOptions = WasmPluginOptions()
+    cache_service: CacheService = CacheService()
+    #: Why a choice was made for the user (shown by the CLI), e.g. why ``--api auto`` took
+    #: an EnvoyFilter.
+    notes: tuple[str, ...] = ()
+
+    @property
+    def object_labels(self) -> dict[str, str]:
+        return {MANAGED_BY_LABEL: MANAGED_BY, FILTER_ID_LABEL: self.id}
+
+
+def check_name(value: str, what: str = "--id") -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise UsageError(
+            f"{what} {value!r} is not a valid Kubernetes name",
+            hint="use at most 63 lowercase letters, digits and '-', starting and ending with "
+            "a letter or digit (e.g. add-header)",
+        )
+    return value
+
+
+def parse_labels(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``-l app=details -l version=v1`` (or ``app=details,version=v1``) -> a label mapping."""
+    labels: dict[str, str] = {}
+    for pair in pairs:
+        for item in pair.split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.strip().partition("=")
+            if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+                raise UsageError(
+                    f"bad label {item!r}",
+                    hint="give labels as key=value, e.g. -l app=details -l version=v1",
+                )
+            labels[key] = value
+    return labels
+
+
+def _root_id(request: DeployRequest, image: ImageInfo) -> str:
+    if request.root_id:
+        return request.root_id
+    if len(image.root_ids) == 1:
+        return image.root_ids[0]
+    if not image.root_ids:
+        raise UsageError(
+            f"the image {image.ref} names no root id",
+            hint="pass --root-id ID (the root id the filter registers, e.g. add_header)",
+        )
+    raise UsageError(
+        f"the image {image.ref} has several root ids: {', '.join(image.root_ids)}",
+        hint="choose one with --root-id",
+    )
+
+
+def _check_abi(image: ImageInfo, platform: PlatformRelease, ignore: bool) -> None:
+    known = {v.value for v in AbiVersion}
+    spoken = {AbiVersion(a) for a in image.abi_versions if a in known}
+    if not image.abi_versions or spoken & platform.abis or ignore:
+        return
+    raise UsageError(
+        f"the image {image.ref} speaks ABI {', '.join(image.abi_versions)}, which "
+        f"{platform.label} does not (it accepts {', '.join(sorted(platform.abis))})",
+        hint="build the filter for that release (wasmkit.yaml: platform: {name: istio, "
+        f'version: "{platform.version}"}}), or pass --ignore-version-check to deploy anyway',
+    )
+
+
+def _api(request: DeployRequest, platform: PlatformRelease) -> tuple[Api, tuple[str, ...]]:
+    plain_string = bool(request.config.text) and request.config.data is None
+    if request.api is Api.WASMPLUGIN:
+        if not platform.wasm_plugin:
+            raise UsageError(
+                f"{platform.label} has no WasmPlugin API (Istio 1.12 and later have it)",
+                hint="use --api envoyfilter (or --api auto)",
+            )
+        if plain_string:
+            raise UsageError(
+                "a WasmPlugin cannot carry a plain-string configuration: Istio passes "
+                "pluginConfig to the filter as JSON",
+                hint="give the configuration as a JSON/YAML mapping, or use --api envoyfilter "
+                "(--api auto does that for a string)",
+            )
+        return Api.WASMPLUGIN, ()
+    if request.api is Api.ENVOYFILTER:
+        return Api.ENVOYFILTER, ()
+    if not platform.wasm_plugin:
+        return Api.ENVOYFILTER, (f"EnvoyFilter: {platform.label} has no WasmPlugin API",)
+    if plain_string:
+        return Api.ENVOYFILTER, (
+            "EnvoyFilter: the configuration is a plain string, which a WasmPlugin cannot carry",
+        )
+    return Api.WASMPLUGIN, ()
+
+
+def _source(request: DeployRequest, api: Api) -> ModuleSource:
+    source = request.source
+    if api is Api.WASMPLUGIN:
+        if source is ModuleSource.CACHE:
+            raise UsageError(
+                "--source cache mounts the node cache for an EnvoyFilter; a WasmPlugin fetches "
+                "the module itself",
+                hint="use --source oci (the default) or --source http with --api wasmplugin",
+            )
+        return source or ModuleSource.OCI
+    if source is ModuleSource.OCI:
+        raise UsageError(
+            "--source oci needs a WasmPlugin (Istio's agent pulls the image)",
+            hint="use --source cache or --source http with an EnvoyFilter",
+        )
+    return source or ModuleSource.CACHE
+
+
+def resolve_spec(request: DeployRequest, image: ImageInfo, istio_version: str) -> DeploymentSpec:
+    """Check ``request`` against ``image`` and Istio ``istio_version``; see the module doc."""
+    check_name(request.id)
+    check_name(request.namespace, "namespace")
+    platform = find_platform("istio", istio_version)
+    root_id = _root_id(request, image)
+    _check_abi(image, platform, request.ignore_version_check)
+    api, notes = _api(request, platform)
+    source = _source(request, api)
+    form = platform.envoy_filter
+    if (
+        api is Api.ENVOYFILTER
+        and form is not None
+        and not form.failure_policy_field
+        and request.failure_policy is FailurePolicy.FAIL_RELOAD
+    ):
+        raise UsageError(
+            f"{platform.label} knows only fail-open or fail-closed for an EnvoyFilter",
+            hint="use --failure-policy FAIL_OPEN or FAIL_CLOSED (FAIL_RELOAD needs Istio 1.19+)",
+        )
+    if platform.assumed:
+        notes += (
+            f"{platform.label} is newer than wasmkit's platforms table; "
+            "treated like the newest release it knows",
+        )
+    return DeploymentSpec(
+        image=image,
+        id=request.id,
+        namespace=request.namespace,
+        root_id=root_id,
+        platform=platform,
+        api=api,
+        source=source,
+        config=request.config,
+        failure_policy=request.failure_policy,
+        patch_context=request.patch_context,
+        labels=dict(request.labels),
+        workload_kind=request.workload_kind,
+        plugin=request.plugin,
+        cache_service=request.cache_service,
+        notes=notes,
+    )
