@@ -51,14 +51,18 @@ def users(workload: Workload) -> list[str]:
     return [u for u in raw.split(",") if u]
 
 
+def _json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
 def _previous(workload: Workload) -> dict[str, str | None]:
     raw = workload.annotations.get(PREVIOUS_ANNOTATION)
     if raw is None:
         return {key: workload.pod_annotations.get(key) for key in MOUNT_KEYS}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
+    data = _json(raw)
     if not isinstance(data, dict):
         raise UsageError(
             f"{workload.ref} has a damaged {PREVIOUS_ANNOTATION} annotation",
@@ -73,10 +77,7 @@ def _merged(workload: Workload, key: str) -> str:
     raw = workload.pod_annotations.get(key)
     entries: list[Any] = []
     if raw:
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = None
+        parsed = _json(raw)
         if not isinstance(parsed, list):
             raise UsageError(
                 f"{workload.ref}'s pod annotation {key} is not a JSON list",
