@@ -12,6 +12,9 @@ here and drawn here (``tests/unit/test_errors.py`` checks the drawing against th
     |   +-- UnknownImage              2  a reference that is not in the local store
     |   +-- ManifestUnknown           2  a tag or digest the registry does not have
     |   +-- AuthError                 2  the registry refused us (no or wrong credential)
+    |   +-- UntrustedInput            2  a registry, image or file broke a rule that keeps us safe
+    |       +-- InvalidDigest         2  a digest that is not sha256:<64 lowercase hex>
+    |       +-- LimitExceeded         2  a size, count, depth or inflation bound was crossed
     +-- ModuleError                   2  a .wasm that is not a usable proxy-wasm module
     +-- CompileError                  2  the toolchain rejected the project's code
     +-- TestFailure                   1  tests ran and some failed
@@ -125,6 +128,31 @@ class ManifestUnknown(UsageError):
 
 class AuthError(UsageError):
     """The registry refused us: no credential, a wrong one, or no permission."""
+
+
+class UntrustedInput(UsageError):
+    """Input from someone else (a registry, an image, a file) refused before it was used."""
+
+    default_hint = "the registry or file is broken or hostile; do not use it"
+
+
+class InvalidDigest(UntrustedInput):
+    """A digest that is not ``sha256:`` and 64 lowercase hex digits: it never names a file."""
+
+    def __init__(self, text: object, where: str):
+        shown = repr(text) if not isinstance(text, str) else repr(text[:100])
+        why = "is not a valid digest"
+        if isinstance(text, str) and ":" in text and not text.startswith("sha256:"):
+            why += f" (algorithm {text.split(':', 1)[0][:20]!r}; wasmkit verifies sha256 only)"
+        super().__init__(
+            f"{where} {why}: {shown}",
+            hint="a digest is sha256: and 64 lowercase hex digits; "
+            "the registry or image is broken or hostile, nothing was stored",
+        )
+
+
+class LimitExceeded(UntrustedInput):
+    """Input larger, deeper or more numerous than wasmkit accepts (a bomb or a mistake)."""
 
 
 class CompileError(WasmkitError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wasmkit.errors import ModuleError
-from wasmkit.oci._digest import sha256_digest
+from wasmkit.oci._digest import Digest, sha256_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -56,7 +56,7 @@ FORMATS: tuple[Format, ...] = ("compat", "wasme")
 @dataclass(frozen=True)
 class Descriptor:
     media_type: str
-    digest: str
+    digest: Digest
     size: int
     annotations: Mapping[str, str] = field(default_factory=dict)
 
@@ -75,13 +75,12 @@ class Descriptor:
         if not isinstance(data, dict):
             raise _bad(f"{where} is not an object")
         media_type, digest, size = data.get("mediaType"), data.get("digest"), data.get("size")
-        if not isinstance(digest, str) or not digest.startswith("sha256:") or len(digest) != 71:
-            raise _bad(f"{where}.digest is not a sha256 digest")
+        checked = Digest(digest, f"the image's {where}.digest")
         if not isinstance(size, int) or size < 0:
             raise _bad(f"{where}.size is not a size")
         annotations = data.get("annotations") or {}
         return cls(
-            str(media_type or ""), digest, size, {str(k): str(v) for k, v in annotations.items()}
+            str(media_type or ""), checked, size, {str(k): str(v) for k, v in annotations.items()}
         )
 
 
@@ -96,7 +95,7 @@ class Manifest:
     raw: bytes
 
     @property
-    def digest(self) -> str:
+    def digest(self) -> Digest:
         return sha256_digest(self.raw)
 
     @property

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from wasmkit.oci._digest import CHUNK, HashingWriter, sha256_digest
+from wasmkit.oci._digest import CHUNK, Digest, HashingWriter, sha256_digest
 from wasmkit.oci.layout import (
     CREATED,
     OCI_CONFIG,
@@ -39,7 +39,7 @@ from wasmkit.oci.layout import (
 @dataclass(frozen=True)
 class BuiltImage:
     manifest: Manifest
-    files: Mapping[str, Path]  # digest -> file holding that blob
+    files: Mapping[Digest, Path]  # digest -> file holding that blob
 
 
 def created_now() -> str:
@@ -48,7 +48,7 @@ def created_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
 
 
-def _blob(path: Path, data: bytes) -> tuple[str, Path]:
+def _blob(path: Path, data: bytes) -> tuple[Digest, Path]:
     path.write_bytes(data)
     return sha256_digest(data), path
 
@@ -66,7 +66,7 @@ def _tar_member(tar: tarfile.TarFile, name: str, size: int, source: BinaryIO) ->
     tar.addfile(info, source)
 
 
-def _write_compat_layer(module: Path, config_blob: bytes, dest: Path) -> tuple[Descriptor, str]:
+def _write_compat_layer(module: Path, config_blob: bytes, dest: Path) -> tuple[Descriptor, Digest]:
     """Write the tar.gz layer; return its descriptor and the diff id (sha256 of the tar)."""
     with dest.open("wb") as out:
         compressed = HashingWriter(out)
@@ -98,7 +98,7 @@ def build_image(
     """Write the blobs of a filter image into ``workdir``; nothing is held in memory whole."""
     created = created or created_now()
     config_blob = _json(runtime_config(root_ids, abi_versions))
-    files: dict[str, Path] = {}
+    files: dict[Digest, Path] = {}
     if layout == "wasme":
         config_digest, path = _blob(workdir / "runtime-config.json", config_blob)
         files[config_digest] = path

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from wasmkit.errors import InvalidReference, UsageError
+from wasmkit.oci._digest import Digest
 
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
@@ -22,7 +23,6 @@ _HOST = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?"
 )
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
 @dataclass(frozen=True, order=True)
@@ -30,7 +30,7 @@ class Reference:
     registry: str
     repository: str
     tag: str | None = None
-    digest: str | None = None
+    digest: Digest | None = None
 
     @property
     def name(self) -> str:
@@ -38,14 +38,14 @@ class Reference:
         return f"{self.registry}/{self.repository}"
 
     @property
-    def reference(self) -> str:
+    def reference(self) -> str | Digest:
         """What goes after ``/manifests/`` in the registry API: the digest wins over the tag."""
         return self.digest or self.tag or DEFAULT_TAG
 
     def with_tag(self, tag: str) -> Reference:
         return Reference(self.registry, self.repository, tag, None)
 
-    def with_digest(self, digest: str) -> Reference:
+    def with_digest(self, digest: Digest) -> Reference:
         return Reference(self.registry, self.repository, None, digest)
 
     def __str__(self) -> str:
@@ -64,15 +64,16 @@ def parse(ref: str, *, default_tag: bool = True) -> Reference:
         raise InvalidReference(ref, "it is empty")
     if any(c.isspace() for c in text):
         raise InvalidReference(ref, "it contains white space")
-    digest: str | None = None
+    digest: Digest | None = None
     if "@" in text:
-        text, digest = text.split("@", 1)
-        if not _DIGEST.fullmatch(digest):
+        text, given = text.split("@", 1)
+        if not Digest.is_valid(given):
             raise InvalidReference(
                 ref,
-                f"{digest!r} is not a digest",
+                f"{given!r} is not a digest",
                 hint="a digest is sha256: and 64 lowercase hex digits",
             )
+        digest = Digest(given)
     tag: str | None = None
     last_slash = text.rfind("/")
     colon = text.rfind(":")

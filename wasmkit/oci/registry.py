@@ -29,7 +29,7 @@ from wasmkit.errors import (
     ServiceUnavailable,
     UsageError,
 )
-from wasmkit.oci._digest import CHUNK, sha256_digest
+from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci.auth import Authenticator, login_hint, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import INDEX_TYPES, MANIFEST_TYPES, Descriptor
@@ -166,8 +166,10 @@ class RegistryClient:
         """GET /v2/ with auth: proves the registry answers and accepts the credential."""
         self._request("GET", "/v2/", ()).close()
 
-    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
-        """The manifest's exact bytes and media type; verified when ``reference`` is a digest."""
+    def get_manifest(self, repository: str, reference: str | Digest) -> tuple[bytes, str]:
+        """The manifest's exact bytes and media type, verified against ``reference`` when it
+        is a digest, and against the ``Docker-Content-Digest`` header when the registry sends
+        one."""
         response = self._request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
@@ -189,17 +191,25 @@ class RegistryClient:
                 f"the manifest of {repository}:{reference} is over 4 MiB",
                 hint="this is not a filter image",
             )
-        if reference.startswith("sha256:") and sha256_digest(raw) != reference:
-            raise IntegrityError(
-                f"the manifest {self.registry}/{repository}@{reference} does not match its digest",
-                hint="the registry or a proxy in between altered it; do not use this registry",
-            )
+        header = response.headers.get("Docker-Content-Digest")
+        claimed = (
+            Digest(header, f"the Docker-Content-Digest header from {self.registry}")
+            if (header is not None)
+            else None
+        )
+        for expected in (reference if isinstance(reference, Digest) else None, claimed):
+            if expected is not None and sha256_digest(raw) != expected:
+                raise IntegrityError(
+                    f"the manifest {self.registry}/{repository} ({reference}) does not match "
+                    f"its digest {expected}",
+                    hint="the registry or a proxy in between altered it; do not use this registry",
+                )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         with contextlib.suppress(ValueError, AttributeError):
             media_type = json.loads(raw).get("mediaType") or media_type
         return raw, media_type
 
-    def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
+    def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:
         self._request(
             "PUT",
             f"/v2/{repository}/manifests/{reference}",
@@ -210,14 +220,14 @@ class RegistryClient:
         ).close()
         return sha256_digest(raw)
 
-    def has_blob(self, repository: str, digest: str) -> bool:
+    def has_blob(self, repository: str, digest: Digest) -> bool:
         response = self._request(
             "HEAD", f"/v2/{repository}/blobs/{digest}", (scope_pull(repository),), ok=(200, 404)
         )
         response.close()
         return response.status_code == 200
 
-    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
+    def mount_blob(self, repository: str, digest: Digest, source: str) -> bool:
         """Ask the registry to link a blob from another repository; True when it did."""
         query = urlencode({"mount": digest, "from": source})
         response = self._request(

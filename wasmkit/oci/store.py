@@ -31,8 +31,8 @@ from typing import Any
 
 from wasmkit._atomic import copy_atomic, write_atomic
 from wasmkit.abi import AbiVersion
-from wasmkit.errors import ModuleError, UnknownImage, UsageError
-from wasmkit.oci._digest import hex_of
+from wasmkit.errors import InvalidDigest, ModuleError, UnknownImage, UntrustedInput, UsageError
+from wasmkit.oci._digest import Digest
 from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
 from wasmkit.oci.pack import build_image
@@ -52,8 +52,8 @@ class ImageRecord:
     """One image in the store, as ``wasmkit images`` lists it."""
 
     ref: str
-    manifest_digest: str
-    module_sha256: str
+    manifest_digest: Digest
+    module_sha256: str  # 64 hex digits
     size: int
     layout: str
     abi_versions: tuple[str, ...]
@@ -70,10 +70,11 @@ class ImageRecord:
 
     @classmethod
     def from_json(cls, ref: str, data: Mapping[str, Any]) -> ImageRecord:
+        where = f"the store's record of {ref}"
         return cls(
             ref=ref,
-            manifest_digest=data["manifest_digest"],
-            module_sha256=data["module_sha256"],
+            manifest_digest=Digest(data["manifest_digest"], where),
+            module_sha256=Digest.of_hex(data["module_sha256"], where).hex,
             size=int(data["size"]),
             layout=data.get("layout", "compat"),
             abi_versions=tuple(data.get("abi_versions", ())),
@@ -81,6 +82,14 @@ class ImageRecord:
             created=data.get("created", ""),
             sources=tuple(data.get("sources", ())),
         )
+
+
+def _damaged(path: Path) -> UntrustedInput:
+    return UntrustedInput(
+        f"{path} is damaged or was edited by hand",
+        hint="remove the image (`wasmkit rm REF`) and pull it again, "
+        "or delete the store directory to start afresh",
+    )
 
 
 def _check_abis(abi_versions: Sequence[str]) -> list[str]:
@@ -103,14 +112,16 @@ class LocalStore:
 
     # -- paths ---------------------------------------------------------------------------------
 
-    def blob_path(self, digest: str) -> Path:
-        return self.root / "blobs" / "sha256" / hex_of(digest)
+    # Paths are built from validated digests only (Digest checks on construction).
+
+    def blob_path(self, digest: Digest) -> Path:
+        return self.root / "blobs" / "sha256" / digest.hex
 
     def _module_file(self, sha256: str) -> Path:
-        return self.root / "modules" / f"{sha256}.wasm"
+        return self.root / "modules" / f"{Digest.of_hex(sha256, 'a module sha256').hex}.wasm"
 
-    def _record_file(self, digest: str) -> Path:
-        return self.root / "images" / f"{hex_of(digest)}.json"
+    def _record_file(self, digest: Digest) -> Path:
+        return self.root / "images" / f"{digest.hex}.json"
 
     def _ensure(self) -> None:
         for sub in ("blobs/sha256", "modules", "images", "tmp"):
@@ -147,24 +158,39 @@ class LocalStore:
 
     # -- index ---------------------------------------------------------------------------------
 
-    def _read_index(self) -> dict[str, str]:
+    def _read_index(self) -> dict[str, Digest]:
+        """References and their manifest digests; an entry that is not a digest is left out
+        (and dropped at the next write), so no edit of the index can name a file elsewhere."""
+        path = self.root / "index.json"
         try:
-            data = json.loads((self.root / "index.json").read_bytes())
+            data = json.loads(path.read_bytes())
         except FileNotFoundError:
             return {}
-        refs = data.get("refs", {})
-        return {str(k): str(v) for k, v in refs.items()}
+        except ValueError:
+            raise _damaged(path) from None
+        refs = data.get("refs") if isinstance(data, dict) else None
+        if not isinstance(refs, dict):
+            raise _damaged(path)
+        index: dict[str, Digest] = {}
+        for ref, digest in refs.items():
+            if Digest.is_valid(digest):
+                index[str(ref)] = Digest(digest)
+            else:
+                log.warning("ignoring %s in %s: not a digest", ascii(str(ref))[:200], path)
+        return index
 
-    def _write_index(self, refs: Mapping[str, str]) -> None:
+    def _write_index(self, refs: Mapping[str, Digest]) -> None:
         body = json.dumps({"version": 1, "refs": dict(sorted(refs.items()))}, indent=2).encode()
         write_atomic(self.root / "index.json", body)
 
-    def _read_record(self, ref: str, digest: str) -> ImageRecord:
+    def _read_record(self, ref: str, digest: Digest) -> ImageRecord:
+        path = self._record_file(digest)
         try:
-            data = json.loads(self._record_file(digest).read_bytes())
+            return ImageRecord.from_json(ref, json.loads(path.read_bytes()))
         except FileNotFoundError:  # removed by another process since the index was read
             raise UnknownImage(ref) from None
-        return ImageRecord.from_json(ref, data)
+        except (ValueError, KeyError, TypeError, InvalidDigest):
+            raise _damaged(path) from None
 
     @staticmethod
     def key(ref: str | Reference) -> str:
@@ -217,7 +243,7 @@ class LocalStore:
     def manifest(self, record: ImageRecord) -> Manifest:
         return parse_manifest(self.blob_path(record.manifest_digest).read_bytes())
 
-    def has_blob(self, digest: str) -> bool:
+    def has_blob(self, digest: Digest) -> bool:
         return self.blob_path(digest).is_file()
 
     # -- writing -------------------------------------------------------------------------------
@@ -257,7 +283,7 @@ class LocalStore:
         self,
         reference: Reference,
         manifest: Manifest,
-        files: Mapping[str, Path],
+        files: Mapping[Digest, Path],
         module_file: Path | None,
         extracted: Extracted,
         *,
@@ -317,7 +343,7 @@ class LocalStore:
         log.info("stored %s as %s", key, manifest.digest)
         return record
 
-    def add_source(self, digest: str, source: str) -> None:
+    def add_source(self, digest: Digest, source: str) -> None:
         """Remember that ``source`` (registry/repository) holds this image's blobs (for mounts)."""
         with self._locked():
             path = self._record_file(digest)
@@ -364,16 +390,18 @@ class LocalStore:
         keep_blobs: set[str] = set()
         keep_modules: set[str] = set()
         for record_file in (self.root / "images").glob("*.json"):
-            digest = "sha256:" + record_file.stem
+            if not Digest.is_valid("sha256:" + record_file.stem):
+                continue  # not a file of ours
+            digest = Digest("sha256:" + record_file.stem)
             if digest not in live_digests:
                 record_file.unlink(missing_ok=True)
                 continue
-            data = json.loads(record_file.read_bytes())
-            keep_modules.add(data["module_sha256"])
-            keep_blobs.add(hex_of(digest))
-            with contextlib.suppress(FileNotFoundError, ModuleError):
+            keep_blobs.add(digest.hex)
+            with contextlib.suppress(UsageError, OSError, ValueError, KeyError, TypeError):
+                record = ImageRecord.from_json("", json.loads(record_file.read_bytes()))
+                keep_modules.add(record.module_sha256)
                 manifest = parse_manifest(self.blob_path(digest).read_bytes())
-                keep_blobs.update(hex_of(d.digest) for d in manifest.blobs)
+                keep_blobs.update(d.digest.hex for d in manifest.blobs)
         for blob in (self.root / "blobs" / "sha256").iterdir():
             if blob.name not in keep_blobs:
                 blob.unlink(missing_ok=True)

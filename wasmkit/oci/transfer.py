@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit.errors import ModuleError, UsageError
-from wasmkit.oci._digest import MAX_MODULE_BYTES, sha256_digest
+from wasmkit.oci._digest import MAX_MODULE_BYTES, Digest, sha256_digest
 from wasmkit.oci.credentials import Credential, CredentialStore
 from wasmkit.oci.layout import (
     INDEX_TYPES,
@@ -42,7 +42,7 @@ class RegistryOptions:
 @dataclass(frozen=True)
 class PushResult:
     ref: str
-    manifest_digest: str
+    manifest_digest: Digest
     module_sha256: str
     uploaded: tuple[str, ...] = field(default=())
     skipped: tuple[str, ...] = field(default=())
@@ -174,18 +174,18 @@ def pull(
                 hint="Istio and wasmkit refuse modules this large",
             )
         with store.staging() as work:
-            files: dict[str, Path] = {}
+            files: dict[Digest, Path] = {}
             for blob in manifest.blobs:
                 if store.has_blob(blob.digest):
                     continue
-                part = work / f"{blob.digest[7:]}.partial"
+                part = work / f"{blob.digest.hex}.partial"
                 client.download_blob(
                     reference.repository,
                     blob,
                     part,
                     label=blob.annotations.get("org.opencontainers.image.title", ""),
                 )
-                done = work / blob.digest[7:]
+                done = work / blob.digest.hex
                 part.rename(done)
                 files[blob.digest] = done
             layer_file = files.get(location.layer.digest) or store.blob_path(location.layer.digest)

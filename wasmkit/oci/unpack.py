@@ -45,7 +45,7 @@ def _copy_module(src: BinaryIO, dest: Path | None, limit: int, what: str) -> tup
             writer.write(chunk)
             if writer.size > limit:
                 raise ModuleError(f"{what} is larger than {limit // (1024 * 1024)} MiB")
-    return writer.digest.split(":", 1)[1], writer.size
+    return writer.digest.hex, writer.size
 
 
 def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None) -> Extracted:
@@ -70,7 +70,7 @@ def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None
                 os.link(layer_file, dest)
             except OSError:
                 shutil.copyfile(layer_file, dest)
-        return Extracted(location.layer.digest.split(":", 1)[1], size, None)
+        return Extracted(location.layer.digest.hex, size, None)
     with layer_file.open("rb") as f:
         return scan_tar(f, dest)
 

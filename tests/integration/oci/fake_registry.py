@@ -43,6 +43,7 @@ class FakeRegistry:
         default_factory=dict
     )  # "repo:ref" -> body, type
     blobs: dict[str, bytes] = field(default_factory=dict)  # digest -> bytes actually served
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers of manifest answers
     deny: bool = False  # answer 403 to manifests, as a registry does to a user without access
     stall_blob: str | None = None  # digest: send half, then wait for ``release``
     half_sent: threading.Event = field(default_factory=threading.Event)
@@ -88,6 +89,8 @@ class FakeRegistry:
 
             def _send(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
+                for name, value in fake.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

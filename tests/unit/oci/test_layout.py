@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.errors import ModuleError
+from wasmkit.errors import ModuleError, WasmkitError
 from wasmkit.oci.inspection import istio_problems
 from wasmkit.oci.layout import (
     DOCKER_LAYER_TAR_GZ,
@@ -134,8 +134,10 @@ def test_an_image_without_a_module_layer_is_refused() -> None:
     ],
 )
 def test_bad_manifests(raw: bytes, why: str) -> None:
-    with pytest.raises(ModuleError, match=why):
+    # ModuleError, or InvalidDigest for the digest: both input errors (exit 2) with a hint
+    with pytest.raises(WasmkitError, match=why) as caught:
         parse_manifest(raw)
+    assert caught.value.exit_code == 2 and caught.value.hint
 
 
 def test_select_from_index_prefers_wasm() -> None:
