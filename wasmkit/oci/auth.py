@@ -5,15 +5,23 @@ request. ``Bearer realm=...,service=...`` means: ask the token server at ``realm
 of the exact scopes needed (``repository:<name>:pull`` or ``pull,push``), with the credential as
 Basic auth if there is one, anonymously otherwise. Tokens are cached per scope set, so a pull
 token is never sent for a push and a token for one repository never for another.
+
+Where credentials go: a realm must be an http(s) URL, and https when the registry speaks https
+(never a downgrade to clear text). The credential goes to a realm on the registry's own host or
+on a host of its parent domain (``registry-1.docker.io`` -> ``auth.docker.io``,
+``registry.gitlab.com`` -> ``gitlab.com``), as the big registries lay out their token servers;
+a realm anywhere else is asked anonymously. ``-v`` logs which realm was asked.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -55,6 +63,39 @@ def login_hint(registry: str) -> str:
     return f"log in with `wasmkit login {registry}` (or `docker login`), then retry"
 
 
+Origin = tuple[str, str, int]
+
+
+def origin(url: str) -> Origin | None:
+    """``(scheme, host, port)`` of an http(s) URL; None for anything else (no secret goes there)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def _parent_domain(host: str) -> str | None:
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    parent = host.split(".", 1)[1] if "." in host else ""
+    return parent if parent.count(".") >= 1 else None
+
+
+def realm_gets_credential(realm: Origin, registry: Origin) -> bool:
+    """Docker's practice, bounded: the registry's host, or a host within its parent domain."""
+    if realm[1] == registry[1]:
+        return True
+    parent = _parent_domain(registry[1])
+    return parent is not None and (realm[1] == parent or realm[1].endswith("." + parent))
+
+
 def basic_header(credential: Credential) -> str:
     raw = f"{credential.username}:{credential.secret}".encode()
     return "Basic " + base64.b64encode(raw).decode()
@@ -68,8 +109,12 @@ class Authenticator:
         registry: str,
         credential: Callable[[], Credential | None],
         send: Callable[..., requests.Response],
+        base: str = "",
     ):
         self.registry = registry
+        self._origin = origin(base or f"https://{registry}")
+        #: a realm that was asked without the credential (it is on another domain)
+        self._withheld: str | None = None
         self._credential_source = credential
         self._credential: Credential | None = None
         self._credential_loaded = False
@@ -150,6 +195,12 @@ class Authenticator:
                 f"the credential for {self.registry} is not allowed to do this",
                 hint="ask for access to the repository, or log in as a user who has it",
             )
+        if self._withheld:
+            return AuthError(
+                f"{self.registry} refused an anonymous token from {self._withheld}",
+                hint=f"the token server {self._withheld} is not on {self.registry}'s domain, so "
+                "wasmkit did not send it your credential; fix the registry's token realm",
+            )
         return AuthError(
             f"{self.registry} rejected the credential for user {cred.username!r}",
             hint=login_hint(self.registry),
@@ -157,17 +208,35 @@ class Authenticator:
 
     def _fetch_token(self, key: tuple[str, ...]) -> str:
         assert self._bearer is not None
-        realm = self._bearer.params.get("realm")
-        if not realm:
+        realm = self._bearer.params.get("realm", "")
+        where = origin(realm)
+        if where is None:
             raise AuthError(
-                f"{self.registry} sent a Bearer challenge without a realm",
+                f"{self.registry} sent a token realm that is not an http(s) URL: {realm[:200]!r}",
                 hint="the registry's token auth is misconfigured",
+            )
+        assert self._origin is not None
+        if self._origin[0] == "https" and where[0] != "https":
+            raise AuthError(
+                f"{self.registry} speaks https but sent a plain HTTP token realm {realm[:200]}",
+                hint="wasmkit never sends credentials or asks for tokens in clear text; "
+                "the registry's token realm must be an https URL",
             )
         params: list[tuple[str, str]] = []
         if self._bearer.params.get("service"):
             params.append(("service", self._bearer.params["service"]))
         params.extend(("scope", s) for s in key)
         cred = self.credential()
+        if cred and not realm_gets_credential(where, self._origin):
+            log.info(
+                "asking the token realm %s anonymously: the credential for %s is not sent "
+                "to another domain",
+                realm,
+                self.registry,
+            )
+            self._withheld, cred = realm, None
+        else:
+            log.info("asking the token realm %s for %s", realm, " ".join(key) or "(no scope)")
         headers = {}
         if cred and cred.is_identity_token:
             data = {

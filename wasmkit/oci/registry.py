@@ -27,10 +27,11 @@ from wasmkit.errors import (
     IntegrityError,
     ManifestUnknown,
     ServiceUnavailable,
+    UntrustedInput,
     UsageError,
 )
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
-from wasmkit.oci.auth import Authenticator, login_hint, scope_pull, scope_push
+from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import INDEX_TYPES, MANIFEST_TYPES, Descriptor
 from wasmkit.oci.progress import NullProgress, Progress, ProgressTask
@@ -86,7 +87,7 @@ class RegistryClient:
         self.progress: Progress = progress or NullProgress()
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "wasmkit"
-        self.auth = Authenticator(registry, credential, self._send)
+        self.auth = Authenticator(registry, credential, self._send, self.base)
         if insecure:
             log.warning("TLS certificates of %s are not verified (--insecure)", registry)
 
@@ -126,14 +127,16 @@ class RegistryClient:
         **kwargs: Any,
     ) -> requests.Response:
         url = urljoin(self.base, path)
+        home = self._check_origin(url)
         headers = dict(kwargs.pop("headers", {}))
         for attempt in range(3):
-            auth = self.auth.header(scopes)
+            # the credential (or its token) goes to the registry's own origin only
+            auth = self.auth.header(scopes) if home else None
             if auth:
                 headers["Authorization"] = auth
             data = body() if body else None
             response = self._send(method, url, headers=headers, data=data, **kwargs)
-            if response.status_code == 401 and attempt < 2:
+            if response.status_code == 401 and attempt < 2 and home:
                 response.close()
                 self.auth.challenged(response, scopes)
                 continue
@@ -159,6 +162,25 @@ class RegistryClient:
                 hint="check the reference and the registry's logs",
             )
         return response
+
+    def _check_origin(self, url: str) -> bool:
+        """True when ``url`` is the registry's own origin. A URL the registry sent (an upload
+        Location) may name another origin: it gets no credential, and never plain HTTP when
+        the registry speaks https, nor a scheme other than http(s)."""
+        mine, theirs = origin(self.base), origin(url)
+        if theirs == mine:
+            return True
+        if theirs is None or (mine is not None and mine[0] == "https" and theirs[0] != "https"):
+            raise UntrustedInput(
+                f"{self.registry} sent a URL on another origin ({url[:200]}) that would "
+                "downgrade or leave https",
+                hint="wasmkit sends nothing over plain HTTP for an https registry; "
+                "the registry or a proxy in between is misconfigured or hostile",
+            )
+        log.info(
+            "%s sent a URL on another origin, %s: sent without credentials", self.registry, url
+        )
+        return False
 
     # -- API -----------------------------------------------------------------------------------
 

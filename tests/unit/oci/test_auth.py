@@ -56,7 +56,7 @@ def _response(status: int, body: object = None, challenge: str = "") -> requests
     return r
 
 
-BEARER = 'Bearer realm="https://auth.test/token",service="reg"'
+BEARER = 'Bearer realm="https://reg/token",service="reg"'  # a realm on the registry host
 
 
 class _TokenEndpoint:
@@ -124,3 +124,33 @@ def test_a_token_server_that_refuses() -> None:
     auth.challenged(_response(401, challenge=BEARER), [])
     with pytest.raises(AuthError, match="rejected"):
         auth.header([])
+
+
+@pytest.mark.parametrize(
+    ("realm", "registry", "gets"),
+    [
+        ("https://auth.docker.io/token", "https://registry-1.docker.io", True),
+        ("https://gitlab.com/jwt/auth", "https://registry.gitlab.com", True),
+        ("https://gitlab.example.com/jwt/auth", "https://registry.example.com", True),
+        ("https://ghcr.io/token", "https://ghcr.io", True),
+        ("https://127.0.0.1:9000/token", "https://127.0.0.1:5000", True),  # same host
+        ("https://evil.com/token", "https://ghcr.io", False),
+        ("https://io/token", "https://ghcr.io", False),  # a parent of one label is a TLD
+        ("https://localhost/token", "https://127.0.0.1:5000", False),
+        ("https://10.0.0.2/token", "https://10.0.0.1", False),
+        ("https://docker.io.evil.com/t", "https://registry-1.docker.io", False),
+    ],
+)
+def test_which_realm_gets_the_credential(realm: str, registry: str, gets: bool) -> None:
+    from wasmkit.oci.auth import origin, realm_gets_credential
+
+    where, home = origin(realm), origin(registry)
+    assert where is not None and home is not None
+    assert realm_gets_credential(where, home) is gets
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://h/x", "/token", "", "http://"])
+def test_only_http_urls_have_an_origin(url: str) -> None:
+    from wasmkit.oci.auth import origin
+
+    assert origin(url) is None
