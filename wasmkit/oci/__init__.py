@@ -30,6 +30,7 @@ from wasmkit.errors import (
 )
 
 if TYPE_CHECKING:
+    from wasmkit.oci._digest import Digest
     from wasmkit.oci.credentials import Credential, from_auths
     from wasmkit.oci.inspection import Inspection, inspect
     from wasmkit.oci.layout import FORMATS, Format
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 # Names load on first use, so that `import wasmkit.oci.store` (wasmkit build -t, wasmkit test of
 # a stored image) does not pay for requests and the registry client.
 _WHERE = {
+    "Digest": "_digest",
     "Credential": "credentials",
     "from_auths": "credentials",
     "Inspection": "inspection",
@@ -78,6 +80,7 @@ __all__ = [
     "FORMATS",
     "AuthError",
     "Credential",
+    "Digest",
     "Format",
     "ImageRecord",
     "Inspection",

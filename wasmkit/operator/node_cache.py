@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit._atomic import copy_atomic
 from wasmkit.errors import UnknownImage, UsageError, WasmkitError
-from wasmkit.oci import Credential, LocalStore, RegistryOptions, parse, pull
+from wasmkit.oci import Credential, Digest, LocalStore, RegistryOptions, parse, pull
 
 log = logging.getLogger(__name__)
-
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class NodeCache:
 
     def file_of(self, sha256: str) -> Path | None:
         """The module file for a 64-hex sha256, or None (never a path the caller made up)."""
-        if not SHA256_HEX.match(sha256):
+        if not Digest.is_valid(f"sha256:{sha256}"):
             return None
         path = self.directory / sha256
         return path if path.is_file() else None
@@ -93,7 +90,7 @@ class NodeCache:
                 dropped.append(record.ref)
         used = {r.module_sha256 for r in self.store.images()}
         for entry in os.scandir(self.directory):
-            if SHA256_HEX.match(entry.name) and entry.name not in used:
+            if Digest.is_valid(f"sha256:{entry.name}") and entry.name not in used:
                 os.unlink(entry.path)
                 log.info("evicted module %s", entry.name)
         return dropped
