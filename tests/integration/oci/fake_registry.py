@@ -12,7 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.integration.oci.servers import serve_http
 
 
 def wasm_of_size(size: int) -> bytes:
@@ -131,14 +133,9 @@ class FakeRegistry:
                 else:
                     self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.release.set()
-            server.shutdown()
-            server.server_close()
+        with serve_http(Handler) as server:
+            self.port = server.server_address[1]
+            try:
+                yield self
+            finally:
+                self.release.set()

@@ -4,15 +4,14 @@ paths, and what a directory holds."""
 from __future__ import annotations
 
 import os
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from tests.integration.oci.servers import TestCA
+from tests.integration.oci.servers import TestCA, serve_http
 
 
 def traversal_digest(start: Path, target: Path) -> str:
@@ -108,21 +107,12 @@ class HostileServer:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        if self.tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.tls.cert, self.tls.key)
-            server.socket = context.wrap_socket(server.socket, server_side=True)
-        self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.stop.set()
-            server.shutdown()
-            server.server_close()
+        with serve_http(Handler, self.tls) as server:
+            self.port = server.server_address[1]
+            try:
+                yield self
+            finally:
+                self.stop.set()
 
 
 def authorizations(server: HostileServer) -> list[str]:

@@ -12,6 +12,7 @@ import base64
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -32,6 +33,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_http(
+    handler: type[BaseHTTPRequestHandler], tls: TestCA | None = None
+) -> Iterator[ThreadingHTTPServer]:
+    """A threaded HTTP(S) server on a free loopback port, serving until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.cert, tls.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -317,12 +338,6 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body.encode())
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve_http(Handler) as server:
+            self.port = server.server_address[1]
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
