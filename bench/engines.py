@@ -25,7 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from wasmkit.testing import EnvoyEngine, resolve_inputs  # noqa: E402
+from wasmkit.tasks.test import resolve_inputs  # noqa: E402
+from wasmkit.testing import EnvoyEngine  # noqa: E402
 from wasmkit.testing.api import TestInputs  # noqa: E402
 from wasmkit.testing.emulator_engine import EmulatorEngine  # noqa: E402
 from wasmkit.testing.engine import Engine  # noqa: E402

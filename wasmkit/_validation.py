@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
 from wasmkit.errors import InputFileError
 
@@ -24,6 +25,16 @@ class Strict(BaseModel):
     """Base for every model of user input: unknown keys are refused, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Camel(Strict):
+    """A :class:`Strict` model whose YAML keys are camelCase (``rootId``, ``failurePolicy``)."""
+
+    model_config = Strict.model_config | {"alias_generator": to_camel}
+
+
+#: A plugin configuration: a string as it is, or a mapping / list sent as JSON.
+ConfigValue = str | dict[str, Any] | list[Any]
 
 
 def _path(loc: Sequence[int | str]) -> str:

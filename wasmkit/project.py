@@ -7,7 +7,7 @@ platform: {name: istio, version: "1.20"}
 rootId: add_header
 config: world                    # plugin configuration: string, or mapping sent as JSON
 module: build/filter.wasm        # where `wasmkit build` writes the module
-tests: {cases: [...]}            # a test suite (see wasmkit.testing.spec)
+tests: {cases: [...]}            # a test suite (see wasmkit.testspec)
 ```
 """
 
@@ -19,9 +19,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from wasmkit._validation import load_model
+from wasmkit._validation import Camel, ConfigValue, load_model
 from wasmkit.errors import UsageError
-from wasmkit.testing.spec import Camel, ConfigValue, Suite
+from wasmkit.testspec import Suite
 
 PROJECT_FILE = "wasmkit.yaml"
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.testing import EnvoyEngine, SuiteResult, render_text, resolve_inputs, run_tests
+from wasmkit.tasks.test import resolve_inputs
+from wasmkit.testing import EnvoyEngine, SuiteResult, render_text, run_tests
 from wasmkit.testing.api import TestInputs
 from wasmkit.testing.emulator_engine import EmulatorEngine
 

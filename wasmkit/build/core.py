@@ -167,10 +167,8 @@ def make_runner(name: str, language: Language, options: BuildOptions) -> Runner:
 
 
 def _engine_answers() -> bool:
-    try:
-        from wasmkit.build.container import engine_answers
-    except ImportError:  # the docker SDK is missing: there is no container runner
-        return False
+    from wasmkit.build.container import engine_answers
+
     return engine_answers() is not None
 
 
@@ -298,12 +296,8 @@ def store_module(
     module: Path, tag: str, *, root_ids: list[str], abis: list[AbiVersion]
 ) -> tuple[str | None, str | None, str]:
     """Store ``module`` as an image in the local store; (ref, digest, note)."""
-    try:
-        from wasmkit.oci.store import LocalStore
-    except ImportError:
-        note = f"not stored as {tag}: the local image store is not available in this wasmkit"
-        log.warning(note)
-        return None, None, note
+    from wasmkit.oci.store import LocalStore
+
     record = LocalStore().add_module(
         module, tag, root_ids=root_ids, abi_versions=[a.value for a in abis]
     )

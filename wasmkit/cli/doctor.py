@@ -14,13 +14,10 @@ def doctor(envoy_path: str | None, no_engine: bool) -> None:
 
     Exit 0: the report was made (read it); missing tools are not an error here.
     """
-    from wasmkit.build.doctor import diagnose
+    from wasmkit.tasks.doctor import diagnose
 
     report = diagnose(envoy=envoy_path, engine=not no_engine)
     for lang in report.languages:
-        if not lang.available:
-            click.echo(f"{lang.name}: not available in this wasmkit")
-            continue
         state = "ready" if lang.ready else "missing tools"
         click.echo(f"{lang.name} ({lang.display_name}): {state}")
         for status in lang.tools:

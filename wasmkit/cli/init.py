@@ -60,7 +60,8 @@ def init(
     wasmkit init my-filter --language cpp --platform istio --platform-version 1.28
     Missing choices are asked for on a terminal; elsewhere they are usage errors (exit 2).
     """
-    from wasmkit.build.init import (
+    from wasmkit.scaffold import check_target
+    from wasmkit.tasks.init import (
         DEFAULT_LANGUAGE,
         DEFAULT_PLATFORM,
         DEFAULT_ROOT_ID,
@@ -69,7 +70,6 @@ def init(
         default_version,
         init_project,
     )
-    from wasmkit.scaffold import check_target
 
     check_target(directory, force=force)  # before asking anything
     missing = [

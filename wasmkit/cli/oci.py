@@ -147,29 +147,20 @@ def push(
     Exits 2 for a bad reference, an image not in the store or a refused credential (the hint
     says how to log in), 3 when the registry is unreachable or fails.
     """
-    from wasmkit.oci import push as push_image
+    from wasmkit.tasks.push import push_image
 
     out = output(ctx)
-    store = _store()
-    chosen = cast("Format | None", layout)  # click.Choice limits it to the formats
-    if module is not None:
-        from wasmkit.module import inspect_file
-
-        info = inspect_file(module)
-        store.add_module(
-            module,
-            ref,
-            root_ids=list(root_ids),
-            abi_versions=[v.value for v in info.abi_versions],
-            layout=chosen or "compat",
-        )
-    elif root_ids:
-        raise UsageError(
-            "--root-id goes with --module", hint="wasmkit push REF --module f.wasm --root-id ID"
-        )
     bars = _bars(out)
     try:
-        result = push_image(store, ref, _options(**registry), layout=chosen, progress=bars)
+        result = push_image(
+            _store(),
+            ref,
+            _options(**registry),
+            module=module,
+            root_ids=root_ids,
+            layout=cast("Format | None", layout),  # click.Choice limits it to the formats
+            progress=bars,
+        )
     finally:
         if bars:
             bars.stop()

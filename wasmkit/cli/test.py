@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from wasmkit._atomic import write_atomic
-from wasmkit.cli._app import Output, output
+from wasmkit.cli._app import output
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 from wasmkit.filter import FailurePolicy
 
@@ -90,56 +89,48 @@ def test(
     Exits 0 when every case passed, 1 when any failed, the module did not load,
     or (--engine both) the engines disagreed.
     """
-    from wasmkit.testing import junit_xml as to_junit
-    from wasmkit.testing import render_json, render_text, resolve_inputs, run_tests
-    from wasmkit.testing.engines import make_engines
+    from wasmkit.tasks.test import prepare, run_filter_tests
+    from wasmkit.testing.report import render_json, render_text
 
     out = output(ctx)
-    if (
-        (module is None) != (test_file is None)
-        and project is None
-        and not Path("wasmkit.yaml").is_file()
-    ):
-        raise UsageError(
-            "give both --module and --file, or run in a project directory",
-            hint="wasmkit test --module filter.wasm --file tests.yaml",
-        )
-    inputs = resolve_inputs(
-        project_dir=project, module=module, test_file=test_file, root_id=root_id, config=config
-    )
-    if envoy_version == "platform":
-        if inputs.platform_envoy is None:
-            raise UsageError(
-                "--envoy-version platform needs a project whose platform names an Envoy release",
-                hint="give a version instead, e.g. --envoy-version 1.36",
-            )
-        envoy_version = inputs.platform_envoy
-    if envoy_version is not None:
-        if envoy_path is not None:
-            raise UsageError("give --envoy or --envoy-version, not both")
-        from wasmkit.envoy.versions import ensure_envoy
-
-        envoy_path = str(ensure_envoy(envoy_version).path)
-    elif envoy_path is None and inputs.platform_envoy and engine != "emulator":
-        _note_platform_envoy(out, inputs.platform_envoy)
     if serve:
+        prepared = prepare(
+            project_dir=project,
+            module=module,
+            test_file=test_file,
+            root_id=root_id,
+            config=config,
+            engine=engine,
+            envoy_path=envoy_path,
+            envoy_version=envoy_version,
+            notify=out.info,
+        )
+        inputs = prepared.inputs
         _serve(
             inputs.module_path,
             root_id=inputs.root_id or "",
             config=inputs.config,
             failure_policy=inputs.suite.failure_policy,
             port=0,
-            envoy_path=envoy_path,
+            envoy_path=prepared.envoy_path,
             run_dir=keep_artifacts,
         )
         return
-    engines = make_engines(
-        engine, envoy=envoy_path, artifacts_dir=keep_artifacts, request_timeout_s=timeout
+    result = run_filter_tests(
+        project_dir=project,
+        module=module,
+        test_file=test_file,
+        root_id=root_id,
+        config=config,
+        engine=engine,
+        envoy_path=envoy_path,
+        envoy_version=envoy_version,
+        select=select,
+        artifacts_dir=keep_artifacts,
+        junit_path=junit_xml,
+        request_timeout_s=timeout,
+        notify=out.info,
     )
-    result = run_tests(inputs, engines, select=select)
-    if junit_xml is not None:
-        junit_xml.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(junit_xml, to_junit(result))
     if as_json:
         click.echo(render_json(result), nl=False)
     else:
@@ -148,17 +139,6 @@ def test(
         )
     if not result.ok:
         ctx.exit(EXIT_TEST_FAILED)
-
-
-def _note_platform_envoy(out: Output, platform_envoy: str) -> None:
-    from wasmkit.envoy.binary import find_envoy
-
-    bundled = find_envoy().version
-    if not bundled.startswith(platform_envoy + "."):
-        out.info(
-            f"note: the project targets Envoy {platform_envoy}; testing in the bundled Envoy "
-            f"{bundled} (--envoy-version platform tests in {platform_envoy})"
-        )
 
 
 def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwargs: Any) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from wasmkit.testing.engine import Headers, LogRecord, Observed, header_values
-from wasmkit.testing.spec import Expect, LogExpectation, Matcher
+from wasmkit.testspec import Expect, LogExpectation, Matcher
 
 MAX_SHOWN = 300
 

@@ -30,7 +30,7 @@ from wasmkit.module import load_bytes
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.envoy_engine import DEFAULT_HOST
 from wasmkit.testing.plan import PlannedCase, TestPlan
-from wasmkit.testing.spec import HttpCallReply, Upstream
+from wasmkit.testspec import HttpCallReply, Upstream
 
 #: Headers the harness upstream never repeats from a canned reply (it sets its own length).
 _HOP_HEADERS = ("content-length", "transfer-encoding", "connection")

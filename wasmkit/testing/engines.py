@@ -6,17 +6,11 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import find_envoy
 from wasmkit.errors import UsageError
+from wasmkit.testing.emulator_engine import EmulatorEngine
 from wasmkit.testing.engine import Engine
 from wasmkit.testing.envoy_engine import EnvoyEngine
 
 ENGINE_NAMES = ("envoy", "emulator", "both")
-
-
-def _emulator() -> Engine:
-    # Loaded only when asked for: wasmtime and the emulator cost ~80 ms of start-up.
-    from wasmkit.testing.emulator_engine import EmulatorEngine
-
-    return EmulatorEngine()
 
 
 def make_engines(
@@ -27,7 +21,7 @@ def make_engines(
     request_timeout_s: float = 10.0,
 ) -> list[Engine]:
     if name == "emulator":
-        return [_emulator()]
+        return [EmulatorEngine()]
     if name in ("envoy", "both"):
         engines: list[Engine] = [
             EnvoyEngine(
@@ -37,6 +31,6 @@ def make_engines(
             )
         ]
         if name == "both":
-            engines.append(_emulator())
+            engines.append(EmulatorEngine())
         return engines
     raise UsageError(f"unknown engine {name!r}", hint="choose one of " + ", ".join(ENGINE_NAMES))

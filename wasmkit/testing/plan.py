@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from wasmkit._validation import ConfigValue
 from wasmkit.errors import UsageError
 from wasmkit.filter import FailurePolicy, plugin_configuration
 from wasmkit.module import ModuleInfo
-from wasmkit.testing.spec import Case, ConfigValue, Suite
+from wasmkit.testspec import Case, Suite
 
 
 @dataclass(frozen=True)

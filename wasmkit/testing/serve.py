@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from wasmkit._validation import ConfigValue
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.process import EnvoyProcess, start_checked
@@ -22,7 +23,6 @@ from wasmkit.filter import (
 from wasmkit.module import inspect_file, module_file
 from wasmkit.testing.envoy_engine import variant_filter
 from wasmkit.testing.plan import FilterVariant, TestPlan
-from wasmkit.testing.spec import ConfigValue
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from wasmkit._validation import validate
-from wasmkit.testing import EnvoyEngine, SuiteResult, resolve_inputs, run_tests
-from wasmkit.testing.spec import Suite
+from wasmkit.tasks.test import resolve_inputs
+from wasmkit.testing import EnvoyEngine, SuiteResult, run_tests
+from wasmkit.testspec import Suite
 
 pytestmark = pytest.mark.envoy
 

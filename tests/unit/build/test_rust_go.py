@@ -10,12 +10,12 @@ import pytest
 
 from wasmkit.abi import AbiVersion, find_platform
 from wasmkit.build.core import choose_abi
-from wasmkit.build.init import init_project
 from wasmkit.build.language import BuildContext
 from wasmkit.build.languages import get_language
 from wasmkit.build.languages.go import GO_FOR_OLD_ENVOY, toolchain_for
 from wasmkit.errors import UsageError
 from wasmkit.scaffold import ScaffoldValues, render_scaffold
+from wasmkit.tasks.init import init_project
 
 
 def ctx(language: str, version: str = "1.28", **kw: object) -> BuildContext:

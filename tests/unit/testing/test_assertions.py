@@ -5,7 +5,7 @@ from __future__ import annotations
 from wasmkit._validation import validate
 from wasmkit.testing.assertions import check, matches
 from wasmkit.testing.engine import Observed, UpstreamRecord
-from wasmkit.testing.spec import Expect, Matcher
+from wasmkit.testspec import Expect, Matcher
 
 
 def expect(**data: object) -> Expect:

@@ -10,7 +10,7 @@ from wasmkit.testing.emulator_engine import EmulatorEngine
 from wasmkit.testing.engine import LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.plan import make_plan
 from wasmkit.testing.runner import judge, run_plan
-from wasmkit.testing.spec import Suite
+from wasmkit.testspec import Suite
 
 ECHO_ENVOY = json.dumps(
     {

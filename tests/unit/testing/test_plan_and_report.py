@@ -16,7 +16,7 @@ from wasmkit.testing.engine import EngineRun, Observed
 from wasmkit.testing.plan import make_plan
 from wasmkit.testing.report import junit_xml, render_text, to_json
 from wasmkit.testing.runner import CaseResult, SuiteResult
-from wasmkit.testing.spec import Suite
+from wasmkit.testspec import Suite
 
 SUITE = validate(
     Suite,

@@ -9,7 +9,7 @@ import pytest
 from wasmkit._validation import load_model, validate
 from wasmkit.errors import InputFileError
 from wasmkit.filter import FailurePolicy
-from wasmkit.testing.spec import Suite
+from wasmkit.testspec import Suite
 
 
 def problems(data: object) -> list[str]:

@@ -7,7 +7,6 @@ new module plus one line below. Modules load lazily so a build imports only its 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 from wasmkit.build.language import Language
 from wasmkit.errors import UsageError
@@ -33,19 +32,7 @@ def get_language(name: str) -> Language:
             f"unknown language {name!r}",
             hint=f"use one of: {', '.join(LANGUAGES)}",
         )
-    try:
-        module = importlib.import_module(f"wasmkit.build.languages.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"wasmkit.build.languages.{module_name}":
-            raise
-        raise UsageError(
-            f"language {name!r} is not available in this wasmkit",
-            hint=f"use one of: {', '.join(n for n in LANGUAGES if _present(n))}",
-        ) from None
+    module = importlib.import_module(f"wasmkit.build.languages.{module_name}")
     language = module.LANGUAGE
     assert isinstance(language, Language)
     return language
-
-
-def _present(name: str) -> bool:
-    return importlib.util.find_spec(f"wasmkit.build.languages.{LANGUAGES[name]}") is not None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from wasmkit.build.language import Language
 from wasmkit.build.languages import get_language, language_names
 from wasmkit.build.tools import ToolStatus, probe
-from wasmkit.errors import UsageError, WasmkitError
+from wasmkit.errors import WasmkitError
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,10 @@ class LanguageReport:
     name: str
     display_name: str
     tools: tuple[ToolStatus, ...]
-    available: bool = True  # False: this wasmkit has no builder for it yet
 
     @property
     def ready(self) -> bool:
-        return self.available and all(t.present for t in self.tools)
+        return all(t.present for t in self.tools)
 
     @property
     def install_commands(self) -> list[str]:
@@ -42,10 +41,7 @@ class DoctorReport:
 
 
 def _language_report(name: str, path: str | None) -> LanguageReport:
-    try:
-        language: Language = get_language(name)
-    except UsageError:
-        return LanguageReport(name, name, (), available=False)
+    language: Language = get_language(name)
     return LanguageReport(
         language.name, language.display_name, tuple(probe(t, path) for t in language.tools)
     )
@@ -62,10 +58,8 @@ def _envoy(explicit: str | None) -> Component:
 
 
 def _engine() -> Component:
-    try:
-        from wasmkit.build.container import ENGINE_HINT, engine_answers
-    except ImportError as exc:
-        return Component("container engine", False, f"container runner unavailable: {exc}")
+    from wasmkit.build.container import ENGINE_HINT, engine_answers
+
     url = engine_answers()
     if url is None:
         return Component("container engine", False, "none answers", ENGINE_HINT)

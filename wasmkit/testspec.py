@@ -10,18 +10,10 @@ import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
-from wasmkit._validation import Strict
+from wasmkit._validation import Camel, ConfigValue, Strict
 from wasmkit.codes import LOG_LEVELS
 from wasmkit.filter import FailurePolicy
-
-#: A plugin configuration: a string as it is, or a mapping / list sent as JSON.
-ConfigValue = str | dict[str, Any] | list[Any]
-
-
-class Camel(Strict):
-    model_config = Strict.model_config | {"alias_generator": to_camel}
 
 
 class Matcher(Strict):

@@ -1,0 +1,169 @@
+"""``wasmkit test``: a project's (or a given) module and suite, the Envoy to use, the run.
+
+:mod:`wasmkit.project` and :mod:`wasmkit.testing` do not know each other; this module reads
+the project, picks the Envoy release, makes the engines, runs the suite and writes the JUnit
+report. The CLI prints the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmkit._atomic import write_atomic
+from wasmkit._validation import ConfigValue, load_model
+from wasmkit.abi import find_platform
+from wasmkit.errors import UsageError
+from wasmkit.filter import filter_name_for
+from wasmkit.module import module_file
+from wasmkit.project import PROJECT_FILE, Platform, load_project
+from wasmkit.testing import SuiteResult, TestInputs, junit_xml, make_engines, run_tests
+from wasmkit.testspec import Suite
+
+SUITE_HINT = "see `wasmkit test --help` and the README for the test file format"
+
+
+def resolve_inputs(
+    *,
+    project_dir: Path | None = None,
+    module: Path | None = None,
+    test_file: Path | None = None,
+    root_id: str | None = None,
+    config: ConfigValue | None = None,
+) -> TestInputs:
+    """A project's wasmkit.yaml supplies defaults; flags override them."""
+    if project_dir is not None or module is None or test_file is None:
+        loaded = load_project(project_dir or Path.cwd())
+        project = loaded.project
+        suite = load_model(test_file, Suite, hint=SUITE_HINT) if test_file else project.tests
+        if suite is None:
+            raise UsageError(
+                f"{loaded.root / PROJECT_FILE} has no tests",
+                hint="add a `tests:` suite to wasmkit.yaml, or pass --file TESTS.yaml",
+            )
+        return TestInputs(
+            module_path=module_file(module or loaded.module_path),
+            source_path=module or loaded.module_path,
+            platform_envoy=_platform_envoy(project.platform),
+            suite=suite,
+            filter_name=project.name,
+            root_id=root_id if root_id is not None else (suite.root_id or project.root_id),
+            config=config
+            if config is not None
+            else (suite.config if suite.config is not None else project.config),
+        )
+    suite = load_model(test_file, Suite, hint=SUITE_HINT)
+    return TestInputs(module_file(module), suite, filter_name_for(module), root_id, config, module)
+
+
+def _platform_envoy(platform: Platform | None) -> str | None:
+    if platform is None:
+        return None
+    envoy = find_platform(platform.name, platform.version).envoy
+    match = re.match(r"^\d+\.\d+$", envoy)  # not "1.14-dev (envoy-wasm fork)" nor "1.39+"
+    return envoy if match else None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The inputs to test and the Envoy binary to test them in (None: the bundled one)."""
+
+    inputs: TestInputs
+    envoy_path: str | None
+
+
+def prepare(
+    *,
+    project_dir: Path | None = None,
+    module: Path | None = None,
+    test_file: Path | None = None,
+    root_id: str | None = None,
+    config: ConfigValue | None = None,
+    engine: str = "envoy",
+    envoy_path: str | None = None,
+    envoy_version: str | None = None,
+    notify: Callable[[str], None] = lambda _: None,
+) -> Prepared:
+    """Resolve module and suite, then the Envoy (``envoy_version="platform"``: the project's)."""
+    if (
+        (module is None) != (test_file is None)
+        and project_dir is None
+        and not Path(PROJECT_FILE).is_file()
+    ):
+        raise UsageError(
+            "give both --module and --file, or run in a project directory",
+            hint="wasmkit test --module filter.wasm --file tests.yaml",
+        )
+    inputs = resolve_inputs(
+        project_dir=project_dir, module=module, test_file=test_file, root_id=root_id, config=config
+    )
+    if envoy_version == "platform":
+        if inputs.platform_envoy is None:
+            raise UsageError(
+                "--envoy-version platform needs a project whose platform names an Envoy release",
+                hint="give a version instead, e.g. --envoy-version 1.36",
+            )
+        envoy_version = inputs.platform_envoy
+    if envoy_version is not None:
+        if envoy_path is not None:
+            raise UsageError("give --envoy or --envoy-version, not both")
+        from wasmkit.envoy.versions import ensure_envoy
+
+        envoy_path = str(ensure_envoy(envoy_version).path)
+    elif envoy_path is None and inputs.platform_envoy and engine != "emulator":
+        _note_platform_envoy(notify, inputs.platform_envoy)
+    return Prepared(inputs, envoy_path)
+
+
+def _note_platform_envoy(notify: Callable[[str], None], platform_envoy: str) -> None:
+    from wasmkit.envoy.binary import find_envoy
+
+    bundled = find_envoy().version
+    if not bundled.startswith(platform_envoy + "."):
+        notify(
+            f"note: the project targets Envoy {platform_envoy}; testing in the bundled Envoy "
+            f"{bundled} (--envoy-version platform tests in {platform_envoy})"
+        )
+
+
+def run_filter_tests(
+    *,
+    project_dir: Path | None = None,
+    module: Path | None = None,
+    test_file: Path | None = None,
+    root_id: str | None = None,
+    config: ConfigValue | None = None,
+    engine: str = "envoy",
+    envoy_path: str | None = None,
+    envoy_version: str | None = None,
+    select: str | None = None,
+    artifacts_dir: Path | None = None,
+    junit_path: Path | None = None,
+    request_timeout_s: float = 10.0,
+    notify: Callable[[str], None] = lambda _: None,
+) -> SuiteResult:
+    """``wasmkit test``: prepare, run on ``engine`` (envoy | emulator | both), write JUnit."""
+    prepared = prepare(
+        project_dir=project_dir,
+        module=module,
+        test_file=test_file,
+        root_id=root_id,
+        config=config,
+        engine=engine,
+        envoy_path=envoy_path,
+        envoy_version=envoy_version,
+        notify=notify,
+    )
+    engines = make_engines(
+        engine,
+        envoy=prepared.envoy_path,
+        artifacts_dir=artifacts_dir,
+        request_timeout_s=request_timeout_s,
+    )
+    result = run_tests(prepared.inputs, engines, select=select)
+    if junit_path is not None:
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(junit_path, junit_xml(result))
+    return result
