@@ -89,22 +89,22 @@ def test(
     Exits 0 when every case passed, 1 when any failed, the module did not load,
     or (--engine both) the engines disagreed.
     """
-    from wasmkit.tasks.test import prepare, run_filter_tests
+    from wasmkit.tasks.test import TestRequest, prepare, run_filter_tests
     from wasmkit.testing.report import render_json, render_text
 
     out = output(ctx)
+    request = TestRequest(
+        project_dir=project,
+        module=module,
+        test_file=test_file,
+        root_id=root_id,
+        config=config,
+        engine=engine,
+        envoy_path=envoy_path,
+        envoy_version=envoy_version,
+    )
     if serve:
-        prepared = prepare(
-            project_dir=project,
-            module=module,
-            test_file=test_file,
-            root_id=root_id,
-            config=config,
-            engine=engine,
-            envoy_path=envoy_path,
-            envoy_version=envoy_version,
-            notify=out.info,
-        )
+        prepared = prepare(request, notify=out.info)
         inputs = prepared.inputs
         _serve(
             inputs.module_path,
@@ -117,14 +117,7 @@ def test(
         )
         return
     result = run_filter_tests(
-        project_dir=project,
-        module=module,
-        test_file=test_file,
-        root_id=root_id,
-        config=config,
-        engine=engine,
-        envoy_path=envoy_path,
-        envoy_version=envoy_version,
+        request,
         select=select,
         artifacts_dir=keep_artifacts,
         junit_path=junit_xml,

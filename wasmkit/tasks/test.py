@@ -67,6 +67,22 @@ def _platform_envoy(platform: Platform | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class TestRequest:
+    """What ``wasmkit test`` was asked to test and where (every field optional)."""
+
+    __test__ = False  # not a pytest class
+
+    project_dir: Path | None = None
+    module: Path | None = None
+    test_file: Path | None = None
+    root_id: str | None = None
+    config: ConfigValue | None = None
+    engine: str = "envoy"  # envoy | emulator | both
+    envoy_path: str | None = None
+    envoy_version: str | None = None  # "platform": the project's platform's release
+
+
+@dataclass(frozen=True)
 class Prepared:
     """The inputs to test and the Envoy binary to test them in (None: the bundled one)."""
 
@@ -74,22 +90,11 @@ class Prepared:
     envoy_path: str | None
 
 
-def prepare(
-    *,
-    project_dir: Path | None = None,
-    module: Path | None = None,
-    test_file: Path | None = None,
-    root_id: str | None = None,
-    config: ConfigValue | None = None,
-    engine: str = "envoy",
-    envoy_path: str | None = None,
-    envoy_version: str | None = None,
-    notify: Callable[[str], None] = lambda _: None,
-) -> Prepared:
-    """Resolve module and suite, then the Envoy (``envoy_version="platform"``: the project's)."""
+def prepare(request: TestRequest, notify: Callable[[str], None] = lambda _: None) -> Prepared:
+    """Resolve module and suite (flags override the project), then the Envoy to use."""
     if (
-        (module is None) != (test_file is None)
-        and project_dir is None
+        (request.module is None) != (request.test_file is None)
+        and request.project_dir is None
         and not Path(PROJECT_FILE).is_file()
     ):
         raise UsageError(
@@ -97,8 +102,13 @@ def prepare(
             hint="wasmkit test --module filter.wasm --file tests.yaml",
         )
     inputs = resolve_inputs(
-        project_dir=project_dir, module=module, test_file=test_file, root_id=root_id, config=config
+        project_dir=request.project_dir,
+        module=request.module,
+        test_file=request.test_file,
+        root_id=request.root_id,
+        config=request.config,
     )
+    envoy_path, envoy_version = request.envoy_path, request.envoy_version
     if envoy_version == "platform":
         if inputs.platform_envoy is None:
             raise UsageError(
@@ -112,7 +122,7 @@ def prepare(
         from wasmkit.envoy.versions import ensure_envoy
 
         envoy_path = str(ensure_envoy(envoy_version).path)
-    elif envoy_path is None and inputs.platform_envoy and engine != "emulator":
+    elif envoy_path is None and inputs.platform_envoy and request.engine != "emulator":
         _note_platform_envoy(notify, inputs.platform_envoy)
     return Prepared(inputs, envoy_path)
 
@@ -129,35 +139,18 @@ def _note_platform_envoy(notify: Callable[[str], None], platform_envoy: str) -> 
 
 
 def run_filter_tests(
+    request: TestRequest,
     *,
-    project_dir: Path | None = None,
-    module: Path | None = None,
-    test_file: Path | None = None,
-    root_id: str | None = None,
-    config: ConfigValue | None = None,
-    engine: str = "envoy",
-    envoy_path: str | None = None,
-    envoy_version: str | None = None,
     select: str | None = None,
     artifacts_dir: Path | None = None,
     junit_path: Path | None = None,
     request_timeout_s: float = 10.0,
     notify: Callable[[str], None] = lambda _: None,
 ) -> SuiteResult:
-    """``wasmkit test``: prepare, run on ``engine`` (envoy | emulator | both), write JUnit."""
-    prepared = prepare(
-        project_dir=project_dir,
-        module=module,
-        test_file=test_file,
-        root_id=root_id,
-        config=config,
-        engine=engine,
-        envoy_path=envoy_path,
-        envoy_version=envoy_version,
-        notify=notify,
-    )
+    """``wasmkit test``: prepare, run on the request's engine(s), write JUnit if asked."""
+    prepared = prepare(request, notify)
     engines = make_engines(
-        engine,
+        request.engine,
         envoy=prepared.envoy_path,
         artifacts_dir=artifacts_dir,
         request_timeout_s=request_timeout_s,
