@@ -3,7 +3,9 @@ Envoy, and how Rust builds fail."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,21 @@ def test_a_copied_project_never_reuses_its_twins_build(built: Path, tmp_path: Pa
 def test_envoy_and_the_emulator_agree_on_the_scaffold(built: Path) -> None:
     done = ok(wasmkit("test", built, "--engine", "both"))
     assert done.stdout.splitlines()[-1] == "8 passed, 0 failed"  # 4 cases on each engine
+
+
+def test_a_build_never_hands_out_another_projects_module(tmp_path: Path) -> None:
+    """Two projects whose libraries are both called `filter` share the cargo target dir:
+    after `rm -rf build`, A's unchanged sources must give A's module again, not B's."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for project in (a, b):
+        ok(wasmkit("init", project, "-l", "rust", "-p", "istio", "--platform-version", "1.28"))
+    edit(a, '.set_http_response_header("hello",', '.set_http_response_header("hola",')
+    ok(wasmkit("build", a, "--runner", "local", timeout=900))
+    a_module = (a / "build" / "filter.wasm").read_bytes()
+    assert b"hola" in a_module
+    ok(wasmkit("build", b, "--runner", "local"))
+    assert b"hola" not in (b / "build" / "filter.wasm").read_bytes()
+    shutil.rmtree(a / "build")
+    ok(wasmkit("build", a, "--runner", "local"))
+    rebuilt = (a / "build" / "filter.wasm").read_bytes()
+    assert hashlib.sha256(rebuilt).hexdigest() == hashlib.sha256(a_module).hexdigest()

@@ -12,6 +12,14 @@ two projects building at once never see each other's ``filter.wasm``, and
 package name and version (paths relative to the project), so a copied project whose files keep
 older mtimes would otherwise be taken as already built by another's build.
 
+Cargo names a local ``cdylib`` without a hash (``deps/filter.wasm``): every project whose library
+is called ``filter`` would write the same file, and a project cargo finds fresh (e.g. after
+``rm -rf build``) would be handed whichever ``filter.wasm`` was compiled last.
+``__CARGO_DEFAULT_LIB_METADATA`` (the switch Rust's own bootstrap uses to keep its dylibs apart)
+makes cargo add the unit's metadata hash, which covers the package name, version and
+dependencies, to that file name; projects of the same name and version share one file and
+are told apart by the content checksums above.
+
 Debian's ``rust-lld`` is a link to ``lld-22``, which no package pulls in: install it too.
 """
 
@@ -39,6 +47,8 @@ ENV: dict[str, str] = {
     # std for wasm32-wasip1 links wasi-libc's libc.a from Debian's wasi-libc.
     "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS": "-L native=/usr/lib/wasm32-wasi",
     "CARGO_TERM_COLOR": "never",
+    # deps/<lib>-<hash>.wasm instead of one deps/<lib>.wasm for every project (docstring).
+    "__CARGO_DEFAULT_LIB_METADATA": "wasmkit",
 }
 
 
