@@ -1,6 +1,6 @@
 """The host functions Envoy 1.40 links into a proxy-wasm module, with their signatures.
 
-One list serves the module check (:mod:`wasmkit.module`) and the in-process host
+One list serves the load check (:mod:`wasmkit.loadcheck`) and the in-process host
 (:mod:`wasmkit.emulator`); ``tests/integration/envoy/test_host_table.py`` checks it
 against the real Envoy wasmkit ships with, so it cannot drift silently.
 """
@@ -126,6 +126,17 @@ HOST_MODULES: Mapping[str, Mapping[str, Signature]] = {
     "env": ENV_FUNCTIONS,
     "wasi_snapshot_preview1": WASI_FUNCTIONS,
     "wasi_unstable": WASI_FUNCTIONS,
+}
+
+#: Host functions Envoy links only into modules that announce ABI 0.1.0 (proxy-wasm's 0.1.0
+#: way to read the plugin configuration; 0.2.x reads buffer type 7 instead).
+ABI_0_1_0_ONLY: Mapping[str, Signature] = {"proxy_get_configuration": _sig("i32 i32")}
+
+#: Everything some Envoy links into some module (the emulator's linker); which module may
+#: import what is :mod:`wasmkit.loadcheck`'s decision.
+EVER_LINKED: Mapping[str, Mapping[str, Signature]] = {
+    **HOST_MODULES,
+    "env": {**ENV_FUNCTIONS, **ABI_0_1_0_ONLY},
 }
 
 ALLOCATORS = ("malloc", "proxy_on_memory_allocate")

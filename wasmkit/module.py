@@ -1,16 +1,15 @@
 """Inspect a .wasm file before any proxy sees it.
 
-Envoy refuses a bad module at load time with a terse log line; this module says
-the same thing earlier and better: which ABI marker is exported, whether an
-allocator is there, and which imports the host does not provide (or provides
-with another signature, see :mod:`wasmkit.host`).
+What a module declares, read without compiling it: which ABI marker it exports,
+whether an allocator and a memory are there, its imports and exports with their
+signatures. Whether a proxy loads it is :mod:`wasmkit.loadcheck`'s question.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +34,8 @@ __all__ = [
     "WASM_MAGIC",
     "Import",
     "ModuleInfo",
-    "Problem",
     "Signature",
     "cache_dir",
-    "check_module",
-    "host_problems",
     "inspect_bytes",
     "inspect_file",
     "load_bytes",
@@ -80,14 +76,6 @@ class ModuleInfo:
     allocator: str | None
     start: str | None  # _initialize, _start or None
     callbacks: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a host would refuse the module."""
-
-    code: str  # bad-abi, no-abi, no-memory, no-allocator, missing-import, bad-signature
-    message: str
 
 
 def read_module(path: Path) -> bytes:
@@ -171,83 +159,6 @@ def inspect_bytes(data: bytes, path: Path | None = None) -> ModuleInfo:
 
 def inspect_file(path: Path) -> ModuleInfo:
     return inspect_bytes(load_bytes(path), path)
-
-
-def host_problems(
-    info: ModuleInfo,
-    *,
-    accepted_abis: Iterable[AbiVersion] = tuple(AbiVersion),
-    host: Mapping[str, Mapping[str, Signature]] = HOST_MODULES,
-    host_name: str = "Envoy",
-) -> list[Problem]:
-    """Every reason ``host`` would refuse this module, in the order Envoy checks them."""
-    problems: list[Problem] = []
-    accepted = set(accepted_abis)
-    if not info.abi_versions:
-        extra = (
-            f" (unknown marker {', '.join(info.unknown_abi_markers)})"
-            if info.unknown_abi_markers
-            else ""
-        )
-        problems.append(
-            Problem("no-abi", f"the module exports no proxy_abi_version_* marker{extra}")
-        )
-    elif not accepted.intersection(info.abi_versions):
-        have = ", ".join(v.value for v in info.abi_versions)
-        want = ", ".join(sorted(v.value for v in accepted))
-        problems.append(
-            Problem("bad-abi", f"the module speaks ABI {have}; {host_name} here accepts {want}")
-        )
-    if not info.has_memory:
-        problems.append(Problem("no-memory", "the module exports no memory named 'memory'"))
-    if info.allocator is None:
-        problems.append(
-            Problem(
-                "no-allocator", "the module exports neither malloc nor proxy_on_memory_allocate"
-            )
-        )
-    for imp in info.imports:
-        provided = host.get(imp.module, {})
-        expected = provided.get(imp.name)
-        if imp.kind != "func" or expected is None:
-            problems.append(
-                Problem(
-                    "missing-import",
-                    f"import {imp.qualified} is not provided by {host_name}",
-                )
-            )
-        elif imp.signature != expected:
-            problems.append(
-                Problem(
-                    "bad-signature",
-                    f"import {imp.qualified} has signature {imp.signature}; "
-                    f"{host_name} provides {expected}",
-                )
-            )
-    return problems
-
-
-def check_module(info: ModuleInfo, **kwargs: object) -> None:
-    """Raise ModuleError listing every problem :func:`host_problems` finds."""
-    problems = host_problems(info, **kwargs)  # type: ignore[arg-type]
-    if problems:
-        lines = "\n".join(f"  - {p.message}" for p in problems)
-        raise ModuleError(
-            f"{info.path or 'the module'} would not load in Envoy:\n{lines}",
-            hint=_hint_for(problems[0].code),
-        )
-
-
-def _hint_for(code: str) -> str:
-    return {
-        "no-abi": "build with a proxy-wasm SDK; it exports the ABI marker for you",
-        "bad-abi": "rebuild with an SDK that targets the platform's ABI (see wasmkit platforms)",
-        "no-memory": "the module must export its linear memory as 'memory'",
-        "no-allocator": "export malloc (C/C++: link wasi-libc; AssemblyScript: the runtime does)",
-        "missing-import": "remove the call, or use what the host provides (AssemblyScript: "
-        "build with --use abort=abort_proc_exit instead of importing env.abort)",
-        "bad-signature": "the SDK and the host disagree on a function: update the SDK",
-    }.get(code, "see the proxy-wasm ABI spec")
 
 
 def cache_dir() -> Path:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease
 from wasmkit.errors import EmulatorGap, ModuleError, ModuleLoadError, ToolNotFound, UsageError
-from wasmkit.host import Signature, host_modules
-from wasmkit.module import ModuleInfo, check_module, inspect_file
+from wasmkit.loadcheck import require_loadable
+from wasmkit.module import ModuleInfo, inspect_file
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +32,10 @@ class CheckReport:
     note: str = ""
 
 
-#: Host functions Envoy links only into modules that announce ABI 0.1.0 (proxy-wasm's 0.1.0
-#: way to read the plugin configuration; 0.2.x reads buffer type 7 instead).
-ABI_0_1_0_ONLY: Mapping[str, Signature] = {
-    "proxy_get_configuration": Signature(("i32", "i32"), ("i32",))
-}
-
-
-def host_for(
-    info: ModuleInfo, envoy_version: str | None = None
-) -> Mapping[str, Mapping[str, Signature]]:
-    """What the platform's Envoy links into this module."""
-    host = host_modules(envoy_version)
-    if AbiVersion.V0_1_0 not in info.abi_versions:
-        return host
-    return {**host, "env": {**host["env"], **ABI_0_1_0_ONLY}}
-
-
 def check_static(module: Path, platform: PlatformRelease) -> ModuleInfo:
     """ABI and imports; ModuleError (exit 2) naming each problem."""
     info = inspect_file(module)
-    check_module(
-        info,
-        accepted_abis=platform.abis,
-        host_name=platform.label,
-        host=host_for(info, platform.envoy),
-    )
+    require_loadable(info, platform)
     return info
 
 

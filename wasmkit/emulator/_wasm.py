@@ -3,8 +3,9 @@
 Everything above this module sees plain Python: a :class:`Guest` whose exports
 are called by name, whose memory is read and written with bounds checks, and
 whose failures arrive as :class:`GuestTrap` carrying the module's backtrace.
-The linker is built from :data:`wasmkit.module.HOST_MODULES`, the same table
-``wasmkit check`` uses, so the emulator links exactly what Envoy links.
+The linker is built from :data:`wasmkit.host.EVER_LINKED`, the table the load check
+(:mod:`wasmkit.loadcheck`) reads, so the emulator links what Envoy links; the load check
+refuses, before linking, what a given Envoy would not link into a given module.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import wasmtime
 
 from wasmkit._atomic import write_atomic
 from wasmkit.errors import GuestTrap, HostAbort, OutOfBounds, WasmCompileError
-from wasmkit.module import HOST_MODULES, Signature, cache_dir
+from wasmkit.host import EVER_LINKED
+from wasmkit.module import Signature, cache_dir
 
 #: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -266,7 +268,7 @@ def _linker() -> wasmtime.Linker:
     with _LOCK:
         if _LINKER is None:
             linker = wasmtime.Linker(_engine())
-            for module_name, functions in HOST_MODULES.items():
+            for module_name, functions in EVER_LINKED.items():
                 for name, signature in functions.items():
                     key = f"{module_name}.{name}"
                     linker.define_func(module_name, name, _functype(signature), _dispatcher(key))

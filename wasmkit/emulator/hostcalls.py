@@ -146,6 +146,10 @@ class HostCalls(OutboundCalls):
             return Status.OK
         return self._give(bytes(buffer[start : start + length]), ptr_ptr, size_ptr)
 
+    def proxy_get_configuration(self, ptr_ptr: int, size_ptr: int) -> int:
+        """ABI 0.1.0's way to read the plugin configuration (linked only for 0.1.0 modules)."""
+        return self._give(bytes(self.vm.plugin_configuration), ptr_ptr, size_ptr)
+
     def proxy_set_buffer_bytes(
         self, kind: int, start: int, length: int, data_ptr: int, data_size: int
     ) -> int:

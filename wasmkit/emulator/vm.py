@@ -24,32 +24,8 @@ from wasmkit.emulator.properties import (
 from wasmkit.emulator.wasi import Wasi
 from wasmkit.emulator.world import World
 from wasmkit.errors import GuestTrap, LoadFailure, WasmCompileError
-from wasmkit.module import HOST_MODULES, ModuleInfo, Signature
-
-
-def _types(sig: Signature) -> str:
-    return f"{' '.join(sig.params)} -> {' '.join(sig.results)}".strip()
-
-
-def load_problem(info: ModuleInfo) -> str | None:
-    """The first reason Envoy gives for refusing ``info``, checked in Envoy's order."""
-    if not info.abi_versions:
-        return "Missing or unknown Proxy-Wasm ABI version"
-    for imp in info.imports:
-        provided = HOST_MODULES.get(imp.module, {}).get(imp.name)
-        if imp.kind != "func" or provided is None:
-            return f"Failed to load Wasm module due to a missing import: {imp.qualified}"
-        if imp.signature is not None and imp.signature != provided:
-            return (
-                "Failed to load Wasm module due to an import type mismatch: "
-                f"{imp.qualified}, want: {_types(imp.signature)}, "
-                f"but host exports: {_types(provided)}"
-            )
-    if not info.has_memory:
-        return "Wasm module is missing memory export"
-    if info.allocator is None:
-        return "Wasm module is missing malloc function."
-    return None
+from wasmkit.loadcheck import envoy_refusal
+from wasmkit.module import ModuleInfo
 
 
 class Vm:
@@ -99,7 +75,7 @@ class Vm:
             module = compile_module(self.data)
         except WasmCompileError as exc:
             raise LoadFailure("Failed to parse corrupted Wasm module", str(exc)) from None
-        problem = load_problem(self.info)
+        problem = envoy_refusal(self.info)
         if problem is not None:
             raise LoadFailure(problem)
         host = {**HostCalls(self).table(), **Wasi(self).table()}

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit.errors import ModuleError, ModuleLoadError
-from wasmkit.module import ModuleInfo, Problem, host_problems, inspect_bytes, read_module
+from wasmkit.loadcheck import Problem, load_problems
+from wasmkit.module import ModuleInfo, inspect_bytes, read_module
 from wasmkit.testing.assertions import Mismatch, check
 from wasmkit.testing.compare import Comparison, Outcome, compare_engines
 from wasmkit.testing.engine import Engine, EngineRun, Observed
@@ -81,7 +82,7 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
         info = inspect_bytes(data, module_path)
     except ModuleError as exc:
         return None, (Problem("invalid", exc.message),)
-    return info, tuple(host_problems(info))
+    return info, tuple(load_problems(info))
 
 
 def judge(pc: PlannedCase, engine: str, observed: Observed) -> CaseResult:

@@ -20,7 +20,8 @@ from tests.integration.build.conftest import (
 )
 from wasmkit.abi import AbiVersion
 from wasmkit.build.languages.go import GO_FOR_OLD_ENVOY
-from wasmkit.module import host_problems, inspect_file
+from wasmkit.loadcheck import load_problems
+from wasmkit.module import inspect_file
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.envoy, pytest.mark.slow]
 
@@ -68,7 +69,7 @@ def test_scaffold_builds_with_go_1_24_for_envoy_1_36_and_passes_then_follows_the
     info = inspect_file(module)
     assert info.abi_versions == (AbiVersion.V0_2_0,)
     assert info.start == "_initialize"
-    assert host_problems(info) == []
+    assert load_problems(info) == []
     assert GO_FOR_OLD_ENVOY in go_versions_in(module)
     assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
 

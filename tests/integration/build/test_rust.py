@@ -19,7 +19,8 @@ from tests.integration.build.conftest import (
     wasmkit,
 )
 from wasmkit.abi import AbiVersion
-from wasmkit.module import host_problems, inspect_file
+from wasmkit.loadcheck import load_problems
+from wasmkit.module import inspect_file
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.envoy, pytest.mark.slow]
 
@@ -52,7 +53,7 @@ def test_scaffold_builds_and_passes_its_tests_then_follows_the_config(
     info = inspect_file(project / "build" / "filter.wasm")
     assert info.abi_versions == (AbiVersion.V0_2_1,)
     assert info.start == "_initialize" and info.allocator == "proxy_on_memory_allocate"
-    assert host_problems(info) == []
+    assert load_problems(info) == []
     wasi = {i.name for i in info.imports if i.module == "wasi_snapshot_preview1"}
     assert wasi <= {"fd_write", "environ_get", "environ_sizes_get", "proc_exit"}, wasi
     assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.build.conftest import init, ok, wasmkit
-from wasmkit.module import host_problems, inspect_file
+from wasmkit.loadcheck import load_problems
+from wasmkit.module import inspect_file
 
 pytestmark = [pytest.mark.container, pytest.mark.envoy, pytest.mark.slow]
 
@@ -22,7 +23,7 @@ def test_scaffold_builds_in_its_builder_image_and_passes(
     assert "runner container" in done.stderr
     info = inspect_file(project / "build" / "filter.wasm")
     assert [v.value for v in info.abi_versions] == [abi]
-    assert host_problems(info) == []
+    assert load_problems(info) == []
     assert ok(wasmkit("test", project)).stdout.splitlines()[-1] == "4 passed, 0 failed"
 
 

@@ -10,7 +10,8 @@ import pytest
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import ModuleError
 from wasmkit.host import host_modules
-from wasmkit.module import check_module, host_problems, inspect_file, module_file
+from wasmkit.loadcheck import load_problems, require_loadable
+from wasmkit.module import inspect_file, module_file
 
 Wat = Callable[[str], Path]
 
@@ -21,7 +22,7 @@ def test_add_header_is_clean(wat: Wat) -> None:
     assert info.allocator == "malloc" and info.has_memory
     assert "proxy_on_response_headers" in info.callbacks
     assert {i.qualified for i in info.imports} >= {"env.proxy_log", "env.proxy_send_local_response"}
-    assert host_problems(info) == []
+    assert load_problems(info) == []
     assert len(info.sha256) == 64
 
 
@@ -39,17 +40,17 @@ def test_add_header_is_clean(wat: Wat) -> None:
 )
 def test_each_problem_is_named(wat: Wat, fixture: str, code: str, text: str) -> None:
     info = inspect_file(wat(fixture))
-    problems = host_problems(info)
+    problems = load_problems(info)
     assert [p.code for p in problems] == [code]
     assert text in problems[0].message
     with pytest.raises(ModuleError) as raised:
-        check_module(info)
+        require_loadable(info)
     assert text in raised.value.message and raised.value.hint
 
 
 def test_abi_outside_the_platform_is_refused(wat: Wat) -> None:
     info = inspect_file(wat("add_header"))
-    problems = host_problems(info, accepted_abis=[AbiVersion.V0_1_0])
+    problems = load_problems(info, accepted_abis=[AbiVersion.V0_1_0])
     assert [p.code for p in problems] == ["bad-abi"]
     assert "0.2.1" in problems[0].message
 
@@ -90,9 +91,9 @@ def test_older_envoys_link_fewer_wasi_functions(tmp_path: Path) -> None:
         ' (func (export "proxy_abi_version_0_2_1")))'
     )
     info = inspect_file(module_file(source))
-    assert host_problems(info, host=host_modules("1.40")) == []
-    assert host_problems(info, host=host_modules("1.39")) == []
-    old = host_problems(info, host=host_modules("1.36"), host_name="Istio 1.28 (Envoy 1.36)")
+    assert load_problems(info, envoy_version="1.40") == []
+    assert load_problems(info, envoy_version="1.39") == []
+    old = load_problems(info, envoy_version="1.36", host_name="Istio 1.28 (Envoy 1.36)")
     assert [p.message for p in old] == [
         "import wasi_snapshot_preview1.path_filestat_get is not provided by Istio 1.28 (Envoy 1.36)"
     ]
