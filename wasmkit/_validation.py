@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from wasmkit._documents import load_yaml
 from wasmkit.errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,16 +66,6 @@ def problems_of(error: ValidationError, prefix: Sequence[int | str] = ()) -> lis
 _NOISE = {"str", "int", "dict", "list", "function-after", "function-before", "function-plain"}
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputFileError(source, [f"{where}: {problem}"], hint="fix the YAML syntax") from None
-
-
 def read_text(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_INPUT_BYTES:
@@ -99,4 +89,4 @@ def validate(model: type[M], data: Any, source: str, *, hint: str | None = None)
 
 
 def load_model(path: Path, model: type[M], *, hint: str | None = None) -> M:
-    return validate(model, parse_yaml(read_text(path), str(path)), str(path), hint=hint)
+    return validate(model, load_yaml(read_text(path), str(path)), str(path), hint=hint)

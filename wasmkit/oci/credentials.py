@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmkit._atomic import write_atomic
+from wasmkit._documents import load_json, read_json_file, require_object
 from wasmkit.errors import InputFileError, ProcessFailed
 from wasmkit.oci.reference import DEFAULT_REGISTRY
 
@@ -80,16 +81,14 @@ def from_auths(config: Any, registry: str, source: str) -> Credential | None:
     return None
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+_SHAPE = {"auths": dict, "credHelpers": dict, "credsStore": str}
+
+
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (ValueError, UnicodeDecodeError):
-        raise InputFileError(
-            str(path), ["(file): is not valid JSON"], hint="fix or remove the file"
-        ) from None
-    return data if isinstance(data, dict) else {}
+    """Docker's config.json or wasmkit's credentials.json: bounded, an object, the right shape."""
+    data = read_json_file(path, max_bytes=MAX_CONFIG_BYTES)
+    return {} if data is None else require_object(data, str(path), _SHAPE)
 
 
 def docker_config_path() -> Path:
@@ -134,9 +133,9 @@ def run_helper(helper: str, registry: str) -> Credential | None:
             hint="check the helper works (`docker-credential-<name> list`), or use `wasmkit login`",
         )
     try:
-        data = json.loads(done.stdout)
+        data = load_json(done.stdout, f"docker-credential-{helper}'s answer", max_bytes=64 * 1024)
         return Credential(str(data["Username"]), str(data["Secret"]), f"helper {helper}")
-    except (ValueError, KeyError, TypeError):
+    except (InputFileError, KeyError, TypeError):
         raise ProcessFailed(
             f"credential helper docker-credential-{helper} printed no credential",
             command=command,

@@ -16,12 +16,12 @@ images whose last layer tar holds ``plugin.wasm``, and the wasm artifact layout 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wasmkit.errors import ModuleError
+from wasmkit._documents import load_json
+from wasmkit.errors import InputFileError, ModuleError
 from wasmkit.oci._digest import Digest, sha256_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -48,6 +48,7 @@ CREATED = "org.opencontainers.image.created"
 PLUGIN_FILE = "plugin.wasm"
 RUNTIME_CONFIG_FILE = "runtime-config.json"
 MAX_RUNTIME_CONFIG = 64 * 1024
+MAX_MANIFEST = 4 * 1024 * 1024
 
 Format = Literal["compat", "wasme"]
 FORMATS: tuple[Format, ...] = ("compat", "wasme")
@@ -78,10 +79,8 @@ class Descriptor:
         checked = Digest(digest, f"the image's {where}.digest")
         if not isinstance(size, int) or size < 0:
             raise _bad(f"{where}.size is not a size")
-        annotations = data.get("annotations") or {}
-        return cls(
-            str(media_type or ""), checked, size, {str(k): str(v) for k, v in annotations.items()}
-        )
+        annotations = _annotations(data.get("annotations"), f"{where}.annotations")
+        return cls(str(media_type or ""), checked, size, annotations)
 
 
 @dataclass(frozen=True)
@@ -122,13 +121,33 @@ def _bad(why: str) -> ModuleError:
     )
 
 
-def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
+def _document(raw: bytes, what: str) -> dict[str, Any]:
+    """A manifest or index: bounded JSON (size, depth), an object."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _bad("it is not JSON") from None
+        data = load_json(raw, what, max_bytes=MAX_MANIFEST)
+    except InputFileError as exc:
+        raise _bad(f"it {exc.problems[0].removeprefix('(document): ')}") from None
     if not isinstance(data, dict):
         raise _bad("it is not a JSON object")
+    return data
+
+
+def _annotations(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad(f"{where} is not an object")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def declared_media_type(raw: bytes) -> str | None:
+    """The ``mediaType`` a manifest or index names for itself, if any."""
+    kind = _document(raw, "the image manifest").get("mediaType")
+    return kind if isinstance(kind, str) else None
+
+
+def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
+    data = _document(raw, "the image manifest")
     kind = data.get("mediaType") or media_type or OCI_MANIFEST
     if kind in INDEX_TYPES or "manifests" in data:
         raise _bad("it is an index, not an image manifest")
@@ -141,22 +160,22 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
         media_type=str(kind),
         config=Descriptor.from_json(data.get("config"), "config"),
         layers=tuple(Descriptor.from_json(layer, f"layers[{i}]") for i, layer in enumerate(layers)),
-        annotations={str(k): str(v) for k, v in (data.get("annotations") or {}).items()},
+        annotations=_annotations(data.get("annotations"), "annotations"),
         raw=raw,
     )
 
 
 def select_from_index(raw: bytes) -> Descriptor:
     """The manifest of an index to use: a wasm platform if listed, else the only one."""
-    try:
-        data = json.loads(raw)
-        entries = data["manifests"]
-    except (ValueError, KeyError, TypeError):
-        raise _bad("the index has no manifests list") from None
+    entries = _document(raw, "the image index").get("manifests")
     if not isinstance(entries, list) or not entries:
         raise _bad("the index lists no manifests")
-    for entry in entries:
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise _bad(f"manifests[{i}] is not an object")
         platform = entry.get("platform") or {}
+        if not isinstance(platform, dict):
+            raise _bad(f"manifests[{i}].platform is not an object")
         if platform.get("architecture") == "wasm" or str(platform.get("os", "")).startswith("wasi"):
             return Descriptor.from_json(entry, "manifests[]")
     if len(entries) == 1:
@@ -194,9 +213,9 @@ def runtime_config(root_ids: Sequence[str], abi_versions: Sequence[str]) -> dict
 def parse_runtime_config(raw: bytes) -> tuple[list[str], list[str]]:
     """``(root_ids, abi_versions)`` from a runtime config blob; empty lists when unreadable."""
     try:
-        data = json.loads(raw)
+        data = load_json(raw, "the runtime config", max_bytes=MAX_RUNTIME_CONFIG)
         roots = data.get("config", {}).get("rootIds", []) or []
         abis = data.get("abiVersions", []) or []
         return [str(r) for r in roots], [str(a) for a in abis]
-    except (ValueError, AttributeError, TypeError):
+    except (InputFileError, AttributeError, TypeError):
         return [], []

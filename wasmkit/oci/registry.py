@@ -8,9 +8,7 @@ verified unless ``insecure``; ``ca_file`` adds a CA. ``verify=`` is passed on ea
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -33,13 +31,18 @@ from wasmkit.errors import (
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
-from wasmkit.oci.layout import INDEX_TYPES, MANIFEST_TYPES, Descriptor
+from wasmkit.oci.layout import (
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    MAX_MANIFEST,
+    Descriptor,
+    declared_media_type,
+)
 from wasmkit.oci.progress import NullProgress, Progress, ProgressTask
 from wasmkit.oci.reference import api_host
 
 log = logging.getLogger(__name__)
 
-MAX_MANIFEST = 4 * 1024 * 1024
 ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 
 
@@ -227,8 +230,7 @@ class RegistryClient:
                     hint="the registry or a proxy in between altered it; do not use this registry",
                 )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        with contextlib.suppress(ValueError, AttributeError):
-            media_type = json.loads(raw).get("mediaType") or media_type
+        media_type = declared_media_type(raw) or media_type
         return raw, media_type
 
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:

@@ -30,8 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from wasmkit._atomic import copy_atomic, write_atomic
+from wasmkit._documents import read_json_file
 from wasmkit.abi import AbiVersion
-from wasmkit.errors import InvalidDigest, ModuleError, UnknownImage, UntrustedInput, UsageError
+from wasmkit.errors import (
+    InputFileError,
+    InvalidDigest,
+    ModuleError,
+    UnknownImage,
+    UntrustedInput,
+    UsageError,
+)
 from wasmkit.oci._digest import Digest
 from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
@@ -90,6 +98,18 @@ def _damaged(path: Path) -> UntrustedInput:
         hint="remove the image (`wasmkit rm REF`) and pull it again, "
         "or delete the store directory to start afresh",
     )
+
+
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+MAX_RECORD_BYTES = 1024 * 1024
+
+
+def _load(path: Path, max_bytes: int) -> Any:
+    """One of the store's own JSON files (None if missing); damaged or hostile: an error."""
+    try:
+        return read_json_file(path, max_bytes=max_bytes)
+    except InputFileError:
+        raise _damaged(path) from None
 
 
 def _check_abis(abi_versions: Sequence[str]) -> list[str]:
@@ -162,12 +182,9 @@ class LocalStore:
         """References and their manifest digests; an entry that is not a digest is left out
         (and dropped at the next write), so no edit of the index can name a file elsewhere."""
         path = self.root / "index.json"
-        try:
-            data = json.loads(path.read_bytes())
-        except FileNotFoundError:
+        data = _load(path, MAX_INDEX_BYTES)
+        if data is None:
             return {}
-        except ValueError:
-            raise _damaged(path) from None
         refs = data.get("refs") if isinstance(data, dict) else None
         if not isinstance(refs, dict):
             raise _damaged(path)
@@ -185,11 +202,12 @@ class LocalStore:
 
     def _read_record(self, ref: str, digest: Digest) -> ImageRecord:
         path = self._record_file(digest)
+        data = _load(path, MAX_RECORD_BYTES)
+        if data is None:  # removed by another process since the index was read
+            raise UnknownImage(ref)
         try:
-            return ImageRecord.from_json(ref, json.loads(path.read_bytes()))
-        except FileNotFoundError:  # removed by another process since the index was read
-            raise UnknownImage(ref) from None
-        except (ValueError, KeyError, TypeError, InvalidDigest):
+            return ImageRecord.from_json(ref, data)
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidDigest):
             raise _damaged(path) from None
 
     @staticmethod
@@ -349,7 +367,9 @@ class LocalStore:
             path = self._record_file(digest)
             if not path.is_file():
                 return
-            data = json.loads(path.read_bytes())
+            data = _load(path, MAX_RECORD_BYTES)
+            if not isinstance(data, dict):
+                raise _damaged(path)
             sources = list(data.get("sources", []))
             if source not in sources:
                 sources.append(source)
@@ -398,7 +418,7 @@ class LocalStore:
                 continue
             keep_blobs.add(digest.hex)
             with contextlib.suppress(UsageError, OSError, ValueError, KeyError, TypeError):
-                record = ImageRecord.from_json("", json.loads(record_file.read_bytes()))
+                record = ImageRecord.from_json("", _load(record_file, MAX_RECORD_BYTES))
                 keep_modules.add(record.module_sha256)
                 manifest = parse_manifest(self.blob_path(digest).read_bytes())
                 keep_blobs.update(d.digest.hex for d in manifest.blobs)

@@ -127,7 +127,13 @@ def test_an_image_without_a_module_layer_is_refused() -> None:
 @pytest.mark.parametrize(
     ("raw", "why"),
     [
-        (b"not json", "not JSON"),
+        (b"not json", "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
+        (
+            b'{"schemaVersion": 2, "layers": [], "annotations": [], "config": '
+            b'{"digest": "sha256:' + b"a" * 64 + b'", "size": 1}}',
+            "annotations",
+        ),
         (b'{"schemaVersion": 1, "layers": []}', "schemaVersion"),
         (b'{"schemaVersion": 2, "manifests": []}', "index"),
         (b'{"schemaVersion": 2, "config": {"digest": "md5:x", "size": 1}, "layers": []}', "digest"),
