@@ -155,8 +155,7 @@ class Expect(Camel):
     upstream_body: BodyExpectation = None
     #: True: the request must reach the upstream; False: the filter must answer it itself.
     reached_upstream: bool | None = None
-    # Emulator-only (Envoy does not expose them per request; its runs skip such cases).
-    #: Each entry must match a log line the filter wrote during this case.
+    #: Each entry must match a log line the filter wrote during this case (both engines).
     logs: list[LogExpectation] | None = None
     #: Metric values after this case (counters and gauges; histograms: number of samples).
     metrics: dict[str, int] | None = None
@@ -214,15 +213,6 @@ class Case(Camel):
     #: Canned answers to the filter's outgoing HTTP calls (emulator only).
     http_calls: list[HttpCallReply] | None = None
     expect: Expect
-
-    def emulator_only(self) -> list[str]:
-        """The parts of this case only the emulator can run or check."""
-        parts = ["httpCalls"] if self.http_calls is not None else []
-        if self.expect.logs is not None:
-            parts.append("expect.logs")
-        if self.expect.metrics is not None:
-            parts.append("expect.metrics")
-        return parts
 
 
 class Suite(Camel):

@@ -110,7 +110,7 @@ class EmulatorEngine:
                 root_id=variant.root_id,
                 configuration=variant.configuration.encode(),
                 failure_policy=variant.failure_policy,
-                vm_id=f"{plan.filter_name}-{variant.index}",
+                vm_id=plan.vm_id(variant),
             )
             filters[variant.index] = start_filter(
                 data, settings, plan.module, world=world, responder=replies, limits=self.limits

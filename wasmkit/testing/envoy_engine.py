@@ -9,20 +9,22 @@ earlier cases left (a trap under FAIL_CLOSED poisons later cases, as in a proxy)
 
 from __future__ import annotations
 
+import bisect
 import http.client
 import json
 import logging
-import re
 import shutil
 import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.logs import parse_log
+from wasmkit.envoy.logs import FilterLine, filter_lines
 from wasmkit.envoy.process import EnvoyProcess, start_checked
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
@@ -41,7 +43,7 @@ def variant_filter(plan: TestPlan, variant: FilterVariant) -> FilterSpec:
         code=LocalCode(str(plan.module_path.resolve())),
         configuration=variant.configuration,
         failure_policy=variant.failure_policy,
-        vm_id=f"{plan.filter_name}-{variant.index}",
+        vm_id=plan.vm_id(variant),
     )
 
 
@@ -109,20 +111,36 @@ def _access_log_details(path: Path) -> list[str | None]:
     return details
 
 
-_WASM_LOG = re.compile(r"^wasm log (?:\S+ )?\S+: (.*)$", re.DOTALL)
-_TRAP = re.compile(r"^Function: (\S+ failed: .*)$", re.DOTALL)
-
-
-def filter_log(envoy_log: str) -> tuple[LogRecord, ...]:
-    """The filter's own lines (``proxy_log``) and its traps, from Envoy's log."""
-    records = []
-    for entry in parse_log(envoy_log):
-        if entry.logger != "wasm":
+def logs_per_case(
+    lines: Sequence[FilterLine], starts_ms: Sequence[int], case_vms: Sequence[str]
+) -> list[tuple[LogRecord, ...]]:
+    """Each case's share of the filter's lines, by time: a case owns what was written from
+    the millisecond it started until the next case started (the harness starts each case in
+    a later millisecond than the one the previous answer arrived in, and Envoy writes a
+    stream's lines, ``proxy_on_log`` included, before the answer leaves). Lines written
+    before the first case are the VMs' start-up: each VM's go to its first case, as in the
+    emulator. A line of another VM than the case's (a timer) belongs to no case."""
+    per_case: list[list[LogRecord]] = [[] for _ in starts_ms]
+    first_case: dict[str, int] = {}
+    for index, vm in enumerate(case_vms):
+        first_case.setdefault(vm, index)
+    for line in lines:
+        index = bisect.bisect_right(starts_ms, line.time_ms) - 1
+        if index < 0:
+            index = first_case.get(line.vm_id or "", 0)
+        elif line.vm_id is not None and line.vm_id != case_vms[index]:
             continue
-        match = _WASM_LOG.match(entry.message) or _TRAP.match(entry.message)
-        if match:
-            records.append(LogRecord(entry.level, match.group(1)))
-    return tuple(records)
+        per_case[index].append(LogRecord(line.level, line.message))
+    return [tuple(records) for records in per_case]
+
+
+def _next_millisecond(after: float) -> float:
+    """The current time, once it is in a later millisecond than ``after`` (at most 1 ms)."""
+    while True:
+        now = time.time()
+        if int(now * 1000) > int(after * 1000):
+            return now
+        time.sleep(0.0002)
 
 
 class EnvoyEngine:
@@ -183,12 +201,19 @@ class EnvoyEngine:
             with start_checked(envoy, preflight=self.preflight):
                 ports = envoy.listener_ports()
                 version = envoy.server_version()
-                observed = [
-                    self._exchange(upstream, ports[listener_name(pc.variant)], pc)
-                    for pc in plan.cases
-                ]
-                # Details come from the access log, which Envoy flushes on exit.
-        logged = filter_log(envoy.log_text())
+                observed, starts_ms, answered = [], [], 0.0
+                for pc in plan.cases:
+                    started = _next_millisecond(answered)
+                    starts_ms.append(int(started * 1000))
+                    observed.append(self._exchange(upstream, ports[listener_name(pc.variant)], pc))
+                    answered = time.time()
+                # Details and the filter's lines are read once Envoy exited (it flushes then).
+        lines = filter_lines(envoy.log_text())
+        logged = tuple(LogRecord(line.level, line.message) for line in lines)
+        per_case = logs_per_case(lines, starts_ms, [plan.vm_id(pc.variant) for pc in plan.cases])
+        observed = [
+            replace(o, logs=case_logs) for o, case_logs in zip(observed, per_case, strict=True)
+        ]
         details = _access_log_details(run_dir / "access.log")
         if len(details) == len(observed):
             observed = [

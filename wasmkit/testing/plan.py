@@ -52,6 +52,10 @@ class TestPlan:
     def display_path(self) -> Path:
         return self.source_path or self.module_path
 
+    def vm_id(self, variant: FilterVariant) -> str:
+        """Each variant's VM id, alike on both engines (Envoy prints it in the filter's lines)."""
+        return f"{self.filter_name}-{variant.index}"
+
 
 def make_plan(
     suite: Suite,

@@ -10,6 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from wasmkit.testing.engine import LogRecord
 from wasmkit.testing.runner import CaseResult, SuiteResult
 
 _COLORS = {"green": "32", "red": "31", "yellow": "33", "dim": "2", "bold": "1"}
@@ -81,7 +82,22 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
     lines = [f"  {_style('FAIL', 'red', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
     for m in case.mismatches:
         lines.append(f"        {m}")
+    logged = case.observed.logs if case.observed is not None else None
+    if logged:
+        shown = logged[-CASE_LOG_LINES:]
+        lines.append(_style("        the filter logged during this case:", "dim", color))
+        lines += [_log_line(r, "          ") for r in shown]
     return lines
+
+
+#: A failed case shows the last lines the filter wrote during it (a panic's message, a trap).
+CASE_LOG_LINES = 10
+
+
+def _log_line(record: LogRecord, indent: str) -> str:
+    """``[level] message``; a message's further lines (a panic, a backtrace) indented below."""
+    first, *rest = record.message.split("\n")
+    return "\n".join([f"{indent}[{record.level}] {first}", *(f"{indent}  {x}" for x in rest)])
 
 
 FILTER_LOG_LINES = 20
@@ -97,7 +113,7 @@ def filter_log_lines(result: SuiteResult, color: bool) -> list[str]:
         skipped = len(run.filter_log) - len(shown)
         more = f", last {len(shown)} of {len(run.filter_log)}" if skipped else ""
         lines.append(_style(f"filter log ({run.engine}{more}):", "dim", color))
-        lines += [f"  [{r.level}] {r.message}" for r in shown]
+        lines += [_log_line(r, "  ") for r in shown]
     return lines
 
 
@@ -128,7 +144,12 @@ def render_text(
 
 
 def _failure_text(case: CaseResult) -> str:
-    return "\n".join(str(m) for m in case.mismatches)
+    lines = [str(m) for m in case.mismatches]
+    logged = case.observed.logs if case.observed is not None else None
+    if logged:
+        lines.append("the filter logged during this case:")
+        lines += [_log_line(r, "  ") for r in logged[-CASE_LOG_LINES:]]
+    return "\n".join(lines)
 
 
 def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:

@@ -85,10 +85,25 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
     return info, tuple(load_problems(info))
 
 
+def unobservable(pc: PlannedCase, engine: str, observed: Observed) -> list[str]:
+    """The parts of a case this engine cannot run or check (canned HTTP-call answers exist
+    only in the emulator; logs and metrics where the engine left them None)."""
+    expect = pc.case.expect
+    return [
+        part
+        for part, missing in (
+            ("httpCalls", pc.case.http_calls is not None and engine != "emulator"),
+            ("expect.logs", expect.logs is not None and observed.logs is None),
+            ("expect.metrics", expect.metrics is not None and observed.metrics is None),
+        )
+        if missing
+    ]
+
+
 def judge(pc: PlannedCase, engine: str, observed: Observed) -> CaseResult:
     """Check one observation; a case that needs what this engine cannot see is skipped."""
-    only = pc.case.emulator_only()
-    if only and observed.logs is None:
+    only = unobservable(pc, engine, observed)
+    if only:
         note = f"emulator-only ({', '.join(only)}); run it with --engine emulator"
         return CaseResult(pc.case.name, pc.index, engine, (), observed, skipped=note)
     mismatches = tuple(check(pc.case.expect, observed))

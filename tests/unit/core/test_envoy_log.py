@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from wasmkit.envoy.logs import load_failure_reason, startup_error
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from wasmkit.envoy.logs import filter_lines, load_failure_reason, startup_error
 
 MISSING_IMPORT = """\
 [2026-11-30 09:33:47.438][3879][info][main] [source/server/server.cc:430] initializing epoch 0
@@ -55,3 +60,55 @@ def test_an_envoy_without_v8_says_so() -> None:
     assert load_failure_reason(NO_V8) == (
         "Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it"
     )
+
+
+# --- the filter's own lines, as each Envoy release the harness runs writes them -----------------
+# tests/fixtures/envoy_logs/logs-wat-<version>.log: the wasm lines of Envoy's log for
+# tests/fixtures/wat/logs.wat under logs.tests.yaml (root id "logs", vm id "logs-0").
+ENVOY_LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "envoy_logs"
+
+
+@pytest.mark.parametrize("path", sorted(ENVOY_LOGS.glob("logs-wat-*.log")), ids=lambda p: p.stem)
+def test_each_releases_filter_lines(path: Path) -> None:
+    lines = filter_lines(path.read_text())
+    seen = [(line.level, line.message, line.vm_id) for line in lines]
+    # The root context ("<root id> <vm id>: ...") of each VM instance, then the streams
+    # ("<plugin> <root id> <vm id>: ..."), a colon in the message kept.
+    assert seen[0] == ("info", "configured: ready", "logs-0")
+    assert ("info", "request: seen", "logs-0") in seen
+    assert ("warn", "x-warn: set", "logs-0") in seen
+    assert ("debug", "stream done", "logs-0") in seen
+    panic = (
+        "panicked at src/lib.rs:40:14:\ncalled `Result::unwrap()` on an `Err` value: BadArgument"
+    )
+    assert ("critical", panic, "logs-0") in seen  # the line break's second half too
+    level, trap, vm_id = seen[-1]
+    assert (level, trap.splitlines()[0], vm_id) == (
+        "error",
+        "proxy_on_request_headers failed: Uncaught RuntimeError: unreachable",
+        None,
+    )
+    assert "in-VM backtrace:\n" in trap  # the V8 backtrace lines below it stay with it
+    assert all(line.time_ms > 0 for line in lines)
+    assert [line.time_ms for line in lines] == sorted(line.time_ms for line in lines)
+
+
+def test_every_release_the_harness_runs_is_covered() -> None:
+    versions = {p.stem.removeprefix("logs-wat-")[:4] for p in ENVOY_LOGS.glob("logs-wat-*.log")}
+    # 1.38's wheel has no V8 (see test_an_envoy_without_v8_says_so): the harness cannot run it.
+    assert versions == {"1.36", "1.37", "1.39", "1.40"}
+
+
+@pytest.mark.parametrize(
+    ("prefix", "vm_id"),
+    [("", None), (" vm", "vm"), (" root vm", "vm"), (" plugin root vm", "vm")],
+)
+def test_a_prefix_of_zero_to_three_words(prefix: str, vm_id: str | None) -> None:
+    text = f"[2026-12-01 22:10:04.459][1][info][wasm] [x.cc:1] wasm log{prefix}: a: b c\n"
+    assert [(x.message, x.vm_id) for x in filter_lines(text)] == [("a: b c", vm_id)]
+
+
+def test_times_are_local_milliseconds() -> None:
+    text = "[2026-12-01 22:10:04.459][1][info][wasm] [x.cc:1] wasm log r vm: hi\n"
+    expected = datetime(2026, 12, 1, 22, 10, 4, 459000).timestamp() * 1000
+    assert filter_lines(text)[0].time_ms == round(expected)
