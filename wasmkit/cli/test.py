@@ -58,6 +58,13 @@ from wasmkit.filter import FailurePolicy
     "--timeout", default=10.0, show_default=True, help="Seconds to wait for each response."
 )
 @click.option(
+    "--startup-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="WASMKIT_STARTUP_TIMEOUT",
+    help="Seconds Envoy may take to start and load the module "
+    "[default: 30 + 15 per MiB of module and VM; env: WASMKIT_STARTUP_TIMEOUT].",
+)
+@click.option(
     "--serve",
     is_flag=True,
     help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).",
@@ -78,6 +85,7 @@ def test(
     junit_xml: Path | None,
     as_json: bool,
     timeout: float,
+    startup_timeout: float | None,
     serve: bool,
 ) -> None:
     """Run a filter's test cases in a real local Envoy and check what clients see.
@@ -122,6 +130,7 @@ def test(
         artifacts_dir=keep_artifacts,
         junit_path=junit_xml,
         request_timeout_s=timeout,
+        startup_timeout_s=startup_timeout,
         notify=out.info,
     )
     if as_json:

@@ -145,6 +145,7 @@ def run_filter_tests(
     artifacts_dir: Path | None = None,
     junit_path: Path | None = None,
     request_timeout_s: float = 10.0,
+    startup_timeout_s: float | None = None,
     notify: Callable[[str], None] = lambda _: None,
 ) -> SuiteResult:
     """``wasmkit test``: prepare, run on the request's engine(s), write JUnit if asked."""
@@ -154,6 +155,7 @@ def run_filter_tests(
         envoy=prepared.envoy_path,
         artifacts_dir=artifacts_dir,
         request_timeout_s=request_timeout_s,
+        startup_timeout_s=startup_timeout_s,
     )
     result = run_tests(prepared.inputs, engines, select=select)
     if junit_path is not None:

@@ -19,6 +19,7 @@ def make_engines(
     envoy: str | None = None,
     artifacts_dir: Path | None = None,
     request_timeout_s: float = 10.0,
+    startup_timeout_s: float | None = None,
 ) -> list[Engine]:
     if name == "emulator":
         return [EmulatorEngine()]
@@ -28,6 +29,7 @@ def make_engines(
                 find_envoy(envoy),
                 artifacts_dir=artifacts_dir,
                 request_timeout_s=request_timeout_s,
+                startup_timeout_s=startup_timeout_s,
             )
         ]
         if name == "both":

@@ -25,8 +25,9 @@ from pathlib import Path
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.logs import FilterLine, filter_lines
-from wasmkit.envoy.process import EnvoyProcess, start_checked
+from wasmkit.envoy.process import EnvoyProcess, start_checked, startup_deadline
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
+from wasmkit.errors import ProcessFailed
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan
@@ -34,6 +35,11 @@ from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "wasmkit.test"
+#: The flag and variable behind EnvoyEngine(startup_timeout_s=...), named when Envoy is late.
+STARTUP_TIMEOUT_ENV = "WASMKIT_STARTUP_TIMEOUT"
+DEADLINE_HINT = (
+    f"raise the deadline: wasmkit test --startup-timeout SECONDS (or {STARTUP_TIMEOUT_ENV}=SECONDS)"
+)
 
 
 def variant_filter(plan: TestPlan, variant: FilterVariant) -> FilterSpec:
@@ -153,13 +159,19 @@ class EnvoyEngine:
         artifacts_dir: Path | None = None,
         preflight: bool = True,
         request_timeout_s: float = 10.0,
-        ready_timeout_s: float = 30.0,
+        startup_timeout_s: float | None = None,
     ):
         self._binary = binary
         self.artifacts_dir = artifacts_dir.resolve() if artifacts_dir is not None else None
         self.preflight = preflight
         self.request_timeout_s = request_timeout_s
-        self.ready_timeout_s = ready_timeout_s
+        #: None: scaled to the module's size and the number of VMs (startup_deadline).
+        self.startup_timeout_s = startup_timeout_s
+
+    def deadline(self, plan: TestPlan) -> float:
+        if self.startup_timeout_s is not None:
+            return self.startup_timeout_s
+        return startup_deadline(plan.module_path.stat().st_size, len(plan.variants))
 
     @property
     def binary(self) -> EnvoyBinary:
@@ -178,6 +190,9 @@ class EnvoyEngine:
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
             observed, version, logged = self._run_in(plan, run_dir)
+        except ProcessFailed:
+            keep = True  # the error names the run directory: it must still be there
+            raise
         finally:
             if not keep:
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -197,7 +212,13 @@ class EnvoyEngine:
         with EchoUpstream() as upstream:
             config_path = run_dir / "envoy.yaml"
             config_path.write_text(harness_config(plan, upstream.port, run_dir))
-            envoy = EnvoyProcess(binary, config_path, run_dir, ready_timeout_s=self.ready_timeout_s)
+            envoy = EnvoyProcess(
+                binary,
+                config_path,
+                run_dir,
+                ready_timeout_s=self.deadline(plan),
+                deadline_hint=DEADLINE_HINT,
+            )
             with start_checked(envoy, preflight=self.preflight):
                 ports = envoy.listener_ports()
                 version = envoy.server_version()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -223,3 +224,25 @@ def test_verbose_shows_the_filter_log_of_a_passing_run() -> None:
     assert done.returncode == 0
     assert "filter log (envoy):\n  [info] configured" in done.stdout
     assert "filter log" not in wasmkit("test", EXAMPLE).stdout
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_missed_start_up_deadline_names_the_flag_and_a_directory_that_exists(
+    how: str,
+) -> None:
+    args: list[str | Path] = ["test", EXAMPLE]
+    env = {}
+    if how == "flag":
+        args += ["--startup-timeout", "0.001"]
+    else:
+        env["WASMKIT_STARTUP_TIMEOUT"] = "0.001"
+    done = wasmkit(*args, env=env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Envoy was not ready after 0.001s" in done.stderr
+    assert "hint: raise the deadline: wasmkit test --startup-timeout SECONDS" in done.stderr
+    assert "WASMKIT_STARTUP_TIMEOUT=SECONDS" in done.stderr
+    run_dir = Path(done.stderr.split("Envoy's config and log are in ")[1].split()[0])
+    assert (run_dir / "envoy.yaml").is_file()  # (1 ms is too early for a log)
+    assert "envoy.filters.http.router" not in done.stderr  # no list of compiled-in extensions
+    assert "statically linked extensions" not in done.stderr
+    shutil.rmtree(run_dir)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from wasmkit.envoy.logs import filter_lines, load_failure_reason, startup_error
+from wasmkit.envoy.process import STARTUP_BASE_S, _tail, startup_deadline
 
 MISSING_IMPORT = """\
 [2026-11-30 09:33:47.438][3879][info][main] [source/server/server.cc:430] initializing epoch 0
@@ -112,3 +113,25 @@ def test_times_are_local_milliseconds() -> None:
     text = "[2026-12-01 22:10:04.459][1][info][wasm] [x.cc:1] wasm log r vm: hi\n"
     expected = datetime(2026, 12, 1, 22, 10, 4, 459000).timestamp() * 1000
     assert filter_lines(text)[0].time_ms == round(expected)
+
+
+# --- Envoy's start-up: the deadline and what an error shows of its log ----------------------------
+
+
+def test_the_start_up_deadline_grows_with_the_module_and_the_vms() -> None:
+    small = startup_deadline(100_000, 1)
+    assert small == pytest.approx(STARTUP_BASE_S + 15 * 100_000 / 2**20)
+    go_module = int(3.4 * 2**20)
+    assert startup_deadline(go_module, 2) > 2 * STARTUP_BASE_S + startup_deadline(0, 1)
+    assert startup_deadline(go_module, 2) > startup_deadline(go_module, 1) > small
+
+
+def test_an_errors_log_tail_leaves_out_the_extension_list(tmp_path: Path) -> None:
+    log = tmp_path / "envoy.log"
+    log.write_text(
+        "[2026-12-01 22:08:55.320][1][info][main] [server.cc:465] statically linked extensions:\n"
+        "[2026-12-01 22:08:55.320][1][info][main] [server.cc:467]   envoy.filters.http: "
+        "envoy.buffer, envoy.filters.http.router\n"
+        "[2026-12-01 22:08:55.330][1][info][main] [server.cc:1] starting main dispatch loop\n"
+    )
+    assert _tail(log) == "[info][main] starting main dispatch loop"
