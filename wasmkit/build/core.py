@@ -167,7 +167,7 @@ def make_runner(name: str, language: Language, options: BuildOptions) -> Runner:
 
 
 def _engine_answers() -> bool:
-    from wasmkit.build.container import engine_answers
+    from wasmkit.build.engine import engine_answers
 
     return engine_answers() is not None
 

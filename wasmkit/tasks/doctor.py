@@ -58,7 +58,7 @@ def _envoy(explicit: str | None) -> Component:
 
 
 def _engine() -> Component:
-    from wasmkit.build.container import ENGINE_HINT, engine_answers
+    from wasmkit.build.engine import ENGINE_HINT, engine_answers
 
     url = engine_answers()
     if url is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import PODMAN_SOCKET, Engine, engine_answers
+from wasmkit.build.engine import PODMAN_SOCKET, Engine, engine_answers
 from wasmkit.build.images import BuilderImage, image_from_containerfile
 from wasmkit.build.runner import Workspace
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import Engine
+from wasmkit.build.engine import Engine
 
 pytestmark = [pytest.mark.container, pytest.mark.envoy, pytest.mark.slow]
 

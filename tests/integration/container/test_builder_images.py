@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import ContainerRunner, Engine
+from wasmkit.build.container import ContainerRunner
+from wasmkit.build.engine import Engine
 from wasmkit.build.images import builder_image
 from wasmkit.build.runner import Step, Workspace
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import ContainerRunner, Engine, engine_answers
+from wasmkit.build.container import ContainerRunner
+from wasmkit.build.engine import Engine, engine_answers
 from wasmkit.build.images import BuilderImage, image_from_containerfile
 from wasmkit.build.runner import Step, Workspace
 from wasmkit.errors import EnvironmentProblem, ProcessFailed, ServiceUnavailable, ToolNotFound

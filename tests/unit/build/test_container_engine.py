@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.build.container import (
-    ContainerRunner,
-    Engine,
-    candidate_endpoints,
-    engine_answers,
-)
+from wasmkit.build.container import ContainerRunner
+from wasmkit.build.engine import Engine, candidate_endpoints, engine_answers
 from wasmkit.build.images import builder_image
 from wasmkit.build.runner import Step, Workspace
 from wasmkit.errors import EXIT_ENVIRONMENT, ServiceUnavailable
@@ -52,7 +48,7 @@ def test_a_socket_nobody_serves_is_service_unavailable(tmp_path: Path) -> None:
 
 
 def test_no_engine_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wasmkit.build.container.candidate_endpoints", lambda: [])
+    monkeypatch.setattr("wasmkit.build.engine.candidate_endpoints", lambda: [])
     with pytest.raises(ServiceUnavailable, match="no container engine found"):
         Engine.connect()
     assert engine_answers() is None
