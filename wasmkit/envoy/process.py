@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import http.client
-import json
-import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+from wasmkit.envoy.admin import AdminClient
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.logs import load_failure_reason, parse_log, startup_error
 from wasmkit.errors import ModuleLoadError, ProcessFailed
@@ -62,38 +60,6 @@ def _tail(path: Path, lines: int = 30) -> str:
         if not e.message.startswith("  ") and "statically linked extensions" not in e.message
     ]
     return "\n".join(kept[-lines:])
-
-
-class AdminClient:
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-
-    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def post(self, path: str, timeout: float = 5.0) -> int:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request("POST", path)
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        finally:
-            conn.close()
-
-    def json(self, path: str) -> Any:
-        status, body = self.get(path)
-        if status != 200:
-            raise ProcessFailed(
-                f"Envoy admin {path} answered {status}", command=[path], returncode=None
-            )
-        return json.loads(body)
 
 
 class EnvoyProcess:
@@ -243,34 +209,15 @@ class EnvoyProcess:
 
     def listener_ports(self) -> dict[str, int]:
         assert self.admin is not None
-        data = self.admin.json("/listeners?format=json")
-        ports: dict[str, int] = {}
-        for item in data.get("listener_statuses", []):
-            socket = item.get("local_address", {}).get("socket_address", {})
-            ports[item["name"]] = int(socket.get("port_value", 0))
-        return ports
+        return self.admin.listener_ports()
 
     def server_version(self) -> str | None:
         assert self.admin is not None
-        try:
-            info = self.admin.json("/server_info")
-        except (OSError, ValueError, ProcessFailed):
-            return None
-        version = str(info.get("version", ""))
-        match = re.search(r"/(\d+\.\d+\.\d+[^/]*)/", version)
-        return match.group(1) if match else None
+        return self.admin.server_version()
 
     def stats(self, filter_regex: str | None = None) -> dict[str, int]:
         assert self.admin is not None
-        path = "/stats?format=json"
-        if filter_regex:
-            path += "&filter=" + filter_regex
-        data = self.admin.json(path)
-        return {
-            s["name"]: int(s["value"])
-            for s in data.get("stats", [])
-            if "value" in s and isinstance(s["value"], int | float)
-        }
+        return self.admin.stats(filter_regex)
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
