@@ -20,12 +20,10 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import jinja2
-import jinja2.sandbox
-
 from wasmkit._atomic import write_atomic
 from wasmkit._resources import resource_dir
-from wasmkit.errors import EnvironmentProblem, UsageError
+from wasmkit._templates import Templates
+from wasmkit.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +63,6 @@ def check_target(target: Path, *, force: bool) -> None:
             hint="pick a new directory, or pass --force to write the scaffold into it "
             "(files of the same name are overwritten)",
         )
-
-
-def _environment(roots: list[Path]) -> jinja2.sandbox.SandboxedEnvironment:
-    return jinja2.sandbox.SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # renders source code and YAML, not HTML
-        keep_trailing_newline=True,
-    )
 
 
 def _files(root: Path) -> dict[str, Path]:
@@ -116,18 +105,17 @@ def render_scaffold(
     layers = [root / COMMON, lang_dir] if (root / COMMON).is_dir() else [lang_dir]
     for layer in layers:
         sources.update(_files(layer))
-    env = _environment(layers[::-1])  # the language's own file wins over a common one
+    templates = Templates(layers[::-1])  # the language's own file wins over a common one
     context = asdict(values)
     rendered: dict[Path, bytes] = {}
     for relative, source in sources.items():
         if relative.endswith(TEMPLATE_SUFFIX):
-            try:
-                text = env.get_template(relative).render(context)
-            except jinja2.TemplateError as exc:
-                raise EnvironmentProblem(
-                    f"scaffold template {source} does not render: {exc}",
-                    hint="this is a bug in wasmkit's scaffold; please report it",
-                ) from None
+            text = templates.render(
+                relative,
+                context,
+                label=f"scaffold template {source}",
+                hint="this is a bug in wasmkit's scaffold; please report it",
+            )
             rendered[target / relative[: -len(TEMPLATE_SUFFIX)]] = text.encode()
         else:
             rendered[target / relative] = source.read_bytes()

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jinja2
-import jinja2.sandbox
-
 from wasmkit._resources import resource_dir
+from wasmkit._templates import Templates
 
 
 @dataclass(frozen=True)
@@ -21,14 +19,8 @@ class Listener:
 
 
 @lru_cache(maxsize=1)
-def _template() -> jinja2.Template:
-    env = jinja2.sandbox.SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(resource_dir("harness"))),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("envoy-bootstrap.yaml.j2")
+def _templates() -> Templates:
+    return Templates([resource_dir("harness")])
 
 
 def render_bootstrap(
@@ -42,12 +34,17 @@ def render_bootstrap(
 ) -> str:
     from wasmkit import __version__
 
-    return _template().render(
-        listeners=listeners,
-        upstream_port=upstream_port,
-        access_log=access_log,
-        purpose=purpose,
-        admin_port=admin_port,
-        route_timeout=f"{route_timeout_s:g}s",
-        wasmkit_version=__version__,
+    values = {
+        "listeners": listeners,
+        "upstream_port": upstream_port,
+        "access_log": access_log,
+        "purpose": purpose,
+        "admin_port": admin_port,
+        "route_timeout": f"{route_timeout_s:g}s",
+        "wasmkit_version": __version__,
+    }
+    return _templates().render(
+        "envoy-bootstrap.yaml.j2",
+        values,
+        hint="this is a bug in wasmkit's harness; please report it",
     )
