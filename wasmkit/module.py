@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wasmkit._atomic import write_atomic
 from wasmkit._wasmbin import read_interface
 from wasmkit.abi import ABI_MARKER_PREFIX, AbiVersion
 from wasmkit.errors import ModuleError, WasmFormatError
@@ -39,7 +38,6 @@ __all__ = [
     "inspect_bytes",
     "inspect_file",
     "load_bytes",
-    "module_file",
     "read_module",
 ]
 
@@ -164,33 +162,3 @@ def inspect_file(path: Path) -> ModuleInfo:
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "wasmkit"
-
-
-def module_file(path: Path) -> Path:
-    """A .wasm path for ``path``: WebAssembly text (.wat) is compiled once and cached.
-
-    Test fixtures and examples can then be hand-written filters that need no toolchain.
-    """
-    if path.suffix != ".wat":
-        return path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModuleError(f"module {path} does not exist") from None
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    target = cache_dir() / "wat" / f"{digest}.wasm"
-    if target.is_file():
-        return target
-    import wasmtime  # only WebAssembly text needs it; keeps inspection import-light
-
-    try:
-        data = wasmtime.wat2wasm(text)
-    except wasmtime.WasmtimeError as exc:
-        raise ModuleError(
-            f"{path} is not valid WebAssembly text",
-            details=str(exc).strip(),
-            hint="fix the .wat file (wasmtime's message above points at the line)",
-        ) from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, bytes(data))
-    return target

@@ -30,10 +30,11 @@ from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.plugin import Filter, FilterSettings, VmState
 from wasmkit.emulator.properties import ConnectionInfo
 from wasmkit.emulator.stream import Exchange, HttpRequest, HttpResponse, Upstream
+from wasmkit.emulator.wat import module_file
 from wasmkit.emulator.world import Clock, LogLine, World
 from wasmkit.errors import GuestTrap, LoadFailure, ModuleLoadError
 from wasmkit.filter import FailurePolicy, plugin_configuration
-from wasmkit.module import ModuleInfo, inspect_bytes, load_bytes, module_file
+from wasmkit.module import ModuleInfo, inspect_bytes, load_bytes
 
 __all__ = [
     "DEFAULT_FUEL",

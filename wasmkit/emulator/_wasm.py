@@ -49,6 +49,14 @@ def _engine() -> wasmtime.Engine:
         return _ENGINES[True]
 
 
+def wat_to_wasm(text: str) -> bytes:
+    """WebAssembly text to binary; WasmCompileError with wasmtime's message (line, column)."""
+    try:
+        return bytes(wasmtime.wat2wasm(text))
+    except wasmtime.WasmtimeError as exc:
+        raise WasmCompileError(str(exc).strip()) from None
+
+
 def _engine_tag() -> str:
     """What a compiled module depends on besides its bytes: wasmtime's version and our config."""
     try:

@@ -15,9 +15,9 @@ from pathlib import Path
 from wasmkit._atomic import write_atomic
 from wasmkit._validation import ConfigValue, load_model
 from wasmkit.abi import find_platform
+from wasmkit.emulator.wat import module_file
 from wasmkit.errors import UsageError
 from wasmkit.filter import filter_name_for
-from wasmkit.module import module_file
 from wasmkit.project import PROJECT_FILE, Platform, load_project
 from wasmkit.testing import SuiteResult, TestInputs, junit_xml, make_engines, run_tests
 from wasmkit.testspec import Suite

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit._validation import ConfigValue
+from wasmkit.emulator.wat import module_file
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.process import EnvoyProcess, start_checked
@@ -20,7 +21,7 @@ from wasmkit.filter import (
     filter_name_for,
     plugin_configuration,
 )
-from wasmkit.module import inspect_file, module_file
+from wasmkit.module import inspect_file
 from wasmkit.testing.envoy_engine import variant_filter
 from wasmkit.testing.plan import FilterVariant, TestPlan
 

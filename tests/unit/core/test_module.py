@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from wasmkit.abi import AbiVersion
+from wasmkit.emulator.wat import module_file
 from wasmkit.errors import ModuleError
 from wasmkit.host import host_modules
 from wasmkit.loadcheck import load_problems, require_loadable
-from wasmkit.module import inspect_file, module_file
+from wasmkit.module import inspect_file
 
 Wat = Callable[[str], Path]
 
