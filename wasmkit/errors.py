@@ -19,6 +19,7 @@ here and drawn here (``tests/unit/test_errors.py`` checks the drawing against th
     +-- CompileError                  2  the toolchain rejected the project's code
     +-- TestFailure                   1  tests ran and some failed
     |   +-- ModuleLoadError           1  the proxy refused to load the module under test
+    |       +-- NotApplied            1  istiod applied the filter's objects to no listener
     +-- EnvironmentProblem            3  something on the machine is missing or down
     |   +-- ToolNotFound              3  Envoy, a compiler, podman ...
     |   +-- ServiceUnavailable        3  a registry, container engine or API server does not answer
@@ -174,6 +175,16 @@ class ModuleLoadError(TestFailure):
     def __init__(self, reason: str, *, hint: str | None = None, details: str | None = None):
         self.reason = reason
         super().__init__(f"the module failed to load: {reason}", hint=hint, details=details)
+
+
+class NotApplied(ModuleLoadError):
+    """Istio accepted the objects and the proxy ACKed, yet no listener runs the filter.
+
+    The silent failure of a mesh: the report must say so, with what did not match.
+    """
+
+    def __init__(self, reason: str, *, hint: str, details: str | None = None):
+        super().__init__(f"{reason} (hint: {hint})", hint=hint, details=details)
 
 
 class EnvironmentProblem(WasmkitError):

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "login": "wasmkit.cli.oci:login",
     "logout": "wasmkit.cli.oci:logout",
     "operator": "wasmkit.cli.operator:operator",
+    "istio": "wasmkit.cli.istio:istio",
 }
 
 

@@ -23,6 +23,17 @@ def _templates() -> Templates:
     return Templates([resource_dir("harness")])
 
 
+def render_harness_template(name: str, **values: object) -> str:
+    """Render another bootstrap of ``harness/`` (e.g. the Istio sidecar's) in the same sandbox."""
+    from wasmkit import __version__
+
+    return _templates().render(
+        name,
+        {"wasmkit_version": __version__, **values},
+        hint="this is a bug in wasmkit's harness; please report it",
+    )
+
+
 def render_bootstrap(
     listeners: list[Listener],
     *,

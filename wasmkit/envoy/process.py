@@ -10,21 +10,17 @@ in its run directory, which the caller keeps for a failure report.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from wasmkit._process import die_with_parent as _die_with_parent
 from wasmkit.envoy.admin import AdminClient
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.logs import load_failure_reason, parse_log, startup_error
 from wasmkit.errors import ModuleLoadError, ProcessFailed
-
-_PR_SET_PDEATHSIG = 1
 
 #: Envoy's start-up deadline: a base for Envoy itself, plus V8's compilation of the module in
 #: each VM (one per filter variant; the validate run compiles beside it on the same cores). A
@@ -39,12 +35,6 @@ DEFAULT_DEADLINE_HINT = "a slow or busy machine needs a longer deadline"
 def startup_deadline(module_bytes: int, vms: int) -> float:
     """Seconds Envoy may take to become ready with ``vms`` VMs of a module this size."""
     return STARTUP_BASE_S + STARTUP_PER_MIB_AND_VM_S * max(vms, 1) * module_bytes / 2**20
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -77,8 +67,10 @@ class EnvoyProcess:
         ready_timeout_s: float = STARTUP_BASE_S,
         deadline_hint: str = DEFAULT_DEADLINE_HINT,
         extra_args: tuple[str, ...] = (),
+        preexec: Callable[[], None] | None = None,
     ):
         self.binary = binary
+        self._preexec = preexec
         # Envoy runs in run_dir: relative paths would resolve against it, not our cwd.
         self.config = config.resolve()
         self.run_dir = run_dir.resolve()
@@ -140,14 +132,19 @@ class EnvoyProcess:
                 stdout=out,
                 stderr=err,
                 cwd=self.run_dir,
-                preexec_fn=_die_with_parent,
+                preexec_fn=self._child_setup,
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             self._close_files()
             raise ProcessFailed(
                 f"could not start Envoy: {exc}", command=self.command, returncode=None
             ) from None
         self._wait_ready()
+
+    def _child_setup(self) -> None:  # pragma: no cover - runs in the child
+        _die_with_parent()
+        if self._preexec is not None:
+            self._preexec()
 
     def _failure(self) -> Exception:
         log = self.log_text()

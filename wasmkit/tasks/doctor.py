@@ -66,12 +66,48 @@ def _engine() -> Component:
     return Component("container engine", True, f"answers at {url} (--runner container)")
 
 
+def _istio() -> list[Component]:
+    """One line per Istio release ready for `wasmkit test --istio` (istiod, agent, checker)."""
+    from wasmkit.istio import MODULE_VERSIONS, istio_cache, ready_releases
+
+    releases = ready_releases()
+    newest = max(MODULE_VERSIONS, key=lambda v: tuple(int(p) for p in v.split(".")))
+    if not releases:
+        return [
+            Component(
+                "istio",
+                False,
+                f"no release in {istio_cache()} (wasmkit test --istio needs one)",
+                f"wasmkit istio install {newest}",
+            )
+        ]
+    parts = []
+    for release in releases:
+        missing = [
+            name
+            for name, path in (("agent", release.agent), ("istio-check", release.check))
+            if path is None
+        ]
+        detail = f"istiod at {release.istiod}" + (
+            f" (missing: {', '.join(missing)})" if missing else " + agent + istio-check"
+        )
+        parts.append(
+            Component(
+                f"istio {release.version}",
+                not missing,
+                detail,
+                f"wasmkit istio install {release.version}",
+            )
+        )
+    return parts
+
+
 def diagnose(
     *, path: str | None = None, envoy: str | None = None, engine: bool = True
 ) -> DoctorReport:
     path = path if path is not None else os.environ.get("PATH")
     languages = tuple(_language_report(n, path) for n in language_names())
-    components = [_envoy(envoy)]
+    components = [_envoy(envoy), *_istio()]
     if engine:
         components.append(_engine())
     return DoctorReport(languages, tuple(components))

@@ -140,7 +140,7 @@ def logs_per_case(
     return [tuple(records) for records in per_case]
 
 
-def _next_millisecond(after: float) -> float:
+def next_millisecond(after: float) -> float:
     """The current time, once it is in a later millisecond than ``after`` (at most 1 ms)."""
     while True:
         now = time.time()
@@ -224,7 +224,7 @@ class EnvoyEngine:
                 version = envoy.server_version()
                 observed, starts_ms, answered = [], [], 0.0
                 for pc in plan.cases:
-                    started = _next_millisecond(answered)
+                    started = next_millisecond(answered)
                     starts_ms.append(int(started * 1000))
                     observed.append(self._exchange(upstream, ports[listener_name(pc.variant)], pc))
                     answered = time.time()
@@ -244,26 +244,37 @@ class EnvoyEngine:
         return observed, version, logged
 
     def _exchange(self, upstream: EchoUpstream, port: int, planned: PlannedCase) -> Observed:
-        spec = planned.case.upstream
-        canned = (
-            CannedReply(spec.status, tuple(spec.headers.items()), spec.body.encode())
-            if spec is not None
-            else None
-        )
-        started = time.perf_counter()
-        request_id = request_id_for(planned)
-        with upstream.exchange(canned, request_id) as arrived:
-            status, headers, body, error = send(port, planned, self.request_timeout_s, request_id)
-        elapsed = (time.perf_counter() - started) * 1000
-        record = None
-        if arrived:
-            first = arrived[0]
-            record = UpstreamRecord(first.method, first.path, first.headers, first.body)
-        return Observed(
-            status=status,
-            headers=headers,
-            body=body,
-            upstream=record,
-            error=error,
-            duration_ms=elapsed,
-        )
+        return exchange(upstream, port, planned, self.request_timeout_s)
+
+
+def exchange(
+    upstream: EchoUpstream,
+    port: int,
+    planned: PlannedCase,
+    timeout_s: float,
+    request_id: str | None = None,
+) -> Observed:
+    """Send one case to the listener at ``port`` and record what the client and upstream saw."""
+    spec = planned.case.upstream
+    canned = (
+        CannedReply(spec.status, tuple(spec.headers.items()), spec.body.encode())
+        if spec is not None
+        else None
+    )
+    started = time.perf_counter()
+    request_id = request_id or request_id_for(planned)
+    with upstream.exchange(canned, request_id) as arrived:
+        status, headers, body, error = send(port, planned, timeout_s, request_id)
+    elapsed = (time.perf_counter() - started) * 1000
+    record = None
+    if arrived:
+        first = arrived[0]
+        record = UpstreamRecord(first.method, first.path, first.headers, first.body)
+    return Observed(
+        status=status,
+        headers=headers,
+        body=body,
+        upstream=record,
+        error=error,
+        duration_ms=elapsed,
+    )

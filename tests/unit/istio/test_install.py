@@ -1,0 +1,132 @@
+"""Finding an Istio release's binaries, and what the recipe would do (no Go build here)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from wasmkit.errors import ToolNotFound, UsageError
+from wasmkit.istio import install
+from wasmkit.istio.check import parse_report
+from wasmkit.istio.istiod import envoy_filter_status
+
+
+def _binary(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WASMKIT_ISTIO_CACHE", str(tmp_path / "istio"))
+    monkeypatch.delenv("WASMKIT_ISTIOD", raising=False)
+    monkeypatch.delenv("WASMKIT_ISTIO_AGENT", raising=False)
+    return tmp_path / "istio"
+
+
+def test_minor_resolves_to_the_newest_known_patch(cache: Path) -> None:
+    assert install.resolve_version("1.29") == "1.29.1"
+    assert install.resolve_version("1.28") == "1.28.3"
+    assert install.resolve_version("1.28.2") == "1.28.2"
+
+
+def test_a_cached_patch_wins_over_the_table(cache: Path) -> None:
+    _binary(cache / "1.28.2" / install.ISTIOD)
+    assert install.resolve_version("1.28") == "1.28.2"
+
+
+def test_unknown_minor_and_garbage_are_usage_errors(cache: Path) -> None:
+    with pytest.raises(UsageError, match=r"knows no Istio 1\.7"):
+        install.resolve_version("1.7")
+    with pytest.raises(UsageError, match="not an Istio version"):
+        install.resolve_version("latest")
+
+
+def test_missing_release_says_how_to_install(cache: Path) -> None:
+    with pytest.raises(ToolNotFound) as caught:
+        install.find_istio("1.29")
+    assert caught.value.exit_code == 3
+    assert "wasmkit istio install 1.29.1" in (caught.value.hint or "")
+
+
+def test_cached_release_and_explicit_overrides(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    istiod = _binary(cache / "1.29.1" / install.ISTIOD)
+    agent = _binary(cache / "1.29.1" / install.AGENT)
+    release = install.find_istio("1.29")
+    assert (release.version, release.istiod, release.agent, release.check) == (
+        "1.29.1",
+        istiod,
+        agent,
+        None,
+    )
+    other = _binary(tmp_path / "elsewhere" / "pilot-discovery")
+    monkeypatch.setenv("WASMKIT_ISTIOD", str(other))
+    assert install.find_istio("1.29.1").istiod == other
+    monkeypatch.setenv("WASMKIT_ISTIOD", str(tmp_path / "nope"))
+    with pytest.raises(ToolNotFound, match="not an executable"):
+        install.find_istio("1.29.1")
+
+
+def test_ready_releases_lists_only_directories_with_istiod(cache: Path) -> None:
+    _binary(cache / "1.29.1" / install.ISTIOD)
+    (cache / "1.28.3").mkdir(parents=True)
+    assert [r.version for r in install.ready_releases()] == ["1.29.1"]
+
+
+def test_istio_check_sources_ship_with_wasmkit() -> None:
+    names = [p.name for p in install.check_sources()]
+    assert "main.go" in names
+
+
+def test_check_report_is_typed() -> None:
+    report = parse_report(
+        {
+            "istio": "1.29.1",
+            "valid": False,
+            "objects": [
+                {
+                    "kind": "EnvoyFilter",
+                    "namespace": "demo",
+                    "name": "old",
+                    "checked": True,
+                    "valid": True,
+                    "errors": [],
+                    "warnings": ['using deprecated filter name "envoy.router"'],
+                },
+                {
+                    "kind": "WasmPlugin",
+                    "namespace": "demo",
+                    "name": "bad",
+                    "checked": True,
+                    "valid": False,
+                    "errors": ["configuration is invalid: url field needs to be set"],
+                    "warnings": [],
+                },
+            ],
+        }
+    )
+    assert not report.valid
+    assert report.warnings() == [
+        'EnvoyFilter demo/old: using deprecated filter name "envoy.router"'
+    ]
+    assert report.errors() == [
+        "WasmPlugin demo/bad: configuration is invalid: url field needs to be set"
+    ]
+
+
+def test_envoy_filter_status_metrics() -> None:
+    metrics = "\n".join(
+        [
+            "# TYPE pilot_envoy_filter_status gauge",
+            'pilot_envoy_filter_status{name="demo/old",result="skipped",type="listener"} 1',
+            'pilot_envoy_filter_status{name="demo/new",result="applied",type="http_filter"} 1',
+            'pilot_envoy_filter_status{name="demo/gone",result="applied",type="http_filter"} 0',
+        ]
+    )
+    assert envoy_filter_status(metrics) == {"demo/old": "skipped", "demo/new": "applied"}

@@ -1,0 +1,308 @@
+"""Istio's binaries for one release: find them, or build them once from the Go module proxy.
+
+A release is a directory holding ``pilot-discovery`` (istiod), ``pilot-agent`` (Istio's agent),
+``istio-check`` (wasmkit's checker: Istio's own validation code, ``harness/istio-check``) and
+Istio's CRDs (``crd-all.gen.yaml``). Order: explicit paths (``--istiod`` / ``WASMKIT_ISTIOD``,
+``--istio-agent`` / ``WASMKIT_ISTIO_AGENT``), then ``<cache>/<version>/`` where the cache is
+``WASMKIT_ISTIO_CACHE`` or ``~/.cache/wasmkit/istio``.
+
+No registry reachable from wasmkit's machines ships these binaries, so :func:`install_istio`
+is the one recipe: a wrapper Go module that requires ``istio.io/istio`` at the release's
+pseudo-version (Istio's tags have no ``v``), built with Istio's own build tags. This module is
+the only place that recipe is written down; CI's ``.ci/setup.d/55-istio.sh`` calls it through
+``wasmkit istio install``. Cold: ~10 min and ~2 GB of Go build cache on two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmkit._atomic import copy_atomic, write_atomic
+from wasmkit._resources import resource_dir
+from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError
+from wasmkit.module import cache_dir
+
+log = logging.getLogger(__name__)
+
+#: Istio release -> the pseudo-version the Go module proxy serves for its tag.
+MODULE_VERSIONS: dict[str, str] = {
+    "1.29.1": "v0.0.0-20260306174214-6991a379e1fc",
+    "1.28.3": "v0.0.0-20260114100434-4c1f845d839e",
+    "1.28.2": "v0.0.0-20251217200826-ab413ac6c1f4",
+}
+
+ISTIOD = "pilot-discovery"
+AGENT = "pilot-agent"
+CHECK = "istio-check"
+CRDS = "crd-all.gen.yaml"
+#: The hash of the istio-check sources a binary was built from (rebuilt when they change).
+CHECK_STAMP = "istio-check.src-sha256"
+
+# Istio's own build tags for each binary (from its Makefile), and the version it reports.
+_TAGS = {ISTIOD: "vtprotobuf,disable_pgv", AGENT: "agent,disable_pgv,grpcnotrace,retrynotrace"}
+_PACKAGES = {
+    ISTIOD: "istio.io/istio/pilot/cmd/pilot-discovery",
+    AGENT: "istio.io/istio/pilot/cmd/pilot-agent",
+}
+_BUILD_TIMEOUT_S = 3600
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+def install_hint(version: str) -> str:
+    return (
+        f"run `wasmkit istio install {version}` once (builds istiod and the agent from the Go "
+        "module proxy: ~10 min), or point --istiod / WASMKIT_ISTIOD at a pilot-discovery binary"
+    )
+
+
+@dataclass(frozen=True)
+class IstioRelease:
+    """The binaries of one Istio release on this machine."""
+
+    version: str  # "1.29.1"
+    istiod: Path
+    agent: Path | None = None
+    check: Path | None = None
+    crds: Path | None = None
+
+    @property
+    def minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+def istio_cache() -> Path:
+    override = os.environ.get("WASMKIT_ISTIO_CACHE")
+    return Path(override) if override else cache_dir() / "istio"
+
+
+def resolve_version(version: str) -> str:
+    """``1.29`` -> the newest release wasmkit knows for that minor; ``1.29.1`` as it is."""
+    match = _VERSION.match(version.strip().lstrip("v"))
+    if not match:
+        raise UsageError(
+            f"{version!r} is not an Istio version", hint="for example --istio 1.29 or 1.29.1"
+        )
+    if match.group(3) is not None:
+        return version.strip().lstrip("v")
+    prefix = f"{match.group(1)}.{match.group(2)}."
+    known = sorted(
+        (v for v in MODULE_VERSIONS if v.startswith(prefix)),
+        key=lambda v: int(v.rsplit(".", 1)[1]),
+    )
+    cached = sorted(
+        (d.name for d in _cache_dirs() if d.name.startswith(prefix)),
+        key=lambda v: int(v.rsplit(".", 1)[1]) if v.rsplit(".", 1)[1].isdigit() else -1,
+    )
+    for candidates in (cached, known):
+        if candidates:
+            return candidates[-1]
+    raise UsageError(
+        f"wasmkit knows no Istio {version} release",
+        hint="known: " + ", ".join(sorted(MODULE_VERSIONS)),
+    )
+
+
+def _cache_dirs() -> list[Path]:
+    cache = istio_cache()
+    return [d for d in cache.iterdir() if d.is_dir()] if cache.is_dir() else []
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _explicit(value: str | None, env: str) -> Path | None:
+    chosen = value or os.environ.get(env)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    if not _executable(path):
+        found = shutil.which(chosen)
+        if found is None:
+            raise ToolNotFound(f"{chosen} (from {env} or its flag) is not an executable file")
+        path = Path(found)
+    return path.resolve()
+
+
+def find_istio(
+    version: str, *, istiod: str | None = None, agent: str | None = None
+) -> IstioRelease:
+    """The binaries of Istio ``version``; :class:`ToolNotFound` (exit 3) if istiod is missing."""
+    exact = resolve_version(version)
+    directory = istio_cache() / exact
+
+    def cached(name: str) -> Path | None:
+        path = directory / name
+        return path if _executable(path) else None
+
+    found_istiod = _explicit(istiod, "WASMKIT_ISTIOD") or cached(ISTIOD)
+    if found_istiod is None:
+        raise ToolNotFound(f"istiod {exact} is not installed here", hint=install_hint(exact))
+    crds = directory / CRDS
+    return IstioRelease(
+        exact,
+        found_istiod,
+        agent=_explicit(agent, "WASMKIT_ISTIO_AGENT") or cached(AGENT),
+        check=cached(CHECK),
+        crds=crds if crds.is_file() else None,
+    )
+
+
+def ready_releases() -> list[IstioRelease]:
+    """Every release in the cache that has at least istiod (for ``wasmkit doctor``)."""
+    ready = []
+    for directory in sorted(_cache_dirs()):
+        if _VERSION.match(directory.name) and _executable(directory / ISTIOD):
+            ready.append(find_istio(directory.name))
+    return ready
+
+
+def check_sources() -> list[Path]:
+    return sorted((resource_dir("harness") / "istio-check").glob("*.go"))
+
+
+def _sources_hash(sources: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _go() -> Path:
+    found = shutil.which("go") or (
+        "/usr/local/go/bin/go" if _executable(Path("/usr/local/go/bin/go")) else None
+    )
+    if found is None:
+        raise ToolNotFound(
+            "building Istio needs Go 1.25 or newer, and no `go` was found",
+            hint="install Go from https://go.dev/dl/ (or Debian's golang), then retry",
+        )
+    return Path(found)
+
+
+Step = Callable[[str], None]
+
+
+def install_istio(
+    version: str, *, into: Path | None = None, on_step: Step | None = None
+) -> IstioRelease:
+    """Build what is missing of Istio ``version`` into ``into`` (default: the cache) and return it.
+
+    Each binary is built to a temporary name and renamed into place, so a cut-short build never
+    leaves a binary that looks ready; istio-check is rebuilt when its sources change.
+    """
+    exact = resolve_version(version)
+    pseudo = MODULE_VERSIONS.get(exact)
+    if pseudo is None:
+        raise UsageError(
+            f"wasmkit does not know the Go module version of Istio {exact}",
+            hint="known: " + ", ".join(sorted(MODULE_VERSIONS)),
+        )
+    target = (into or istio_cache() / exact).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    sources = check_sources()
+    stamp = _sources_hash(sources)
+    stamp_path = target / CHECK_STAMP
+    wanted = [name for name in (ISTIOD, AGENT) if not _executable(target / name)]
+    check_stale = bool(sources) and not (
+        _executable(target / CHECK)
+        and stamp_path.is_file()
+        and stamp_path.read_text().strip() == stamp
+    )
+    if wanted or check_stale or not (target / CRDS).is_file():
+        _build(exact, pseudo, target, wanted, sources if check_stale else [], on_step or log.info)
+        if check_stale:
+            write_atomic(stamp_path, stamp + "\n")
+    return IstioRelease(
+        exact,
+        target / ISTIOD,
+        agent=target / AGENT,
+        check=target / CHECK if _executable(target / CHECK) else None,
+        crds=target / CRDS,
+    )
+
+
+def _build(
+    version: str, pseudo: str, target: Path, binaries: list[str], check: list[Path], step: Step
+) -> None:
+    go = _go()
+    env = {
+        **os.environ,
+        "GONOSUMDB": "istio.io/istio,github.com/openshift/api",  # absent from the checksum DB
+        "CGO_ENABLED": "0",
+        "GOFLAGS": "-mod=mod",
+    }
+    ldflags = f"-s -w -X istio.io/istio/pkg/version.buildVersion={version}"
+    log_path = target / "build.log"
+    with tempfile.TemporaryDirectory(prefix="wasmkit-istio-") as tmp, log_path.open("ab") as out:
+        src = Path(tmp)
+        (src / "go.mod").write_text(
+            f"module wasmkit.local/istio\n\ngo 1.25\n\nrequire istio.io/istio {pseudo}\n"
+        )
+        imports = "".join(f'\t_ "{_PACKAGES[name]}"\n' for name in (ISTIOD, AGENT))
+        (src / "tools.go").write_text(
+            f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n"
+        )
+        if check:
+            (src / CHECK).mkdir()
+            for source in check:
+                shutil.copyfile(source, src / CHECK / source.name)
+
+        def go_run(*args: str, what: str) -> str:
+            step(what)
+            command = [str(go), *args]
+            out.write(f"$ {' '.join(command)}\n".encode())
+            out.flush()
+            done = subprocess.run(
+                command,
+                cwd=src,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=out,
+                timeout=_BUILD_TIMEOUT_S,
+                check=False,
+            )
+            if done.returncode != 0:
+                out.flush()
+                raise ProcessFailed(
+                    f"building Istio {version} failed at: {what}",
+                    command=command,
+                    returncode=done.returncode,
+                    output=_tail(log_path),
+                    hint=f"the whole log is {log_path}; the Go module proxy must be reachable",
+                )
+            return done.stdout.decode(errors="replace")
+
+        go_run("mod", "tidy", what=f"resolving istio.io/istio {pseudo}")
+        builds = [(name, _TAGS[name], _PACKAGES[name]) for name in binaries]
+        if check:
+            builds.append((CHECK, _TAGS[ISTIOD], f"./{CHECK}"))
+        for name, tags, package in builds:
+            staged = target / f".{name}.tmp"
+            go_run(
+                "build", "-trimpath", "-tags", tags, "-ldflags", ldflags, "-o", str(staged),
+                package, what=f"building {name} {version}",
+            )  # fmt: skip
+            staged.replace(target / name)
+        if not (target / CRDS).is_file():
+            info = json.loads(go_run("mod", "download", "-json", f"istio.io/istio@{pseudo}",
+                                     what="locating Istio's CRDs"))  # fmt: skip
+            crds = Path(info["Dir"]) / "manifests" / "charts" / "base" / "files" / CRDS
+            copy_atomic(crds, target / CRDS)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""

@@ -1,0 +1,288 @@
+"""Run a test plan through Istio itself: ``wasmkit test --istio VERSION``.
+
+For each filter variant of the plan (distinct configuration, root id, failure policy) the
+engine renders the objects a user would apply - an EnvoyFilter or a WasmPlugin selecting one
+workload - gives them to a real istiod, starts that workload's sidecar (a plain Envoy of the
+release's Envoy, through Istio's agent for remote WasmPlugin urls), checks that the filter
+reached the inbound listener, and sends the variant's cases through it. Before any request
+it reports what a mesh never shows: the objects' validation warnings (Istio's own webhook
+code), Envoy's NACK in its own words, the agent's fetch error, or a filter applied to no
+listener, with a hint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from wasmkit.envoy.binary import EnvoyBinary
+from wasmkit.envoy.logs import filter_lines
+from wasmkit.envoy.upstream import EchoUpstream
+from wasmkit.errors import ModuleLoadError, NotApplied, UsageError
+from wasmkit.filter import FilterSpec
+from wasmkit.istio.check import check_objects
+from wasmkit.istio.install import IstioRelease
+from wasmkit.istio.istiod import free_port
+from wasmkit.mesh.box import MeshBox, Verdict
+from wasmkit.mesh.workload import Workload
+from wasmkit.testing.engine import EngineRun, LogRecord, Observed
+from wasmkit.testing.envoy_engine import (
+    exchange,
+    logs_per_case,
+    next_millisecond,
+    request_id_for,
+    variant_filter,
+)
+from wasmkit.testing.plan import TestPlan
+
+#: Istio's own boilerplate warning on every EnvoyFilter: true, and not about this filter.
+_ENVOY_FILTER_BOILERPLATE = "EnvoyFilter exposes internal implementation details"
+
+
+class MeshApi(StrEnum):
+    ENVOY_FILTER = "envoyfilter"
+    WASM_PLUGIN = "wasmplugin"
+
+
+@dataclass(frozen=True)
+class MeshTarget:
+    """One variant's filter, the workload its objects must select, and how the module travels."""
+
+    workload: Workload
+    spec: FilterSpec  # code: the module as a local file
+    api: MeshApi
+    #: For a WasmPlugin: ``file://``, ``oci://`` or ``http(s)://``; None for EnvoyFilter sources.
+    url: str | None = None
+    sha256: str | None = None
+
+    @property
+    def plugin_config(self) -> dict[str, Any]:
+        """The configuration as a WasmPlugin carries it (a Struct: only JSON objects)."""
+        return plugin_config(self.spec.configuration)
+
+
+def plugin_config(configuration: str) -> dict[str, Any]:
+    if not configuration:
+        return {}
+    try:
+        value = json.loads(configuration)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"a WasmPlugin cannot carry the configuration {configuration!r}: its pluginConfig "
+            "is a Struct, so the filter receives a JSON object",
+            hint="give the suite a mapping as `config:` (the filter then gets JSON), or test "
+            "with --api envoyfilter, which passes a string as it is",
+        )
+    return value
+
+
+#: Renders the objects for one target (the deploy renderers); never the Sidecar: that is ours.
+Render = Callable[[MeshTarget], list[dict[str, Any]]]
+#: Where a variant's module is served from, for WasmPlugin urls (None: a file:// url).
+Publish = Callable[[Path], tuple[str, str | None]]
+
+
+class MeshEngine:
+    name = "istio"
+
+    def __init__(
+        self,
+        release: IstioRelease,
+        envoy: EnvoyBinary,
+        render: Render,
+        *,
+        api: MeshApi = MeshApi.ENVOY_FILTER,
+        publish: Publish | None = None,
+        via_agent: bool = False,
+        artifacts_dir: Path | None = None,
+        request_timeout_s: float = 10.0,
+        apply_timeout_s: float = 20.0,
+    ):
+        self.release = release
+        self.envoy = envoy
+        self.render = render
+        self.api = api
+        self.publish = publish
+        self.via_agent = via_agent
+        self.artifacts_dir = artifacts_dir.resolve() if artifacts_dir is not None else None
+        self.request_timeout_s = request_timeout_s
+        self.apply_timeout_s = apply_timeout_s
+
+    def targets(self, plan: TestPlan, upstream_port: int) -> list[MeshTarget]:
+        url, sha256 = (None, None)
+        if self.api is MeshApi.WASM_PLUGIN:
+            url, sha256 = (
+                self.publish(plan.module_path)
+                if self.publish is not None
+                else (plan.module_path.resolve().as_uri(), None)
+            )
+        targets = []
+        for variant in plan.variants:
+            workload = Workload(f"variant-{variant.index}", free_port(), upstream_port)
+            target = MeshTarget(workload, variant_filter(plan, variant), self.api, url, sha256)
+            if self.api is MeshApi.WASM_PLUGIN:
+                target.plugin_config  # noqa: B018 - refuse a string configuration up front
+            targets.append(target)
+        return targets
+
+    def run(self, plan: TestPlan) -> EngineRun:
+        started = time.perf_counter()
+        keep = self.artifacts_dir is not None
+        run_dir = self.artifacts_dir or Path(tempfile.mkdtemp(prefix="wasmkit-istio-"))
+        try:
+            observed, notes, logged = self._run_in(plan, run_dir)
+        finally:
+            if not keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        return EngineRun(
+            engine=self.name,
+            description=f"Istio {self.release.version} (istiod) + Envoy {self.envoy.version} "
+            f"sidecar, {self.api.value}" + (" through Istio's agent" if self.via_agent else ""),
+            observed=tuple(observed),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            artifacts=str(run_dir) if keep else None,
+            notes=tuple(notes),
+            filter_log=logged,
+        )
+
+    def _run_in(
+        self, plan: TestPlan, run_dir: Path
+    ) -> tuple[list[Observed], list[str], tuple[LogRecord, ...]]:
+        box = MeshBox(self.release, self.envoy, run_dir / "mesh")
+        with EchoUpstream() as upstream:
+            targets = self.targets(plan, upstream.port)
+            rendered = {t.workload.name: self.render(t) for t in targets}
+            notes = self._static_check([o for objs in rendered.values() for o in objs])
+            for target in targets:
+                box.write(f"{target.workload.name}-sidecar", [target.workload.sidecar()])
+                box.write(target.workload.name, rendered[target.workload.name])
+            with box:
+                for target in targets:
+                    sidecar = box.add_sidecar(target.workload, via_agent=self.via_agent)
+                    self._judge(box.verdict(sidecar, self.apply_timeout_s), rendered, notes, box)
+                ports = {
+                    v.index: t.workload.port for v, t in zip(plan.variants, targets, strict=True)
+                }
+                ids = [request_id_for(pc) for pc in plan.cases]
+                observed, starts_ms, answered = [], [], 0.0
+                for pc, rid in zip(plan.cases, ids, strict=True):
+                    started = next_millisecond(answered)
+                    starts_ms.append(int(started * 1000))
+                    port = ports[pc.variant.index]
+                    observed.append(exchange(upstream, port, pc, self.request_timeout_s, rid))
+                    answered = time.time()
+        # Envoy writes its log and access log fully on exit: both are read only now.
+        per_case: list[tuple[LogRecord, ...]] = [() for _ in plan.cases]
+        logged: list[LogRecord] = []
+        for variant, sidecar in zip(plan.variants, box.sidecars, strict=True):
+            lines = filter_lines(sidecar.envoy.log_text())
+            logged += [LogRecord(line.level, line.message) for line in lines]
+            mine = [i for i, pc in enumerate(plan.cases) if pc.variant.index == variant.index]
+            vm = next((line.vm_id for line in lines if line.vm_id), "")
+            shares = logs_per_case(lines, [starts_ms[i] for i in mine], [vm] * len(mine))
+            for i, share in zip(mine, shares, strict=True):
+                per_case[i] = share
+        observed = [replace(o, logs=logs) for o, logs in zip(observed, per_case, strict=True)]
+        details = _details_by_request(box.run_dir / "access.log")
+        observed = [_with_details(o, rid, details) for o, rid in zip(observed, ids, strict=True)]
+        return observed, notes, tuple(logged)
+
+    def _static_check(self, objects: Sequence[dict[str, Any]]) -> list[str]:
+        if self.release.check is None:
+            return [f"istio-check for Istio {self.release.version} is not built: objects not "
+                    f"validated (wasmkit istio install {self.release.version})"]  # fmt: skip
+        result = check_objects(self.release, objects)
+        if not result.valid:
+            raise ModuleLoadError(
+                "Istio's validation refuses the objects: " + "; ".join(result.errors()),
+                hint="`wasmkit deploy --dry-run` prints them; this is a wasmkit bug if they came "
+                "from it",
+            )
+        return [
+            f"Istio {result.istio} warns: {w}"
+            for w in result.warnings()
+            if _ENVOY_FILTER_BOILERPLATE not in w
+        ]
+
+    def _judge(
+        self,
+        verdict: Verdict,
+        rendered: dict[str, list[dict[str, Any]]],
+        notes: list[str],
+        box: MeshBox,
+    ) -> None:
+        workload = verdict.workload
+        if verdict.agent_errors:
+            raise ModuleLoadError(
+                "Istio's agent could not fetch the module: " + "; ".join(verdict.agent_errors),
+                hint=f"the agent's log is in {box.run_dir / workload.name / 'agent'}",
+            )
+        if verdict.rejections:
+            raise ModuleLoadError(
+                "Envoy rejected the configuration istiod sent: " + "; ".join(verdict.rejections),
+                hint=f"logs: {box.logs()}",
+            )
+        if verdict.listener is None:
+            raise ModuleLoadError(
+                f"istiod sent {workload.name}'s sidecar no inbound listener {workload.listener} "
+                f"within {self.apply_timeout_s:g} s",
+                hint=f"logs: {box.logs()}",
+            )
+        if not verdict.applied:
+            names = ", ".join(_label(o) for o in rendered[workload.name])
+            labels = [_label(o) for o in rendered[workload.name]]
+            warned = list(
+                dict.fromkeys(
+                    n.split(": ", 2)[2]
+                    for n in notes
+                    if "deprecated" in n and any(f"warns: {label}:" in n for label in labels)
+                )
+            )
+            raise NotApplied(
+                f"istiod applied {names} to no listener: the inbound listener "
+                f"{workload.listener} runs {', '.join(verdict.listener.http_filters)} and no "
+                "Wasm filter",
+                hint=(
+                    f"Istio {self.release.version} warns: {'; '.join(warned)} (Istio 1.19 and "
+                    "later match only the new filter names)"
+                    if warned
+                    else "the patch's match (context, listener filter and subFilter names, "
+                    "workload selector) selects nothing in that listener"
+                ),
+            )
+
+
+def _label(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    return f"{obj.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def _details_by_request(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return found
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("id"):
+            found[str(entry["id"])] = str(entry.get("details"))
+    return found
+
+
+def _with_details(observed: Observed, request_id: str, details: dict[str, str]) -> Observed:
+    if observed.status is None or request_id not in details:
+        return observed
+    return replace(observed, details=details[request_id])
