@@ -161,8 +161,8 @@ class Filter:
         except GuestTrap as trap:
             self._fail(trap)
             failed = _failed(run.reached, trap.describe())
-            if not run.responding:
-                failed.headers += closing(request)
+            failed.headers += closing(keeps_open=run.responding or not request.body)
+            failed.upstream_race = run.headers_forwarded and run.reached is None
             return failed
         if run.late_trap is not None:
             # The client has its answer; later requests meet the failure policy.

@@ -68,6 +68,9 @@ class Exchange:
     trap: str | None = None
     http_calls: tuple[HttpCall, ...] = ()
     logs: tuple[LogLine, ...] = field(default=())
+    #: The filter answered (or trapped) after the router had the request headers: whether
+    #: the upstream saw a request then is a race in Envoy (its connection may not be up).
+    upstream_race: bool = False
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name.lower()), None)
@@ -96,10 +99,31 @@ def upstream_headers(pairs: list[tuple[str, str]]) -> Headers:
     return (("host", host), *rest, ("x-envoy-expected-rq-timeout-ms", "15000"))
 
 
-def closing(request: HttpRequest) -> Headers:
-    """Envoy answers before the request went upstream: with a body it had to read, it closes
-    the client's connection (after the filters, so they never see this header)."""
-    return (("connection", "close"),) if request.body else ()
+def closing(keeps_open: bool) -> Headers:
+    """``connection: close`` unless Envoy keeps the client's connection open (it adds it after
+    the filters, so they never see it). Measured with Envoy 1.36-1.40: a local reply while the
+    request headers are handled, with a body still to come, closes; one from the body callback
+    (the body was read) does not, and one after an HTTP call is taken alike (Envoy reads the
+    body while the filter waits); a trap in a request with a body closes until the upstream
+    answered, whatever the phase."""
+    return () if keeps_open else (("connection", "close"),)
+
+
+def is_grpc(request: HttpRequest) -> bool:
+    """Envoy's test for a gRPC request: its content-type starts with application/grpc."""
+    return any(
+        k.lower() == "content-type" and v.startswith("application/grpc") for k, v in request.headers
+    )
+
+
+#: Envoy's gRPC status for an HTTP status, when the filter gave none (Grpc::Utility).
+_GRPC_FOR_HTTP = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
+GRPC_UNKNOWN = 2
+
+
+def grpc_message(body: bytes) -> str:
+    """The grpc-message header: the body, percent-encoded as gRPC requires."""
+    return "".join(chr(b) if 0x20 <= b <= 0x7E and b != 0x25 else f"%{b:02X}" for b in body)
 
 
 def _header(pairs: list[tuple[str, str]] | None, name: str) -> str | None:
@@ -115,8 +139,12 @@ class StreamRun:
         self.ctx: Context | None = None
         #: A trap in proxy_on_log/done/delete: the response already went out, the VM is broken.
         self.late_trap: GuestTrap | None = None
+        #: Set once the router has the request headers (they continued with a body to come).
+        self.headers_forwarded = False
         #: Set once the upstream answered: the request side is over.
         self.responding = False
+        #: Whether Envoy has read the whole request when the filter answers (see closing()).
+        self.request_read = not request.body
 
     def run(self) -> Exchange:
         vm = self.vm
@@ -126,8 +154,12 @@ class StreamRun:
         action = vm.callback(
             ctx, "proxy_on_request_headers", len(ctx.request_headers), int(not body)
         )
+        # Unless the filter answered right there, Envoy reads the body next (also while the
+        # filter waits for an HTTP call).
+        self.request_read = self.request_read or ctx.local_reply is None
         if not self._proceeds(ctx, action, 0):
             return self._end(ctx)
+        self.headers_forwarded = bool(body)
         if body:
             ctx.request_body, ctx.request_complete = bytearray(body), True
             action = vm.callback(ctx, "proxy_on_request_body", len(body), 1)
@@ -173,7 +205,21 @@ class StreamRun:
                 return
 
     @staticmethod
-    def _reply_headers(reply: LocalReply) -> list[tuple[str, str]]:
+    def _reply_headers(reply: LocalReply, grpc: bool = False) -> list[tuple[str, str]]:
+        if grpc:
+            # To a gRPC client Envoy answers HTTP 200 with the status in grpc-status (a
+            # trailers-only response) and the body as grpc-message.
+            code = reply.grpc_status
+            if code < 0:
+                code = _GRPC_FOR_HTTP.get(reply.status, GRPC_UNKNOWN)
+            return [
+                (":status", "200"),
+                ("content-type", "application/grpc"),
+                ("grpc-status", str(code)),
+                *((("grpc-message", grpc_message(reply.body)),) if reply.body else ()),
+                *reply.headers,
+                ("content-length", "0"),
+            ]
         headers = [(":status", str(reply.status)), ("content-length", str(len(reply.body)))]
         # Envoy types a body text/plain unless the filter gave its own content-type.
         if reply.body and not any(k == "content-type" for k, _ in reply.headers):
@@ -182,7 +228,9 @@ class StreamRun:
 
     def _local_reply(self, ctx: Context, reply: LocalReply) -> None:
         ctx.details = reply.details or "via_local_reply"
-        self._respond(ctx, self._reply_headers(reply), reply.body, local=True)
+        grpc = is_grpc(self.request)
+        body = b"" if grpc else reply.body
+        self._respond(ctx, self._reply_headers(reply, grpc), body, local=True)
 
     def _respond(
         self, ctx: Context, headers: list[tuple[str, str]], body: bytes, local: bool = False
@@ -195,8 +243,9 @@ class StreamRun:
             # A local reply while encoding goes straight to the client (Envoy sends it
             # directly, without running the filter's response callbacks again).
             reply = ctx.local_reply
-            ctx.response_headers = self._reply_headers(reply)
-            ctx.response_body = bytearray(reply.body)
+            grpc = is_grpc(self.request)
+            ctx.response_headers = self._reply_headers(reply, grpc)
+            ctx.response_body = bytearray(b"" if grpc else reply.body)
             ctx.details = reply.details or "via_local_reply"
             return
         if not self._proceeds_response(ctx, action):
@@ -231,8 +280,9 @@ class StreamRun:
             return Exchange(error=STALLED, upstream=self.reached, local_reply=ctx.local_reply)
         own = tuple((k, v) for k, v in headers if not k.startswith(":"))
         return Exchange(
+            upstream_race=self.headers_forwarded and self.reached is None,
             status=int(status_text),
-            headers=own + closing(self.request) if self.reached is None else own,
+            headers=own + closing(self.request_read),
             body=bytes(ctx.response_body or b""),
             upstream=self.reached,
             details=ctx.details,

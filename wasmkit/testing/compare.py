@@ -33,7 +33,6 @@ PROXY_HEADERS = frozenset(
     }
 )
 MAX_SHOWN = 120
-FAILED_STREAM = "wasm_fail_stream"
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,10 @@ class Comparison:
     left: Outcome
     right: Outcome
     differences: tuple[Difference, ...]
+    #: What was not compared, and why (the whole case, or a part of it such as the upstream).
+    unchecked: tuple[str, ...] = ()
+    #: True when nothing of the case was compared (``unchecked`` says why).
+    whole: bool = False
 
     @property
     def diverged(self) -> bool:
@@ -136,9 +139,9 @@ def compare_observed(left: Observed, right: Observed) -> list[Difference]:
     if _bodies_differ(left.body, right.body):
         out.append(Difference("body", _show(left.body), _show(right.body)))
     lu, ru = left.upstream, right.upstream
-    if left.details == right.details == FAILED_STREAM:
-        # Whether the upstream saw a request before the filter trapped is a race in
-        # Envoy (its connection may not be up yet); the client's 503 is what counts.
+    if left.upstream_race or right.upstream_race:
+        # The filter answered (or trapped) once the router had the request headers: whether
+        # the upstream saw a request is a race in Envoy; the client's answer is what counts.
         return out
     if (lu is None) != (ru is None):
         out.append(
@@ -157,9 +160,39 @@ def compare_observed(left: Observed, right: Observed) -> list[Difference]:
     return out
 
 
+#: Kinds of load refusal, by the words Envoy (and the emulator) use for them: two refusals
+#: agree when they are of one kind, whatever else the wording carries (a trap's text, a
+#: V8 or wasmtime message). A missing import is of its import's kind.
+_REFUSALS = (
+    ("missing or unknown proxy-wasm abi", "no-abi"),
+    ("due to a missing import: ", "missing-import"),
+    ("due to an import type mismatch: ", "bad-signature"),
+    ("missing memory export", "no-memory"),
+    ("missing malloc", "no-allocator"),
+    ("failed to parse", "corrupt"),
+    ("failed to start base wasm module", "start"),
+    ("failed to configure base wasm plugin", "configure"),
+    ("compiled without support", "no-runtime"),
+)
+
+
+def refusal_kind(reason: str) -> str:
+    text = reason.lower()
+    for words, kind in _REFUSALS:
+        if words in text:
+            if words.endswith(": "):
+                return f"{kind} {text.split(words, 1)[1].split(',')[0].strip()}"
+            return kind
+    return reason
+
+
 def compare_outcomes(left: Outcome, right: Outcome) -> list[Difference]:
     if left.load_error is not None or right.load_error is not None:
-        if left.load_error == right.load_error:
+        if (
+            left.load_error is not None
+            and right.load_error is not None
+            and refusal_kind(left.load_error) == refusal_kind(right.load_error)
+        ):
             return []
         return [
             Difference(
@@ -175,9 +208,10 @@ def compare_outcomes(left: Outcome, right: Outcome) -> list[Difference]:
 def compare_engines(
     cases: Sequence[tuple[int, str]],
     outcomes: Mapping[str, Sequence[Outcome]],
-    skip: Sequence[bool] = (),
+    skip: Sequence[str | None] = (),
 ) -> tuple[Comparison, ...]:
-    """Compare the first engine with every other one, case by case (``skip``: not comparable)."""
+    """Compare the first engine with every other one, case by case (``skip``: why a case is
+    not comparable at all, or None); each comparison says what it left out."""
     names = list(outcomes)
     if len(names) < 2:
         return ()
@@ -185,8 +219,19 @@ def compare_engines(
     out = []
     for other in names[1:]:
         for position, (index, name) in enumerate(cases):
-            if skip and skip[position]:
-                continue
             left, right = outcomes[base][position], outcomes[other][position]
-            out.append(Comparison(name, index, left, right, tuple(compare_outcomes(left, right))))
+            why = skip[position] if skip else None
+            if why is not None:
+                out.append(Comparison(name, index, left, right, (), (why,), whole=True))
+                continue
+            unchecked = (
+                (UPSTREAM_RACE,)
+                if any(o.observed is not None and o.observed.upstream_race for o in (left, right))
+                else ()
+            )
+            differences = tuple(compare_outcomes(left, right))
+            out.append(Comparison(name, index, left, right, differences, unchecked))
     return tuple(out)
+
+
+UPSTREAM_RACE = "whether the upstream was reached (a race in Envoy once the router had the headers)"

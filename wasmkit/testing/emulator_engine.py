@@ -147,6 +147,7 @@ class EmulatorEngine:
                     + tuple(LogRecord(line.level, line.message) for line in exchange.logs),
                     metrics=world.metrics.snapshot(),
                     duration_ms=elapsed,
+                    upstream_race=exchange.upstream_race,
                 )
             )
         return EngineRun(

@@ -52,6 +52,9 @@ class Observed:
     logs: tuple[LogRecord, ...] | None = None
     metrics: Mapping[str, int] | None = None
     duration_ms: float = 0.0
+    #: Whether the upstream saw the request is a race in Envoy here (the filter answered after
+    #: the router had the request headers); engines compare it only where it is determined.
+    upstream_race: bool = False
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,16 @@ def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
     """``--engine both``: each diverging case with the two outcomes side by side."""
     if not result.comparisons:
         return []
+    not_compared = [
+        f"  not compared: {c.name}: {', '.join(c.unchecked)}"
+        if c.whole
+        else f"  not compared in {c.name}: {', '.join(c.unchecked)}"
+        for c in result.comparisons
+        if c.unchecked
+    ]
     if not result.diverged:
-        n = len(result.comparisons)
-        return [_style(f"engines agree on all {n} compared cases", "green", color)]
+        n = sum(1 for c in result.comparisons if not c.whole)
+        return [_style(f"engines agree on all {n} compared cases", "green", color), *not_compared]
     lines = []
     for c in result.comparisons:
         if not c.diverged:
@@ -67,7 +74,7 @@ def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
         lines.append(f"  {_style('DIVERGE', 'red', color)}  {c.name}")
         lines.append(f"        {'':<{width}}  {left:<{col}}  {right}")
         lines += [f"        {d.what:<{width}}  {d.left:<{col}}  {d.right}" for d in c.differences]
-    return lines
+    return lines + not_compared
 
 
 def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
@@ -246,6 +253,11 @@ def to_json(result: SuiteResult) -> dict[str, Any]:
             }
             for c in result.comparisons
             if c.diverged
+        ]
+        extra["notCompared"] = [
+            {"name": c.name, "whole": c.whole, "what": list(c.unchecked)}
+            for c in result.comparisons
+            if c.unchecked
         ]
     return {
         "module": {

@@ -85,6 +85,9 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
     return info, tuple(load_problems(info))
 
 
+NOT_COMPARABLE_HTTP_CALLS = "canned answers to HTTP calls (httpCalls) exist only in the emulator"
+
+
 def unobservable(pc: PlannedCase, engine: str, observed: Observed) -> list[str]:
     """The parts of a case this engine cannot run or check (canned HTTP-call answers exist
     only in the emulator; logs and metrics where the engine left them None)."""
@@ -150,7 +153,10 @@ def run_plan(
         [(pc.index, pc.case.name) for pc in plan.cases],
         outcomes,
         # Canned HTTP-call answers exist only in the emulator: nothing to compare.
-        skip=[pc.case.http_calls is not None for pc in plan.cases],
+        skip=[
+            NOT_COMPARABLE_HTTP_CALLS if pc.case.http_calls is not None else None
+            for pc in plan.cases
+        ],
     )
     return SuiteResult(
         module_path=plan.display_path,

@@ -82,12 +82,38 @@ def test_load_failures_agree_only_with_the_same_reason() -> None:
     assert (difference.left, difference.right) == (f"refused: {refused.load_error}", "loaded")
 
 
-def test_one_engine_compares_nothing_and_skipped_cases_are_left_out() -> None:
+def test_one_engine_compares_nothing_and_skipped_cases_say_why() -> None:
     outcome = Outcome("envoy", observed=_observed())
     assert compare_engines([(0, "a")], {"envoy": [outcome]}) == ()
     both = {"envoy": [outcome, outcome], "emulator": [outcome, outcome]}
-    compared = compare_engines([(0, "a"), (1, "b")], both, skip=[True, False])
-    assert [c.name for c in compared] == ["b"]
+    compared = compare_engines([(0, "a"), (1, "b")], both, skip=["emulator only", None])
+    assert [(c.name, c.whole, c.unchecked) for c in compared] == [
+        ("a", True, ("emulator only",)),
+        ("b", False, ()),
+    ]
+
+
+def test_the_upstream_is_not_compared_where_envoy_races() -> None:
+    from dataclasses import replace
+
+    from wasmkit.testing.compare import UPSTREAM_RACE
+    from wasmkit.testing.engine import UpstreamRecord
+
+    reached = replace(_observed(), upstream=UpstreamRecord("POST", "/", (), b"x"))
+    racing = replace(_observed(), upstream=None, upstream_race=True)
+    (c,) = compare_engines(
+        [(0, "a")],
+        {"envoy": [Outcome("envoy", reached)], "emulator": [Outcome("emulator", racing)]},
+    )
+    assert (c.differences, c.unchecked) == ((), (UPSTREAM_RACE,))
+    (c,) = compare_engines(
+        [(0, "a")],
+        {
+            "envoy": [Outcome("envoy", reached)],
+            "emulator": [Outcome("emulator", replace(racing, upstream_race=False))],
+        },
+    )
+    assert [d.what for d in c.differences] == ["upstream"]
 
 
 SUITE = Suite.model_validate(
@@ -148,3 +174,27 @@ def test_both_engines_in_the_report_side_by_side(wat) -> None:  # type: ignore[n
         "left": "200",
         "right": "418",
     }
+
+
+def test_load_refusals_are_compared_by_kind_not_wording() -> None:
+    from wasmkit.testing.compare import Outcome, compare_outcomes
+
+    def refused(engine: str, reason: str) -> Outcome:
+        return Outcome(engine, load_error=reason)
+
+    same_kind = compare_outcomes(
+        refused("envoy", "Failed to configure base Wasm plugin"),
+        refused(
+            "emulator", "Wasm VM failed Failed to configure base Wasm plugin (trap: unreachable)"
+        ),
+    )
+    assert same_kind == []
+    imports = compare_outcomes(
+        refused("envoy", "Failed to load Wasm module due to a missing import: env.abort"),
+        refused("emulator", "Failed to load Wasm module due to a missing import: env.exit"),
+    )
+    assert [d.what for d in imports] == ["module"]
+    assert compare_outcomes(
+        refused("envoy", "Failed to start base Wasm module"),
+        refused("emulator", "Failed to configure base Wasm plugin"),
+    )
