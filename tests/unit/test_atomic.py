@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -41,13 +42,13 @@ def test_two_writers_never_share_a_temporary_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names: list[str] = []
-    real_open = _atomic.os.open
+    real_open = os.open
 
     def spy(path: str | Path, flags: int, mode: int = 0o777) -> int:
         names.append(Path(path).name)
         return real_open(path, flags, mode)
 
-    monkeypatch.setattr(_atomic.os, "open", spy)
+    monkeypatch.setattr(os, "open", spy)
     write_atomic(tmp_path / "f", "1")
     write_atomic(tmp_path / "f", "2")
     assert len(set(names)) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -129,12 +130,16 @@ def test_wasmplugin_pins_the_manifest_digest_for_oci_and_the_module_for_http() -
         (FailurePolicy.FAIL_CLOSED, {}, {}, {"failure_policy": "FAIL_CLOSED"}),
     ],
 )
-def test_failure_policy_per_form(policy: FailurePolicy, v2: dict, v3: dict, new: dict) -> None:
-    def config(version: str) -> dict:
+def test_failure_policy_per_form(
+    policy: FailurePolicy, v2: dict[str, Any], v3: dict[str, Any], new: dict[str, Any]
+) -> None:
+    def config(version: str) -> dict[str, Any]:
         request = DeployRequest(image="x", id="f", api=Api.ENVOYFILTER, failure_policy=policy)
         spec = resolve_spec(request, SEED_IMAGE, version)
         value = render_objects(spec, [DETAILS])[0]["spec"]["configPatches"][0]["patch"]["value"]
-        return value["config"]["config"] if "config" in value else value["typed_config"]["config"]
+        found = value["config"]["config"] if "config" in value else value["typed_config"]["config"]
+        assert isinstance(found, dict)
+        return found
 
     keys = ("failOpen", "fail_open", "failure_policy")
     assert {k: v for k, v in config("1.5").items() if k in keys} == v2

@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from wasmkit.errors import InvalidReference
+from wasmkit.oci._digest import Digest
 from wasmkit.oci.reference import Reference, parse, parse_registry
 
-DIGEST = "sha256:" + "ab" * 32
+DIGEST = Digest("sha256:" + "ab" * 32)
 
 
 @pytest.mark.parametrize(

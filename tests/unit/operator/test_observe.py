@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from wasmkit.operator.node_cache import Report
 from wasmkit.operator.observe import (
@@ -18,7 +19,7 @@ from wasmkit.operator.observe import (
 IMAGE = "reg/f@sha256:" + "a" * 64
 
 
-def _workload(labels: dict[str, str], selector: dict[str, str] | None = None) -> dict:
+def _workload(labels: dict[str, str], selector: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "spec": {
             "selector": {"matchLabels": selector or labels},
@@ -27,7 +28,7 @@ def _workload(labels: dict[str, str], selector: dict[str, str] | None = None) ->
     }
 
 
-def _pod(labels: dict[str, str], node: str, phase: str = "Running") -> dict:
+def _pod(labels: dict[str, str], node: str, phase: str = "Running") -> dict[str, Any]:
     return {"metadata": {"labels": labels}, "spec": {"nodeName": node}, "status": {"phase": phase}}
 
 
