@@ -33,7 +33,11 @@ def _registry_options(func: F) -> F:
             "--insecure", is_flag=True, help="Do not verify the registry's TLS certificate."
         ),
         click.option(
-            "--timeout", default=30.0, show_default=True, help="Seconds per registry request."
+            "--timeout",
+            default=30.0,
+            show_default=True,
+            help="Seconds each read from the registry may wait; a whole transfer gets this "
+            "plus its size at 64 KiB/s, so a stalling registry cannot hold it.",
         ),
     ]
     for option in reversed(options):

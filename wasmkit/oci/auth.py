@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from wasmkit.errors import AuthError
+from wasmkit._documents import load_json
+from wasmkit.errors import AuthError, InputFileError
+from wasmkit.oci._http import MAX_BODY, read_body
 from wasmkit.oci.credentials import Credential
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,9 @@ class Authenticator:
         credential: Callable[[], Credential | None],
         send: Callable[..., requests.Response],
         base: str = "",
+        timeout: float = 30.0,
     ):
+        self._timeout = timeout
         self.registry = registry
         self._origin = origin(base or f"https://{registry}")
         #: a realm that was asked without the credential (it is on another domain)
@@ -250,17 +254,19 @@ class Authenticator:
             if cred:
                 headers["Authorization"] = basic_header(cred)
             response = self._send("GET", realm, params=params, headers=headers)
-        if response.status_code in (401, 403):
-            raise self._refused()
-        if response.status_code != 200:
-            raise AuthError(
-                f"the token server {realm} answered {response.status_code}",
-                hint="check the registry's auth service",
-            )
+        with response:
+            if response.status_code in (401, 403):
+                raise self._refused()
+            if response.status_code != 200:
+                raise AuthError(
+                    f"the token server {realm} answered {response.status_code}",
+                    hint="check the registry's auth service",
+                )
+            answer = read_body(response, timeout=self._timeout)
         try:
-            body = response.json()
+            body = load_json(answer, "the token", max_bytes=MAX_BODY)
             token = str(body.get("token") or body["access_token"])
-        except (ValueError, KeyError, TypeError):
+        except (InputFileError, AttributeError, KeyError, TypeError):
             raise AuthError(
                 f"the token server {realm} sent no token", hint="check the registry's auth service"
             ) from None

@@ -8,12 +8,21 @@ a WasmPlugin's ``sha256`` with the MANIFEST digest; for ``http(s)://`` with the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from wasmkit._documents import load_json
+from wasmkit.errors import InputFileError
 from wasmkit.oci._digest import MAX_MODULE_BYTES, WASM_MAGIC
-from wasmkit.oci.layout import GZIP_LAYERS, TAR_LAYERS, WASME_CONFIG, WASME_LAYER, Manifest
+from wasmkit.oci.layout import (
+    GZIP_LAYERS,
+    MAX_CONFIG,
+    MAX_MANIFEST,
+    TAR_LAYERS,
+    WASME_CONFIG,
+    WASME_LAYER,
+    Manifest,
+)
 from wasmkit.oci.store import ImageRecord, LocalStore
 
 
@@ -77,15 +86,19 @@ def istio_problems(manifest: Manifest, module_head: bytes, module_size: int) -> 
 def inspect(store: LocalStore, ref: str, *, check_istio: bool = False) -> Inspection:
     record = store.resolve(ref)
     manifest = store.manifest(record)
-    config_raw = store.blob_path(manifest.config.digest).read_bytes()
-    try:
-        config: Any = json.loads(config_raw)
-    except ValueError:
-        config = config_raw.decode("utf-8", "replace")
+    config_file = store.blob_path(manifest.config.digest)
+    config: Any = None  # not stored, or too large to show (a pull refuses those)
+    if config_file.is_file() and config_file.stat().st_size <= MAX_CONFIG:
+        config_raw = config_file.read_bytes()
+        try:
+            config = load_json(config_raw, "the image config", max_bytes=MAX_CONFIG)
+        except InputFileError:
+            config = config_raw.decode("utf-8", "replace")
     problems: tuple[str, ...] | None = None
     if check_istio:
         module = store.module_path(record.ref)
         with module.open("rb") as f:
             head = f.read(4)
         problems = tuple(istio_problems(manifest, head, record.size))
-    return Inspection(record, json.loads(manifest.raw), config, manifest.config.digest, problems)
+    shown = load_json(manifest.raw, "the image manifest", max_bytes=MAX_MANIFEST)
+    return Inspection(record, shown, config, manifest.config.digest, problems)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wasmkit._documents import load_json
-from wasmkit.errors import InputFileError, ModuleError
+from wasmkit.errors import InputFileError, LimitExceeded, ModuleError
 from wasmkit.oci._digest import Digest, sha256_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -49,6 +49,10 @@ PLUGIN_FILE = "plugin.wasm"
 RUNTIME_CONFIG_FILE = "runtime-config.json"
 MAX_RUNTIME_CONFIG = 64 * 1024
 MAX_MANIFEST = 4 * 1024 * 1024
+#: An image config (JSON) wasmkit downloads and shows; a filter's is a few hundred bytes.
+MAX_CONFIG = 4 * 1024 * 1024
+#: A filter image has one or two layers; Docker images stay far below 127 (overlayfs' limit).
+MAX_LAYERS = 128
 
 Format = Literal["compat", "wasme"]
 FORMATS: tuple[Format, ...] = ("compat", "wasme")
@@ -156,6 +160,11 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     layers = data.get("layers")
     if not isinstance(layers, list):
         raise _bad("layers is missing")
+    if len(layers) > MAX_LAYERS:
+        raise LimitExceeded(
+            f"the image manifest lists {len(layers)} layers, more than {MAX_LAYERS}",
+            hint="a filter image has one or two layers; this is not a filter image",
+        )
     return Manifest(
         media_type=str(kind),
         config=Descriptor.from_json(data.get("config"), "config"),
@@ -200,6 +209,22 @@ def find_module(manifest: Manifest) -> ModuleLocation:
         f"the image holds no wasm module (layers: {kinds})",
         hint="a filter image has a wasm layer or a last tar layer holding plugin.wasm",
     )
+
+
+def used_blobs(manifest: Manifest, location: ModuleLocation) -> tuple[Descriptor, ...]:
+    """The blobs wasmkit reads (config and module layer): a pull downloads only these.
+
+    Other layers (the base of a Docker image) are not needed to run, test or deploy the filter;
+    the config must stay small, since ``inspect`` shows it.
+    """
+    if manifest.config.size > MAX_CONFIG:
+        raise LimitExceeded(
+            f"the image config is {manifest.config.size} bytes, more than {MAX_CONFIG}",
+            hint="a filter image's config is a small JSON document; this is not a filter image",
+        )
+    if location.layer.digest == manifest.config.digest:
+        return (manifest.config,)
+    return (manifest.config, location.layer)
 
 
 def runtime_config(root_ids: Sequence[str], abi_versions: Sequence[str]) -> dict[str, Any]:

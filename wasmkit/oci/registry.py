@@ -19,9 +19,11 @@ from urllib.parse import urlencode, urljoin
 import requests
 import urllib3
 
+from wasmkit._documents import load_json
 from wasmkit.errors import (
     AuthError,
     EnvironmentProblem,
+    InputFileError,
     IntegrityError,
     ManifestUnknown,
     ServiceUnavailable,
@@ -29,6 +31,7 @@ from wasmkit.errors import (
     UsageError,
 )
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
+from wasmkit.oci._http import Deadline, chunks, read_body
 from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import (
@@ -49,26 +52,28 @@ ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 class _ProgressReader:
     """A file body for requests that reports what was read and tells its length."""
 
-    def __init__(self, f: BinaryIO, size: int, task: ProgressTask):
-        self._f, self._size, self._task = f, size, task
+    def __init__(self, f: BinaryIO, size: int, task: ProgressTask, deadline: Deadline):
+        self._f, self._size, self._task, self._deadline = f, size, task, deadline
 
     def __len__(self) -> int:
         return self._size
 
     def read(self, n: int = -1) -> bytes:
+        self._deadline.check()
         chunk = self._f.read(max(n, CHUNK) if n and n > 0 else CHUNK)
         self._task.advance(len(chunk))
         return chunk
 
 
-def _registry_errors(response: requests.Response) -> str:
+def _registry_errors(response: requests.Response, timeout: float) -> str:
+    """The registry's own words about an error, from at most 64 KiB of its answer."""
+    body = read_body(response, 64 * 1024, strict=False, timeout=timeout)
     try:
-        errors = response.json().get("errors") or []
-        return (
-            "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or response.text[:200]
-        )
-    except (ValueError, AttributeError):
-        return response.text[:200].strip()
+        errors = load_json(body, "the error", max_bytes=64 * 1024).get("errors") or []
+        words = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors[:5])
+    except (InputFileError, AttributeError, TypeError):
+        words = ""
+    return (words or body[:200].decode("utf-8", "replace").strip())[:500]
 
 
 class RegistryClient:
@@ -90,7 +95,8 @@ class RegistryClient:
         self.progress: Progress = progress or NullProgress()
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "wasmkit"
-        self.auth = Authenticator(registry, credential, self._send, self.base)
+        self._session.headers["Accept-Encoding"] = "identity"  # bytes as their digests say
+        self.auth = Authenticator(registry, credential, self._send, self.base, timeout)
         if insecure:
             log.warning("TLS certificates of %s are not verified (--insecure)", registry)
 
@@ -101,6 +107,7 @@ class RegistryClient:
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["stream"] = True  # every body is read by read_body or a bounded loop
         try:
             with warnings.catch_warnings():
                 # --insecure was asked for and logged once; not a warning per request
@@ -140,12 +147,14 @@ class RegistryClient:
             data = body() if body else None
             response = self._send(method, url, headers=headers, data=data, **kwargs)
             if response.status_code == 401 and attempt < 2 and home:
+                # read, so that the connection is reused
+                read_body(response, 64 * 1024, strict=False, timeout=self.timeout)
                 response.close()
                 self.auth.challenged(response, scopes)
                 continue
             break
         if response.status_code in (401, 403):
-            denied = _registry_errors(response)
+            denied = _registry_errors(response, self.timeout)
             response.close()
             cred = self.auth.credential()
             raise AuthError(
@@ -156,7 +165,7 @@ class RegistryClient:
                 else "the user may lack access to this repository; log in as one who has it",
             )
         if response.status_code not in ok:
-            detail = _registry_errors(response)
+            detail = _registry_errors(response, self.timeout)
             response.close()
             problem = ServiceUnavailable if response.status_code >= 500 else UsageError
             raise problem(
@@ -164,6 +173,8 @@ class RegistryClient:
                 f"{path.split('?')[0]}: {detail}",
                 hint="check the reference and the registry's logs",
             )
+        if not kwargs.get("stream"):
+            read_body(response, timeout=self.timeout)  # the caller reads no body, or a small one
         return response
 
     def _check_origin(self, url: str) -> bool:
@@ -210,18 +221,28 @@ class RegistryClient:
                     f"{'manifest' if ':' in reference else 'tag'} {reference}",
                     hint="check the name and tag (`skopeo list-tags docker://REPO` lists tags)",
                 )
-            raw = response.raw.read(MAX_MANIFEST + 1, decode_content=True)
+            declared = response.headers.get("Content-Length", "")
+            length = int(declared) if declared.isdigit() else MAX_MANIFEST
+            deadline = Deadline(
+                f"the manifest {self.registry}/{repository}:{reference}",
+                min(length, MAX_MANIFEST),
+                self.timeout,
+            )
+            received = bytearray()
+            for piece in chunks(response, deadline, CHUNK):
+                received += piece
+                if len(received) > MAX_MANIFEST:
+                    break
+            raw = bytes(received)
         if len(raw) > MAX_MANIFEST:
             raise IntegrityError(
                 f"the manifest of {repository}:{reference} is over 4 MiB",
                 hint="this is not a filter image",
             )
         header = response.headers.get("Docker-Content-Digest")
-        claimed = (
-            Digest(header, f"the Docker-Content-Digest header from {self.registry}")
-            if (header is not None)
-            else None
-        )
+        claimed = None
+        if header is not None:
+            claimed = Digest(header, f"the Docker-Content-Digest header from {self.registry}")
         for expected in (reference if isinstance(reference, Digest) else None, claimed):
             if expected is not None and sha256_digest(raw) != expected:
                 raise IntegrityError(
@@ -292,7 +313,8 @@ class RegistryClient:
         def body() -> _ProgressReader:
             f = path.open("rb")
             handles.append(f)
-            return _ProgressReader(f, descriptor.size, task)
+            deadline = Deadline(f"the upload of {descriptor.digest}", descriptor.size, self.timeout)
+            return _ProgressReader(f, descriptor.size, task, deadline)
 
         try:
             self._request(
@@ -332,20 +354,16 @@ class RegistryClient:
                 )
             h = hashlib.sha256()
             size = 0
+            deadline = Deadline(f"the download of {where}", descriptor.size, self.timeout)
             try:
                 with dest.open("wb") as out:
-                    for chunk in response.iter_content(CHUNK):
+                    for chunk in chunks(response, deadline, CHUNK):
                         size += len(chunk)
                         if size > descriptor.size:
                             break
                         h.update(chunk)
                         out.write(chunk)
                         task.advance(len(chunk))
-            except requests.exceptions.RequestException as exc:
-                raise ServiceUnavailable(
-                    f"the download of {where} broke off: {_short(exc)}",
-                    hint="retry; the local store is unchanged",
-                ) from None
             finally:
                 task.close()
         if size != descriptor.size or "sha256:" + h.hexdigest() != descriptor.digest:

@@ -21,6 +21,7 @@ from wasmkit.oci.layout import (
     find_module,
     parse_manifest,
     select_from_index,
+    used_blobs,
 )
 from wasmkit.oci.progress import Progress
 from wasmkit.oci.reference import Reference, parse
@@ -94,7 +95,9 @@ def push(
             f"push a tag, not a digest ({ref})", hint="tag it first: wasmkit tag SRC NAME:TAG"
         )
     record = store.resolve(reference)
-    if layout and layout != record.layout:
+    # a pulled image may lack layers wasmkit does not use; an explicit --format re-packs it
+    partial = any(not store.has_blob(b.digest) for b in store.manifest(record).blobs)
+    if layout and (layout != record.layout or partial):
         record = _repack(store, record, layout)
     manifest = store.manifest(record)
     repository = reference.repository
@@ -113,6 +116,12 @@ def push(
             if any(client.mount_blob(repository, blob.digest, source) for source in sources[:1]):
                 mounted.append(blob.digest)
                 continue
+            if not store.has_blob(blob.digest):
+                raise UsageError(
+                    f"{ref} has a layer wasmkit did not pull ({blob.digest}), "
+                    f"and {reference.registry} cannot mount it",
+                    hint=f"re-pack its module as an image: wasmkit push {ref} --format compat",
+                )
             client.upload_blob(
                 repository,
                 blob,
@@ -175,7 +184,7 @@ def pull(
             )
         with store.staging() as work:
             files: dict[Digest, Path] = {}
-            for blob in manifest.blobs:
+            for blob in used_blobs(manifest, location):
                 if store.has_blob(blob.digest):
                     continue
                 part = work / f"{blob.digest.hex}.partial"

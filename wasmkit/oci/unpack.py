@@ -7,11 +7,12 @@ import gzip
 import os
 import shutil
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
-from wasmkit.errors import ModuleError
+from wasmkit.errors import LimitExceeded, ModuleError
 from wasmkit.oci._digest import CHUNK, MAX_MODULE_BYTES, WASM_MAGIC, HashingWriter
 from wasmkit.oci.layout import MAX_RUNTIME_CONFIG, PLUGIN_FILE, RUNTIME_CONFIG_FILE, ModuleLocation
 
@@ -31,7 +32,7 @@ class _Discard:
         pass
 
 
-def _copy_module(src: BinaryIO, dest: Path | None, limit: int, what: str) -> tuple[str, int]:
+def _copy_module(src: IO[bytes], dest: Path | None, limit: int, what: str) -> tuple[str, int]:
     with dest.open("wb") if dest else contextlib.nullcontext(_Discard()) as out:
         writer = HashingWriter(out)
         first = src.read(CHUNK)
@@ -75,13 +76,57 @@ def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None
         return scan_tar(f, dest)
 
 
+#: What a layer may inflate to: the largest module Istio takes and 1 MiB of everything else.
+MAX_INFLATED = MAX_MODULE_BYTES + 1024 * 1024
+#: A filter layer holds two files; tarfile keeps every member it read in a list.
+MAX_MEMBERS = 1000
+
+
+class _Inflated:
+    """The decompressed bytes of a layer, counted: more than ``MAX_INFLATED`` is a bomb."""
+
+    def __init__(self, source: BinaryIO | gzip.GzipFile):
+        self._source = source
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(n)
+        self.size += len(data)
+        if self.size > MAX_INFLATED:
+            raise _inflates_too_much()
+        return data
+
+
+def _inflates_too_much() -> LimitExceeded:
+    return LimitExceeded(
+        f"the layer inflates to more than {MAX_INFLATED // (1024 * 1024)} MiB",
+        hint="a filter layer holds one module of at most 256 MiB; "
+        "this one is a decompression bomb or not a filter image",
+    )
+
+
 def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
-    """Find ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) read once, in order."""
+    """Find ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) read once, in order.
+
+    Bounded: at most :data:`MAX_INFLATED` bytes are inflated and :data:`MAX_MEMBERS` members
+    read, whatever the layer claims.
+    """
     found: tuple[str, int] | None = None
     config: bytes | None = None
+    head = stream.read(2)
+    stream.seek(0)
+    plain = gzip.GzipFile(fileobj=stream, mode="rb") if head == b"\x1f\x8b" else stream
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as tar:
-            for member in tar:
+        with tarfile.open(fileobj=cast(BinaryIO, _Inflated(plain)), mode="r|") as tar:
+            for count, member in enumerate(tar, 1):
+                if count > MAX_MEMBERS:
+                    raise LimitExceeded(
+                        f"the layer's tar has more than {MAX_MEMBERS} members",
+                        hint="a filter layer holds plugin.wasm and runtime-config.json; "
+                        "this is not a filter image",
+                    )
+                if member.offset_data + member.size > MAX_INFLATED:  # refused before it is read
+                    raise _inflates_too_much()
                 name = member.name.removeprefix("./").lstrip("/")
                 if not member.isfile() or name not in (PLUGIN_FILE, RUNTIME_CONFIG_FILE):
                     continue
@@ -90,10 +135,10 @@ def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
                 if name == PLUGIN_FILE:
                     if member.size > MAX_MODULE_BYTES:
                         raise ModuleError(f"{PLUGIN_FILE} is larger than 256 MiB")
-                    found = _copy_module(source, dest, MAX_MODULE_BYTES, PLUGIN_FILE)  # type: ignore[arg-type]
+                    found = _copy_module(source, dest, MAX_MODULE_BYTES, PLUGIN_FILE)
                 elif member.size <= MAX_RUNTIME_CONFIG:
                     config = source.read()
-    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ModuleError(
             f"the last layer is not a readable tar archive: {exc}",
             hint="the image is damaged or is not a filter image",

@@ -45,6 +45,7 @@ class FakeRegistry:
         default_factory=dict
     )  # "repo:ref" -> body, type
     blobs: dict[str, bytes] = field(default_factory=dict)  # digest -> bytes actually served
+    fetched: list[str] = field(default_factory=list)  # blob digests asked for, in order
     headers: dict[str, str] = field(default_factory=dict)  # extra headers of manifest answers
     deny: bool = False  # answer 403 to manifests, as a registry does to a user without access
     stall_blob: str | None = None  # digest: send half, then wait for ``release``
@@ -117,6 +118,7 @@ class FakeRegistry:
                         404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', "application/json"
                     )
                 _, sep, blob = path.rpartition("/blobs/")
+                fake.fetched.append(blob)
                 if not sep or blob not in fake.blobs:
                     return self._send(404, b"{}", "application/json")
                 data = fake.blobs[blob]

@@ -51,6 +51,7 @@ def _response(status: int, body: object = None, challenge: str = "") -> requests
     r = requests.Response()
     r.status_code = status
     r._content = _json.dumps(body).encode() if body is not None else b""
+    r._content_consumed = True  # type: ignore[attr-defined]  # as after read_body
     if challenge:
         r.headers["WWW-Authenticate"] = challenge
     return r
