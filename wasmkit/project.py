@@ -54,7 +54,8 @@ class Project(Camel):
     name: str
     language: str | None = None
     platform: Platform | None = None
-    root_id: str = Field(min_length=1)
+    #: "" is a root id too (every official SDK example registers with it).
+    root_id: str
     config: ConfigValue | None = None
     module: str = "build/filter.wasm"
     build: BuildSection = Field(default_factory=BuildSection)

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 COMMON = "_common"
 TEMPLATE_SUFFIX = ".j2"
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
-ROOT_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+#: Empty is a root id too: the one every official SDK example registers with.
+ROOT_ID_PATTERN = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,127})?$")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def render_scaffold(
     if not ROOT_ID_PATTERN.match(values.root_id):
         raise UsageError(
             f"root id {values.root_id!r} is not valid",
-            hint="use letters, digits and '_' (start with a letter), e.g. add_header",
+            hint="use letters, digits and '_' (start with a letter), e.g. add_header, "
+            'or "" (the empty root id)',
         )
     check_target(target, force=force)
     sources: dict[str, Path] = {}

@@ -271,10 +271,12 @@ def _step_failure(result: StepResult, language: Language) -> WasmkitError:
             hint="this step fetches dependencies: check the network and the package registry, "
             "then run `wasmkit build -v` again",
         )
+    advice = language.advise(result.output) if language.advise is not None else None
     return CompileError(
         f"{what} failed (exit {result.returncode}); the compiler said:",
         details=result.output or "(no output)",
-        hint=f"fix the {language.display_name} error above; `wasmkit build -v` streams the "
+        hint=advice
+        or f"fix the {language.display_name} error above; `wasmkit build -v` streams the "
         "full output",
     )
 

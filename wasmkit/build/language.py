@@ -106,6 +106,9 @@ class Language:
     #: Refuses a platform the SDK cannot run on for reasons other than the ABI (UsageError);
     #: called by init and build alike, so a project is refused before it is written.
     check_platform: Callable[[PlatformRelease], None] | None = None
+    #: What to do about a failed compile, read from the compiler's output (None: no advice
+    #: beyond "fix the error"), e.g. Go's missing module -> `go get`.
+    advise: Callable[[str], str | None] | None = None
 
     def abi_for(self, platform: PlatformRelease) -> AbiVersion | None:
         """The ABI this language should export for ``platform``, or None if none fits."""

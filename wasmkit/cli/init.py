@@ -104,15 +104,16 @@ def init(
         language=language,
         platform=platform,
         platform_version=platform_version,
-        root_id=root_id or DEFAULT_ROOT_ID,
+        root_id=DEFAULT_ROOT_ID if root_id is None else root_id,
         name=name,
         force=force,
     )
     out = output(ctx)
     row = result.platform
+    shown_root = result.root_id or '""'
     out.info(
         f"created {result.name} in {directory}: {result.language} for {row.label} "
-        f"(Envoy {row.envoy}, ABI {result.abi.value}, root id {result.root_id}), "
+        f"(Envoy {row.envoy}, ABI {result.abi.value}, root id {shown_root}), "
         f"{len(result.files)} files"
     )
     click.echo(f"next: cd {directory} && wasmkit build && wasmkit test")

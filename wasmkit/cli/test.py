@@ -65,6 +65,12 @@ from wasmkit.filter import FailurePolicy
     "[default: 30 + 15 per MiB of module and VM; env: WASMKIT_STARTUP_TIMEOUT].",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the filter's log of passing runs too (as `wasmkit -v test`).",
+)
+@click.option(
     "--serve",
     is_flag=True,
     help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).",
@@ -86,6 +92,7 @@ def test(
     as_json: bool,
     timeout: float,
     startup_timeout: float | None,
+    verbose: int,
     serve: bool,
 ) -> None:
     """Run a filter's test cases in a real local Envoy and check what clients see.
@@ -137,7 +144,10 @@ def test(
         click.echo(render_json(result), nl=False)
     else:
         click.echo(
-            render_text(result, color=out.color, quiet=out.quiet, verbose=out.verbose > 0), nl=False
+            render_text(
+                result, color=out.color, quiet=out.quiet, verbose=out.verbose + verbose > 0
+            ),
+            nl=False,
         )
     if not result.ok:
         ctx.exit(EXIT_TEST_FAILED)

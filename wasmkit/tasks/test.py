@@ -49,7 +49,9 @@ def resolve_inputs(
             platform_envoy=_platform_envoy(project.platform),
             suite=suite,
             filter_name=project.name,
-            root_id=root_id if root_id is not None else (suite.root_id or project.root_id),
+            root_id=root_id
+            if root_id is not None
+            else (suite.root_id if suite.root_id is not None else project.root_id),
             config=config
             if config is not None
             else (suite.config if suite.config is not None else project.config),

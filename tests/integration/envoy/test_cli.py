@@ -219,9 +219,10 @@ def test_trap_shows_the_filter_log_and_keeps_relative_artifacts(tmp_path: Path, 
     ).is_file()
 
 
-def test_verbose_shows_the_filter_log_of_a_passing_run() -> None:
-    done = wasmkit("-v", "test", EXAMPLE)
-    assert done.returncode == 0
+@pytest.mark.parametrize("args", [("-v", "test"), ("test", "-v")], ids=["global", "as-in-readme"])
+def test_verbose_shows_the_filter_log_of_a_passing_run(args: tuple[str, str]) -> None:
+    done = wasmkit(*args, EXAMPLE)
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "filter log (envoy):\n  [info] configured" in done.stdout
     assert "filter log" not in wasmkit("test", EXAMPLE).stdout
 

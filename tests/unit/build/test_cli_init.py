@@ -69,3 +69,19 @@ def test_platforms_table_lists_old_and_current_istio(capsys) -> None:  # type: i
     lines = {line.split()[1]: line for line in out.splitlines()[1:]}
     assert "0.1.0" in lines["1.5"] and "v2-config" in lines["1.5"] and lines["1.5"].endswith("no")
     assert "1.39" in lines["1.31"] and lines["1.31"].endswith("yes")
+
+
+def test_an_empty_root_id_is_honoured(tmp_path: Path) -> None:
+    """Every official SDK example registers with root id "": init writes it, the project
+    loads with it, and the test inputs keep it (not the add_header default)."""
+    from wasmkit.project import load_project
+    from wasmkit.tasks.test import resolve_inputs
+
+    args = ["init", str(tmp_path / "p"), "-l", "cpp", "-p", "envoy", "--platform-version", "1.40"]
+    result = CliRunner().invoke(cli, [*args, "--root-id", ""])
+    assert result.exit_code == 0, result.output
+    assert 'rootId: ""\n' in (tmp_path / "p" / "wasmkit.yaml").read_text()
+    assert load_project(tmp_path / "p").project.root_id == ""
+    assert resolve_inputs(project_dir=tmp_path / "p").root_id == ""
+    source = (tmp_path / "p" / "filter.cc").read_text()
+    assert 'ROOT_FACTORY(AddHeaderRoot), "");' in source

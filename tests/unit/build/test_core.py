@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,17 @@ def test_a_project_without_a_language_or_with_a_bad_platform(tmp_path: Path) -> 
     )
     with pytest.raises(UsageError, match=r"accepts only 0\.1\.0"):
         build_project(tmp_path)
+
+
+def test_a_missing_go_module_says_go_get() -> None:
+    # What `go build -mod=readonly` (GOPROXY=off) says for an import go.mod lacks (Go 1.26).
+    said = (
+        "main.go:3:8: cannot find module providing package github.com/tidwall/gjson: "
+        "import lookup disabled by -mod=readonly\n"
+    )
+    step = Step(("go", "build"), description="go build")
+    error = _step_failure(replace(result(step), output=said), get_language("go"))
+    assert isinstance(error, CompileError) and error.details == said
+    assert "run `go get github.com/tidwall/gjson` in the project" in (error.hint or "")
+    plain = _step_failure(result(step), get_language("go"))
+    assert "fix the Go" in (plain.hint or "")

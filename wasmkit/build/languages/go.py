@@ -77,6 +77,23 @@ def check_platform(platform: PlatformRelease) -> None:
         )
 
 
+#: How the offline compile (-mod=readonly, GOPROXY=off) names an import go.mod lacks.
+_MISSING_MODULE = re.compile(
+    r"(?:cannot find module providing package|no required module provides package) ([^\s:;]+)"
+)
+
+
+def advise(output: str) -> str | None:
+    """A package the code imports that go.mod does not require: `go get` adds it."""
+    missing = list(dict.fromkeys(_MISSING_MODULE.findall(output)))
+    if not missing:
+        return None
+    return (
+        f"go.mod does not require {', '.join(missing)}: run `go get {' '.join(missing)}` in the "
+        "project (it records the module in go.mod and go.sum), then `wasmkit build` again"
+    )
+
+
 def _steps(ctx: BuildContext) -> tuple[Step, ...]:
     check_platform(ctx.platform)
     env = environment(ctx.platform)
@@ -100,4 +117,5 @@ LANGUAGE = Language(
     # The SDK serves every root id with the one plugin context it registers.
     validate_root_id=False,
     check_platform=check_platform,
+    advise=advise,
 )
