@@ -68,6 +68,17 @@ def tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def terminate(proc: subprocess.Popen[bytes], grace_s: float = 3.0) -> None:
+    """TERM, then KILL if ``proc`` is still there after ``grace_s``; reaps it either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 class ManagedProcess:
     """A child process with its log in ``run_dir/<name>.log``; a context manager."""
 
@@ -161,13 +172,7 @@ class ManagedProcess:
         proc = self._proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc, grace_s)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from wasmkit._process import die_with_parent as _die_with_parent
+from wasmkit._process import terminate
 from wasmkit.envoy.admin import AdminClient
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.logs import load_failure_reason, parse_log, startup_error
@@ -223,13 +224,7 @@ class EnvoyProcess:
         proc = self._proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc, grace_s)
         self._close_files()
         return proc.returncode
 

@@ -9,25 +9,30 @@ socket in its run directory.
 Two of its habits need isolating: it downloads into the fixed ``/var/lib/istio/data``, and
 its status server binds all interfaces. As root the agent gets a private mount namespace
 with its run directory's ``data/`` bound over ``/var/lib/istio/data`` (so parallel runs never
-share a cache), and the status server is turned off (``statusPort: 0``).
+share a cache), and the status server is turned off with the pod annotation
+``status.sidecar.istio.io/port: "0"`` (proxy config itself refuses port 0).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from wasmkit._process import ManagedProcess, bind_mounts, can_bind_mount
+from wasmkit._resources import resource_dir
 from wasmkit.errors import EnvironmentProblem
 from wasmkit.istio.install import IstioRelease
 from wasmkit.istio.istiod import CLUSTER_ID, DOMAIN
 
 AGENT_DATA_DIR = Path("/var/lib/istio/data")
 
+# The reason can span lines (Go's multierror): "...: 2 errors occurred:\n\t* ...\n\n. applying"
 _FETCH_ERROR = re.compile(
-    r"error in converting the wasm config to local: (.*?)\. applying \w+ RBAC"
+    r"error in converting the wasm config to local: (.*?)\s*\. applying \w+ RBAC", re.DOTALL
 )
 
 
@@ -78,7 +83,6 @@ class Agent:
             "discoveryAddress": f"127.0.0.1:{self.istiod_grpc_port}",
             "controlPlaneAuthPolicy": "NONE",
             "configPath": str(self.config_path),
-            "statusPort": 0,
         }
 
     def environment(self) -> dict[str, str]:
@@ -100,6 +104,16 @@ class Agent:
     def start(self) -> None:
         for directory in (self.config_path, self.data_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        # The pod annotation that turns the status server off (it binds all interfaces). The
+        # agent reads the pod's annotations from ./etc/istio/pod/annotations (downward API
+        # format), after validating proxy config, which refuses statusPort 0.
+        annotations = self.run_dir / "etc" / "istio" / "pod" / "annotations"
+        annotations.parent.mkdir(parents=True, exist_ok=True)
+        annotations.write_text('status.sidecar.istio.io/port="0"\n')
+        # Its SDS server needs a CA root file to start, though nothing asks it for a certificate.
+        root = self.run_dir / "var" / "run" / "secrets" / "istio" / "root-cert.pem"
+        root.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(resource_dir("harness") / "istio-agent-root-cert.pem", root)
         preexec = None
         if can_bind_mount():
             AGENT_DATA_DIR.mkdir(parents=True, exist_ok=True)  # the mount point
@@ -128,13 +142,19 @@ class Agent:
             self.process.stop()
             raise
 
+    def share_data_dir(self) -> Callable[[], None] | None:
+        """A ``preexec`` that shows another process (the sidecar's Envoy) the agent's downloads
+        at ``/var/lib/istio/data``, where the rewritten filter points."""
+        return bind_mounts([(self.data_dir, AGENT_DATA_DIR)]) if can_bind_mount() else None
+
     def fetch_errors(self) -> list[str]:
         """Why the agent could not fetch a module, in its own words (one per failed fetch)."""
         text = self.process.log_text() if self.process is not None else ""
         found: list[str] = []
         for match in _FETCH_ERROR.finditer(text):
-            if match.group(1) not in found:
-                found.append(match.group(1))
+            reason = " ".join(match.group(1).split())  # one line: "... occurred: * a * b"
+            if reason not in found:
+                found.append(reason)
         return found
 
     def stop(self) -> None:

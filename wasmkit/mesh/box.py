@@ -119,7 +119,12 @@ class MeshBox:
         config = run_dir / "envoy.yaml"
         config.write_text(bootstrap)
         envoy = EnvoyProcess(
-            self.envoy_binary, config, run_dir, ready_timeout_s=self.ready_timeout_s
+            self.envoy_binary,
+            config,
+            run_dir,
+            ready_timeout_s=self.ready_timeout_s,
+            # Like a pod's shared volume: Envoy finds the agent's downloads where it says.
+            preexec=agent.share_data_dir() if agent is not None else None,
         )
         sidecar = Sidecar(workload, envoy, agent)
         self.sidecars.append(sidecar)

@@ -130,3 +130,24 @@ def test_envoy_filter_status_metrics() -> None:
         ]
     )
     assert envoy_filter_status(metrics) == {"demo/old": "skipped", "demo/new": "applied"}
+
+
+def test_agent_fetch_errors_are_read_from_its_log(tmp_path: Path) -> None:
+    from wasmkit._process import ManagedProcess
+    from wasmkit.istio.agent import Agent
+
+    release = install.IstioRelease("1.29.1", tmp_path / "istiod", agent=tmp_path / "agent")
+    agent = Agent(release, tmp_path, 1, namespace="ns", pod="p-0")
+    agent.process = ManagedProcess("agent", ["true"], tmp_path)
+    agent.process.log_path.write_text(
+        "x\terror\twasm\terror in converting the wasm config to local: cannot fetch Wasm module"
+        " oci://r/f:v1: 2 errors occurred:\n\t* plugin.wasm not found\n\t* layers must be 2\n"
+        "\n. applying deny RBAC filter\n"
+        "y\terror\twasm\terror in converting the wasm config to local: timeout. applying allow "
+        "RBAC filter\n"
+    )
+    assert agent.fetch_errors() == [
+        "cannot fetch Wasm module oci://r/f:v1: 2 errors occurred: * plugin.wasm not found "
+        "* layers must be 2",
+        "timeout",
+    ]
