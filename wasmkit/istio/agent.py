@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from wasmkit.istio.install import IstioRelease
 from wasmkit.istio.istiod import CLUSTER_ID, DOMAIN
 
 AGENT_DATA_DIR = Path("/var/lib/istio/data")
+_MAX_SOCKET_PATH = 100
 
 # The reason can span lines (Go's multierror): "...: 2 errors occurred:\n\t* ...\n\n. applying"
 _FETCH_ERROR = re.compile(
@@ -65,10 +67,21 @@ class Agent:
         self.insecure_registries = insecure_registries
         self.ready_timeout_s = ready_timeout_s
         self.process: ManagedProcess | None = None
+        self._config_path: Path | None = None
+        self._own_config_path = False
 
     @property
     def config_path(self) -> Path:
-        return self.run_dir / "etc"
+        """Where the agent makes its xDS socket: the run directory's ``etc/``, or a short temp
+        directory when that path is too long for a unix socket (108 bytes on Linux)."""
+        if self._config_path is None:
+            wanted = self.run_dir / "etc"
+            if len(str(wanted / "XDS").encode()) < _MAX_SOCKET_PATH:
+                self._config_path = wanted
+            else:
+                self._config_path = Path(tempfile.mkdtemp(prefix="wasmkit-agent-"))
+                self._own_config_path = True
+        return self._config_path
 
     @property
     def xds_socket(self) -> Path:
@@ -160,6 +173,8 @@ class Agent:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+        if self._own_config_path and self._config_path is not None:
+            shutil.rmtree(self._config_path, ignore_errors=True)
 
     def __enter__(self) -> Agent:
         self.start()

@@ -17,7 +17,7 @@ from tests.integration.istio.conftest import RunMesh
 from tests.integration.istio.objects import wasm_plugin
 from tests.integration.oci.servers import Registry, run_registry
 from wasmkit.mesh.engine import MeshApi
-from wasmkit.oci import LocalStore, push
+from wasmkit.oci import Digest, LocalStore, push
 from wasmkit.oci.layout import OCI_CONFIG, OCI_LAYER_TAR_GZ, OCI_MANIFEST, Descriptor
 from wasmkit.oci.registry import RegistryClient
 
@@ -71,11 +71,13 @@ def _push_without_plugin_wasm(registry: Registry, module: Path, work: Path) -> s
     layer = gzip.compress(buffer.getvalue(), mtime=0)
     config = b"{}"
     client = RegistryClient(registry.host, plain_http=True)
-    descriptors = []
+    descriptors: list[Descriptor] = []
     for data, media in ((config, OCI_CONFIG), (layer, OCI_LAYER_TAR_GZ)):
         path = work / f"blob-{len(descriptors)}"
         path.write_bytes(data)
-        descriptor = Descriptor(media, "sha256:" + hashlib.sha256(data).hexdigest(), len(data))
+        descriptor = Descriptor(
+            media, Digest("sha256:" + hashlib.sha256(data).hexdigest()), len(data)
+        )
         client.upload_blob("filters/wrong", descriptor, path)
         descriptors.append(descriptor)
     manifest = {
