@@ -152,7 +152,8 @@ class CacheService:
         return f"{self.name}.{self.namespace}.svc.cluster.local"
 
     def url(self, module_sha256: str) -> str:
-        return f"http://{self.host}:{self.port}/modules/{module_sha256}"
+        """The cache server answers ``GET /<sha256>`` with that module."""
+        return f"http://{self.host}:{self.port}/{module_sha256}"
 
     def cluster(self, filter_id: str) -> str:
         """The Envoy cluster an EnvoyFilter defines for it (one per filter: two filters on one
