@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,32 @@ def compile_wat(name: str, directory: Path) -> Path:
 def wat(tmp_path: Path):  # type: ignore[no-untyped-def]
     """``wat("add_header")`` -> path of the compiled module."""
     return lambda name: compile_wat(name, tmp_path)
+
+
+# --- A real kube-apiserver (tests/kube_server.py), one per xdist worker ------------------------
+
+
+def _missing(reason: str) -> None:
+    """Fail in CI (a missing binary is a broken setup), skip for a developer running a subset."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def kube_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """etcd + kube-apiserver on loopback, RBAC on, Istio's CRDs installed (session scope)."""
+    from tests.kube_server import KubeBinariesMissing, istio_crds, kube_binaries, run_kube_server
+
+    try:
+        binaries, crds = kube_binaries(), istio_crds()
+    except KubeBinariesMissing as exc:
+        _missing(str(exc))
+    with run_kube_server(tmp_path_factory.mktemp("kube"), crds=crds, binaries=binaries) as server:
+        yield server
+
+
+@pytest.fixture
+def kube_namespace(kube_server) -> str:  # type: ignore[no-untyped-def]
+    """A fresh namespace per test: tests share the apiserver, never their objects."""
+    return str(kube_server.create_namespace())

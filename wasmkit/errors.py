@@ -15,6 +15,7 @@ here and drawn here (``tests/unit/test_errors.py`` checks the drawing against th
     |   +-- UntrustedInput            2  a registry, image or file broke a rule that keeps us safe
     |       +-- InvalidDigest         2  a digest that is not sha256:<64 lowercase hex>
     |       +-- LimitExceeded         2  a size, count, depth or inflation bound was crossed
+    |   +-- NoMatchingWorkload        2  deploy: no workload has the labels (names those that exist)
     +-- ModuleError                   2  a .wasm that is not a usable proxy-wasm module
     +-- CompileError                  2  the toolchain rejected the project's code
     +-- TestFailure                   1  tests ran and some failed
@@ -23,6 +24,8 @@ here and drawn here (``tests/unit/test_errors.py`` checks the drawing against th
     +-- EnvironmentProblem            3  something on the machine is missing or down
     |   +-- ToolNotFound              3  Envoy, a compiler, podman ...
     |   +-- ServiceUnavailable        3  a registry, container engine or API server does not answer
+    |   +-- KubeForbidden             3  the Kubernetes API refused a verb on a resource (RBAC)
+    |   +-- KubeApiMissing            3  a resource type is not served (Istio's CRDs not installed)
     |   +-- ProcessFailed             3  an external process failed for reasons not of the input
     |   +-- IntegrityError            3  a registry sent bytes that do not match their digest
     +-- Interrupted                 130  Ctrl-C
@@ -199,6 +202,30 @@ class ToolNotFound(EnvironmentProblem):
 
 class ServiceUnavailable(EnvironmentProblem):
     """A server wasmkit talks to (registry, container engine, API server) does not answer."""
+
+
+class KubeForbidden(EnvironmentProblem):
+    """RBAC denied ``verb`` on ``resource`` in ``namespace`` (None: cluster-scoped)."""
+
+    def __init__(self, verb: str, resource: str, namespace: str | None, *, user_message: str = ""):
+        self.verb, self.resource, self.namespace = verb, resource, namespace
+        where = f"in namespace {namespace}" if namespace else "cluster-wide"
+        super().__init__(
+            f"forbidden: you may not {verb} {resource} {where}",
+            hint=f"ask for a Role granting '{verb}' on {resource} {where} "
+            f"(`kubectl auth can-i {verb} {resource}"
+            + (f" -n {namespace}" if namespace else "")
+            + "` checks)",
+            details=user_message or None,
+        )
+
+
+class KubeApiMissing(EnvironmentProblem):
+    """The cluster does not serve a resource type wasmkit needs."""
+
+
+class NoMatchingWorkload(UsageError):
+    """No workload of the asked kind has the asked labels."""
 
 
 class ProcessFailed(EnvironmentProblem):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
-from wasmkit.errors import EXIT_INTERRUPTED, ProcessFailed, WasmkitError
+from wasmkit.errors import EXIT_INTERRUPTED, ProcessFailed, UsageError, WasmkitError
 
 #: ``-v`` count of the running command. The group sets it; the error renderer reads it after
 #: click has torn its context down (the ``command:`` line of a failed process shows with -v).
@@ -88,3 +92,23 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     finally:
         VERBOSITY.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def wait_for_stop(alive: Callable[[], bool], run_dir: Path) -> None:
+    """Keep a served Envoy running until Ctrl-C or SIGTERM; raise if it dies on its own."""
+    click.echo("press Ctrl-C to stop")
+    stop = {"now": False}
+
+    def _handler(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    previous = signal.signal(signal.SIGTERM, _handler)
+    try:
+        while not stop["now"] and alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not alive() and not stop["now"]:
+        raise UsageError("Envoy stopped unexpectedly", hint=f"see its log in {run_dir}")

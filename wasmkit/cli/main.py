@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "logout": "wasmkit.cli.oci:logout",
     "operator": "wasmkit.cli.operator:operator",
     "istio": "wasmkit.cli.istio:istio",
+    "deploy": "wasmkit.cli.deploy:deploy",
+    "undeploy": "wasmkit.cli.deploy:undeploy",
 }
 
 

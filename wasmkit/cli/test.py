@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from wasmkit.cli._app import output
+from wasmkit.cli._app import output, wait_for_stop
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 from wasmkit.filter import FailurePolicy
 
@@ -160,22 +158,7 @@ def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwar
     with serve(module, envoy=find_envoy(envoy_path), run_dir=run_dir, **kwargs) as serving:
         click.echo(f"serving {module} at {serving.url}  (admin {serving.admin_url})")
         click.echo(f"try: curl -i {serving.url}")
-        click.echo("press Ctrl-C to stop")
-        stop = {"now": False}
-
-        def _handler(signum: int, frame: object) -> None:
-            stop["now"] = True
-
-        previous = signal.signal(signal.SIGTERM, _handler)
-        try:
-            while not stop["now"] and serving.envoy.alive():
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        if not serving.envoy.alive() and not stop["now"]:
-            raise UsageError("Envoy stopped unexpectedly", hint=f"see its log in {serving.run_dir}")
+        wait_for_stop(serving.envoy.alive, serving.run_dir)
     click.echo("stopped")
 
 

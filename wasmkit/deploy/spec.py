@@ -292,9 +292,10 @@ def parse_labels(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return labels
 
 
-def _root_id(request: DeployRequest, image: ImageInfo) -> str:
-    if request.root_id:
-        return request.root_id
+def choose_root_id(requested: str | None, image: ImageInfo) -> str:
+    """``requested``, else the image's only root id; refuses with a hint otherwise."""
+    if requested:
+        return requested
     if len(image.root_ids) == 1:
         return image.root_ids[0]
     if not image.root_ids:
@@ -371,7 +372,7 @@ def resolve_spec(request: DeployRequest, image: ImageInfo, istio_version: str) -
     check_name(request.id)
     check_name(request.namespace, "namespace")
     platform = find_platform("istio", istio_version)
-    root_id = _root_id(request, image)
+    root_id = choose_root_id(request.root_id, image)
     _check_abi(image, platform, request.ignore_version_check)
     api, notes = _api(request, platform)
     source = _source(request, api)

@@ -1,0 +1,401 @@
+"""wasmkit deploy / undeploy istio against a real kube-apiserver with Istio's CRDs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.kube.conftest import IMAGE
+from tests.integration.oci.conftest import Result
+from tests.kube_server import KubeServer
+
+EF = "/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
+WP = "/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins"
+USER_VOLUME = "sidecar.istio.io/userVolume"
+USER_VOLUME_MOUNT = "sidecar.istio.io/userVolumeMount"
+THEIRS = {
+    USER_VOLUME: '[{"name":"tmp-dir","emptyDir":{}}]',
+    USER_VOLUME_MOUNT: '[{"mountPath":"/tmp","name":"tmp-dir"}]',
+    "prometheus.io/scrape": "true",
+}
+PLURAL = {"Deployment": "deployments", "DaemonSet": "daemonsets", "StatefulSet": "statefulsets"}
+
+
+def _names(kube: KubeServer, path: str, ns: str) -> set[str]:
+    return {o["metadata"]["name"] for o in kube.get(path.format(ns=ns))["items"]}
+
+
+def _workload(kube: KubeServer, kind: str, ns: str, name: str) -> dict[str, Any]:
+    return kube.get(f"/apis/apps/v1/namespaces/{ns}/{PLURAL[kind]}/{name}")
+
+
+def _pod_annotations(kube: KubeServer, kind: str, ns: str, name: str) -> dict[str, str]:
+    obj = _workload(kube, kind, ns, name)
+    return obj["spec"]["template"]["metadata"].get("annotations", {})
+
+
+def _lines(result: Result) -> set[str]:
+    assert result.code == 0, result.err
+    return set(result.out.strip().splitlines())
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "DaemonSet", "StatefulSet"])
+def test_deploy_update_idempotent_undeploy_restores(
+    kind: str,
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    ns = kube_namespace
+    make(kind, "details-v1", {"app": "details", "version": "v1"}, annotations=THEIRS)
+    make(kind, "details-v2", {"app": "details", "version": "v2"})
+    make(kind, "reviews-v1", {"app": "reviews", "version": "v1"})
+    flags = ["--id", "myfilter", "-l", "app=details", "--workload-kind", kind.lower()]
+    first = _lines(deploy_cli("deploy", "istio", IMAGE, *flags, "--config", "tomorrow"))
+    assert first == {
+        f"created: envoyfilter/details-v1-myfilter -n {ns}",
+        f"created: envoyfilter/details-v2-myfilter -n {ns}",
+        f"changed: {kind.lower()}/details-v1 -n {ns}",
+        f"changed: {kind.lower()}/details-v2 -n {ns}",
+    }
+    assert _names(kube_server, EF, ns) == {"details-v1-myfilter", "details-v2-myfilter"}
+    ef = kube_server.get(EF.format(ns=ns) + "/details-v1-myfilter")
+    assert ef["spec"]["workloadSelector"]["labels"] == {"app": "details", "version": "v1"}
+    assert ef["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wasmkit"
+    assert {f["manager"] for f in ef["metadata"]["managedFields"]} == {"wasmkit"}
+    volumes = json.loads(_pod_annotations(kube_server, kind, ns, "details-v1")[USER_VOLUME])
+    assert volumes == [
+        {"name": "tmp-dir", "emptyDir": {}},
+        {"name": "cache-dir", "hostPath": {"path": "/var/local/lib/wasme-cache"}},
+    ]
+    assert _pod_annotations(kube_server, kind, ns, "reviews-v1") == {}
+
+    second = _lines(deploy_cli("deploy", "istio", IMAGE, *flags, "--config", "yesterday"))
+    assert second == {
+        f"changed: envoyfilter/details-v1-myfilter -n {ns}",
+        f"changed: envoyfilter/details-v2-myfilter -n {ns}",
+    }
+    value = kube_server.get(EF.format(ns=ns) + "/details-v2-myfilter")["spec"]["configPatches"][0]
+    assert (
+        value["patch"]["value"]["typed_config"]["config"]["configuration"]["value"] == "yesterday"
+    )
+    again = _lines(deploy_cli("deploy", "istio", IMAGE, *flags, "--config", "yesterday"))
+    assert again == {
+        f"unchanged: envoyfilter/details-v1-myfilter -n {ns}",
+        f"unchanged: envoyfilter/details-v2-myfilter -n {ns}",
+    }
+
+    gone = _lines(deploy_cli("undeploy", "istio", "--id", "myfilter"))
+    assert gone == {
+        f"deleted: envoyfilter/details-v1-myfilter -n {ns}",
+        f"deleted: envoyfilter/details-v2-myfilter -n {ns}",
+        f"changed: {kind.lower()}/details-v1 -n {ns}",
+        f"changed: {kind.lower()}/details-v2 -n {ns}",
+    }
+    assert _names(kube_server, EF, ns) == set()
+    assert _pod_annotations(kube_server, kind, ns, "details-v1") == THEIRS
+    assert _pod_annotations(kube_server, kind, ns, "details-v2") == {}
+    meta = _workload(kube_server, kind, ns, "details-v1")["metadata"]
+    assert not any(k.startswith("wasmkit.dev/") for k in meta.get("annotations", {}))
+    assert _lines(deploy_cli("undeploy", "istio", "--id", "myfilter")) == {"nothing to remove"}
+
+
+def test_a_shared_mount_stays_until_its_last_user_goes(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "web", {"app": "web"})
+    for fid in ("one", "two"):
+        assert (
+            deploy_cli(
+                "deploy", "istio", IMAGE, "--id", fid, "-l", "app=web", "--api", "envoyfilter"
+            ).code
+            == 0
+        )
+    mounted = _pod_annotations(kube_server, "Deployment", ns, "web")
+    assert len(json.loads(mounted[USER_VOLUME])) == 1
+    assert _lines(deploy_cli("undeploy", "istio", "--id", "one")) == {
+        f"deleted: envoyfilter/web-one -n {ns}",
+        f"changed: deployment/web -n {ns}",
+    }
+    assert _pod_annotations(kube_server, "Deployment", ns, "web") == mounted
+    deploy_cli("undeploy", "istio", "--id", "two")
+    assert _pod_annotations(kube_server, "Deployment", ns, "web") == {}
+
+
+def test_http_source_needs_no_mount_and_wasmplugin_replaces_envoyfilters(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "web", {"app": "web"})
+    assert _lines(
+        deploy_cli(
+            "deploy",
+            "istio",
+            IMAGE,
+            "--id",
+            "f",
+            "-l",
+            "app=web",
+            "--api",
+            "envoyfilter",
+            "--source",
+            "http",
+        )
+    ) == {f"created: envoyfilter/web-f -n {ns}"}
+    assert _pod_annotations(kube_server, "Deployment", ns, "web") == {}
+    result = deploy_cli(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "-l",
+        "app=web",
+        "--config",
+        '{"greeting": "tomorrow"}',
+    )
+    assert _lines(result) == {
+        f"created: wasmplugin/f -n {ns}",
+        f"deleted: envoyfilter/web-f -n {ns}",
+    }
+    plugin = kube_server.get(WP.format(ns=ns) + "/f")["spec"]
+    assert plugin["pluginConfig"] == {"greeting": "tomorrow"} and plugin["url"] == "oci://" + IMAGE
+    assert _lines(deploy_cli("undeploy", "istio", "--id", "f")) == {
+        f"deleted: wasmplugin/f -n {ns}"
+    }
+
+
+def test_dry_run_shows_per_workload_objects_and_changes_nothing(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    make("Deployment", "web", {"app": "web"})
+    result = deploy_cli(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "-l",
+        "app=web",
+        "--config",
+        "x",
+        "--dry-run",
+        "-o",
+        "yaml",
+    )
+    assert result.code == 0, result.err
+    docs = list(yaml.safe_load_all(result.out))
+    assert [d["kind"] for d in docs] == ["EnvoyFilter", "Deployment"]
+    assert docs[0]["metadata"]["name"] == "web-f"
+    assert _names(kube_server, EF, kube_namespace) == set()
+    assert _pod_annotations(kube_server, "Deployment", kube_namespace, "web") == {}
+    plain = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "-l", "app=web", "--dry-run")
+    assert "created: envoyfilter/web-f" in plain.out and "(dry run)" in plain.out
+
+
+def test_no_matching_workload_names_the_labels_and_what_exists(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+) -> None:
+    make("Deployment", "reviews-v1", {"app": "reviews"})
+    result = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "-l", "app=details")
+    assert result.code == 2
+    assert "app=details" in result.err and "reviews-v1 (app=reviews)" in result.err
+    kinds = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "--workload-kind", "daemonset")
+    assert kinds.code == 2 and "no daemonset" in kinds.err
+
+
+def test_input_errors_exit_2_with_hints(
+    deploy_cli: Callable[..., Result], make: Callable[..., Any]
+) -> None:
+    make("Deployment", "web", {"app": "web"})
+    bad_id = deploy_cli("deploy", "istio", IMAGE, "--id", "My_Filter")
+    assert (
+        bad_id.code == 2 and "not a valid Kubernetes name" in bad_id.err and "hint:" in bad_id.err
+    )
+    kind = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "--workload-kind", "replicaset")
+    assert kind.code == 2 and "replicaset" in kind.err
+    abi = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "--istio-version", "1.5")
+    assert abi.code == 2 and "--ignore-version-check" in abi.err
+    forced = deploy_cli(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "--istio-version",
+        "1.5",
+        "--ignore-version-check",
+        "--dry-run",
+        "-o",
+        "json",
+    )
+    assert forced.code == 0, forced.err
+    assert (
+        json.loads(forced.out)["items"][0]["spec"]["configPatches"][0]["match"]["listener"][
+            "filterChain"
+        ]["filter"]["name"]
+        == "envoy.http_connection_manager"
+    )
+
+
+def test_an_image_without_root_ids_needs_root_id(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    store: Any,
+    tmp_path: Any,
+) -> None:
+    from tests.conftest import compile_wat
+
+    make("Deployment", "web", {"app": "web"})
+    store.add_module(
+        compile_wat("add_header", tmp_path),
+        "registry.example/f/noroot:v1",
+        root_ids=[],
+        abi_versions=["0.2.1"],
+    )
+    result = deploy_cli("deploy", "istio", "registry.example/f/noroot:v1", "--id", "f")
+    assert result.code == 2 and "--root-id" in result.err
+    ok = deploy_cli(
+        "deploy",
+        "istio",
+        "registry.example/f/noroot:v1",
+        "--id",
+        "f",
+        "--root-id",
+        "add_header",
+        "--api",
+        "envoyfilter",
+    )
+    assert ok.code == 0, ok.err
+
+
+def test_rbac_forbidden_names_verb_resource_and_namespace(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    make("Deployment", "web", {"app": "web"})
+    reader = kube_server.kubeconfig_for(
+        "reader",
+        [
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+            {
+                "apiGroups": ["networking.istio.io", "extensions.istio.io"],
+                "resources": ["envoyfilters", "wasmplugins"],
+                "verbs": ["get", "list"],
+            },
+        ],
+        namespace=kube_namespace,
+    )
+    result = deploy_cli(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "--istio-version",
+        "1.29",
+        "--api",
+        "envoyfilter",
+        kubeconfig=reader,
+    )
+    assert result.code == 3
+    assert f"patch envoyfilters in namespace {kube_namespace}" in result.err
+    assert "kubectl auth can-i patch envoyfilters" in result.err
+
+
+def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(
+    wasmkit: Callable[..., Result],
+    store: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.kube_server import free_port, write_kubeconfig
+
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    dead = tmp_path / "dead.kubeconfig"
+    ca = tmp_path / "ca.crt"
+    ca.write_text("")
+    write_kubeconfig(dead, f"https://127.0.0.1:{free_port()}", ca, ca, ca)
+    down = wasmkit("deploy", "istio", IMAGE, "--id", "f", "--kubeconfig", str(dead))
+    assert down.code == 3 and "hint:" in down.err
+    none = wasmkit("deploy", "istio", IMAGE, "--id", "f")
+    assert none.code == 3 and "no Kubernetes cluster configured" in none.err
+    offline = wasmkit(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "-l",
+        "app=web",
+        "--config",
+        "x",
+        "--istio-version",
+        "1.29",
+        "--dry-run",
+        "-o",
+        "yaml",
+    )
+    assert offline.code == 0, offline.err
+    (ef,) = yaml.safe_load_all(offline.out)
+    assert ef["metadata"]["name"] == "f" and ef["spec"]["workloadSelector"] == {
+        "labels": {"app": "web"}
+    }
+    assert "without a cluster" in offline.err
+    out = tmp_path / "gitops"
+    files = wasmkit(
+        "deploy",
+        "istio",
+        IMAGE,
+        "--id",
+        "f",
+        "--config",
+        "a: 1",
+        "--istio-version",
+        "1.29",
+        "--output-dir",
+        str(out),
+    )
+    assert files.code == 0, files.err
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["wasmplugin-f.yaml"]
+    assert yaml.safe_load((out / "wasmplugin-f.yaml").read_text())["spec"]["pluginConfig"] == {
+        "a": 1
+    }
+
+
+def test_missing_istio_crds_is_exit_3(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+) -> None:
+    from tests.kube_server import istio_crds
+
+    make("Deployment", "web", {"app": "web"})
+    crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/envoyfilters.networking.istio.io"
+    kube_server.request("DELETE", crd)
+    try:
+        kube_server.wait_gone("/apis/networking.istio.io/v1alpha3/envoyfilters")
+        result = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "--api", "envoyfilter")
+        assert result.code == 3 and "envoyfilters.networking.istio.io" in result.err
+    finally:
+        kube_server.install_crds(istio_crds())

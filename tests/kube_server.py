@@ -1,0 +1,550 @@
+"""A real Kubernetes API server for the tests: etcd + kube-apiserver on loopback, owned end to end.
+
+:func:`run_kube_server` makes its own CA, serving certificate, admin client certificate
+(``O=system:masters``) and service-account key pair with ``openssl``, starts etcd and
+kube-apiserver (RBAC on, strict by default) on free loopback ports, waits for ``/readyz`` under a
+deadline, writes an admin kubeconfig, optionally installs Istio's CRDs, and on the way out stops
+both processes (TERM, then KILL), keeping their logs in the run directory for failure reports.
+
+The apiserver runs no controllers: no garbage collection, no Pods for Deployments. Assert on the
+objects. :meth:`KubeServer.kubeconfig_for` makes a least-privilege user (its own client
+certificate, a Role or ClusterRole with exactly the given rules) to test "forbidden by RBAC".
+
+The binaries come from ``$WASMKIT_KUBE_BIN`` or ``~/.cache/wasmkit-ci/kube/current`` (built by
+``.ci/setup.d/50-kube.sh``); Istio's CRDs from ``$WASMKIT_ISTIO_CRDS`` or
+``~/.cache/wasmkit-ci/istio/<version>/crd-all.gen.yaml`` (``.ci/setup.d/55-istio.sh``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+import yaml
+
+from wasmkit.envoy.process import _die_with_parent
+
+ISTIO_VERSION = os.environ.get("WASMKIT_ISTIO_VERSION", "1.29.1")
+CI_CACHE = Path(os.environ.get("WASMKIT_CI_CACHE", Path.home() / ".cache" / "wasmkit-ci"))
+TEST_FIELD_MANAGER = "wasmkit-tests"
+
+
+class KubeBinariesMissing(RuntimeError):
+    """etcd, kube-apiserver or Istio's CRDs are not built (run .ci/setup)."""
+
+
+def kube_binaries() -> Path:
+    """The directory holding ``etcd`` and ``kube-apiserver``; raises if they are missing."""
+    directory = Path(os.environ.get("WASMKIT_KUBE_BIN") or CI_CACHE / "kube" / "current")
+    missing = [n for n in ("etcd", "kube-apiserver") if not os.access(directory / n, os.X_OK)]
+    if missing:
+        raise KubeBinariesMissing(
+            f"{', '.join(missing)} not found in {directory}: run `bash .ci/setup kube` "
+            "(or point WASMKIT_KUBE_BIN at a directory holding etcd and kube-apiserver)"
+        )
+    return directory
+
+
+def istio_crds(version: str = ISTIO_VERSION) -> Path:
+    """Istio's ``crd-all.gen.yaml`` for ``version``; raises if it is missing."""
+    path = Path(
+        os.environ.get("WASMKIT_ISTIO_CRDS") or CI_CACHE / "istio" / version / "crd-all.gen.yaml"
+    )
+    if not path.is_file():
+        raise KubeBinariesMissing(
+            f"Istio's CRDs not found at {path}: run `bash .ci/setup istio` "
+            "(or point WASMKIT_ISTIO_CRDS at a crd-all.gen.yaml)"
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+@dataclass(frozen=True)
+class Pki:
+    """Files made by :func:`make_pki` in one directory."""
+
+    directory: Path
+
+    def __getitem__(self, name: str) -> Path:
+        return self.directory / name
+
+    def client_cert(self, user: str, groups: Iterable[str] = ()) -> tuple[Path, Path]:
+        """A client certificate for ``user`` (CN) in ``groups`` (O), signed by the test CA."""
+        stem = f"user-{user}-{uuid.uuid4().hex[:6]}"
+        subject = f"/CN={user}" + "".join(f"/O={g}" for g in groups)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{stem}.key",
+            "-out",
+            f"{stem}.csr",
+            "-subj",
+            subject,
+            cwd=self.directory,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{stem}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{stem}.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "client.cnf",
+            cwd=self.directory,
+        )
+        return self.directory / f"{stem}.crt", self.directory / f"{stem}.key"
+
+
+def make_pki(directory: Path) -> Pki:
+    """CA, apiserver serving cert (127.0.0.1/localhost), admin client cert, SA key pair."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=wasmkit test kube CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )
+    (directory / "server.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
+        "extendedKeyUsage=serverAuth\n"
+    )
+    (directory / "client.cnf").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=kube-apiserver",
+        cwd=directory,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.cnf",
+        cwd=directory,
+    )
+    _openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
+    pki = Pki(directory)
+    cert, key = pki.client_cert("admin", ["system:masters"])
+    cert.rename(directory / "admin.crt")
+    key.rename(directory / "admin.key")
+    return pki
+
+
+def write_kubeconfig(
+    path: Path, server: str, ca: Path, cert: Path, key: Path, *, namespace: str | None = None
+) -> Path:
+    context: dict[str, Any] = {"cluster": "wasmkit-test", "user": "user"}
+    if namespace:
+        context["namespace"] = namespace
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "wasmkit-test",
+                "cluster": {"server": server, "certificate-authority-data": _b64(ca)},
+            }
+        ],
+        "users": [
+            {
+                "name": "user",
+                "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)},
+            }
+        ],
+        "contexts": [{"name": "wasmkit-test", "context": context}],
+        "current-context": "wasmkit-test",
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class KubeServer:
+    """A running apiserver: its URL, admin kubeconfig, and a small admin REST client."""
+
+    directory: Path
+    url: str
+    pki: Pki
+    kubeconfig: Path
+    _session: requests.Session = field(default_factory=requests.Session, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session.cert = (str(self.pki["admin.crt"]), str(self.pki["admin.key"]))
+        self._session.headers["Accept"] = "application/json"
+
+    # --- REST, as the admin ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str = "application/json",
+        params: Mapping[str, str] | None = None,
+        ok: Iterable[int] = (200, 201),
+    ) -> Any:
+        data = None if body is None else json.dumps(body)
+        response = self._session.request(
+            method,
+            self.url + path,
+            data=data,
+            params=params,
+            headers={"Content-Type": content_type},
+            verify=str(self.pki["ca.crt"]),
+            timeout=30,
+        )
+        if response.status_code not in set(ok):
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def exists(self, path: str) -> bool:
+        return self.request("GET", path, ok=(200, 404)).get("kind") != "Status"
+
+    def apply(self, obj: Mapping[str, Any]) -> Any:
+        """Server-side apply ``obj`` as the tests' field manager (force)."""
+        return self.request(
+            "PATCH",
+            object_path(obj),
+            body=obj,
+            content_type="application/apply-patch+yaml",
+            params={"fieldManager": TEST_FIELD_MANAGER, "force": "true"},
+        )
+
+    def delete(self, obj: Mapping[str, Any]) -> None:
+        self.request("DELETE", object_path(obj), ok=(200, 202, 404))
+
+    def create_namespace(self, name: str | None = None) -> str:
+        name = name or f"t-{uuid.uuid4().hex[:10]}"
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        return name
+
+    def metric_total(self, name: str, **labels: str) -> float:
+        """Sum of a Prometheus counter from ``/metrics`` whose labels include ``labels``."""
+        response = self._session.get(
+            self.url + "/metrics", verify=str(self.pki["ca.crt"]), timeout=30
+        )
+        response.raise_for_status()
+        total = 0.0
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        for line in response.text.splitlines():
+            if line.startswith(name + "{") and all(w in line for w in wanted):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    # --- CRDs --------------------------------------------------------------------------------
+
+    def install_crds(self, path: Path, *, timeout_s: float = 60.0) -> list[str]:
+        """Apply every CRD in ``path`` and wait until each is Established and served."""
+        names: list[str] = []
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                self.apply(doc)
+                names.append(doc["metadata"]["name"])
+        deadline = time.monotonic() + timeout_s
+        pending = set(names)
+        while pending:
+            for name in sorted(pending):
+                crd = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                conditions = crd.get("status", {}).get("conditions", [])
+                if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                    pending.discard(name)
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"CRDs not established after {timeout_s}s: {sorted(pending)}")
+            if pending:
+                time.sleep(0.1)
+        return names
+
+    def wait_gone(self, path: str, timeout_s: float = 30.0) -> None:
+        """Wait until ``path`` answers 404 (a deleted CRD stops being served)."""
+        deadline = time.monotonic() + timeout_s
+        while self.request("GET", path, ok=(200, 404)).get("kind") != "Status":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{path} still served after {timeout_s}s")
+            time.sleep(0.1)
+
+    # --- Least privilege ---------------------------------------------------------------------
+
+    def kubeconfig_for(
+        self,
+        user: str,
+        rules: list[dict[str, Any]],
+        *,
+        namespace: str | None = None,
+        directory: Path | None = None,
+    ) -> Path:
+        """A kubeconfig for a new ``user`` allowed exactly ``rules``.
+
+        With ``namespace`` the rules are a Role bound in that namespace (and the kubeconfig's
+        context defaults to it); without, a ClusterRole bound cluster-wide.
+        """
+        cert, key = self.pki.client_cert(user)
+        role_kind = "Role" if namespace else "ClusterRole"
+        meta: dict[str, Any] = {"name": f"wasmkit-test-{user}"}
+        if namespace:
+            meta["namespace"] = namespace
+        self.apply(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": role_kind,
+                "metadata": meta,
+                "rules": rules,
+            }
+        )
+        self.apply(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": role_kind + "Binding",
+                "metadata": meta,
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": role_kind,
+                    "name": meta["name"],
+                },
+                "subjects": [
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
+                ],
+            }
+        )
+        out = (directory or self.directory) / f"kubeconfig-{user}-{uuid.uuid4().hex[:6]}"
+        return write_kubeconfig(out, self.url, self.pki["ca.crt"], cert, key, namespace=namespace)
+
+    def log(self, which: str = "kube-apiserver", lines: int = 40) -> str:
+        path = self.directory / f"{which}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+_CORE_GROUPS = {"v1": "/api/v1"}
+_PLURALS = {
+    "Namespace": ("namespaces", False),
+    "ConfigMap": ("configmaps", True),
+    "Service": ("services", True),
+    "ServiceAccount": ("serviceaccounts", True),
+    "Secret": ("secrets", True),
+    "Deployment": ("deployments", True),
+    "DaemonSet": ("daemonsets", True),
+    "StatefulSet": ("statefulsets", True),
+    "Role": ("roles", True),
+    "RoleBinding": ("rolebindings", True),
+    "ClusterRole": ("clusterroles", False),
+    "ClusterRoleBinding": ("clusterrolebindings", False),
+    "CustomResourceDefinition": ("customresourcedefinitions", False),
+    "EnvoyFilter": ("envoyfilters", True),
+    "WasmPlugin": ("wasmplugins", True),
+}
+
+
+def object_path(obj: Mapping[str, Any]) -> str:
+    """The REST path of ``obj`` (kinds the tests use; others: lowercase kind + 's')."""
+    api_version = obj["apiVersion"]
+    kind = obj["kind"]
+    plural, namespaced = _PLURALS.get(kind, (kind.lower() + "s", True))
+    base = _CORE_GROUPS.get(api_version, f"/apis/{api_version}")
+    meta = obj["metadata"]
+    if namespaced and meta.get("namespace"):
+        return f"{base}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+    return f"{base}/{plural}/{meta['name']}"
+
+
+class _Process:
+    """One child process with its log file; stopped with TERM, then KILL."""
+
+    def __init__(self, name: str, command: list[str], directory: Path):
+        self.name = name
+        self.command = command
+        self.log_path = directory / f"{name}.log"
+        self._log: IO[bytes] = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=directory,
+            preexec_fn=_die_with_parent,
+        )
+
+    def failed(self, why: str) -> RuntimeError:
+        text = self.log_path.read_text(errors="replace")
+        tail = "\n".join(text.splitlines()[-30:])
+        return RuntimeError(f"{self.name} {why} (exit {self.proc.poll()}); log tail:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def _wait_etcd(etcd: _Process, port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if etcd.proc.poll() is not None:
+            raise etcd.failed("exited before it was ready")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise etcd.failed("was not healthy in time")
+
+
+def _wait_apiserver(api: _Process, server: KubeServer, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if api.proc.poll() is not None:
+            raise api.failed("exited before it was ready")
+        try:
+            response = server._session.get(
+                server.url + "/readyz", verify=str(server.pki["ca.crt"]), timeout=2
+            )
+            if response.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise api.failed("was not ready in time")
+
+
+@contextmanager
+def run_kube_server(
+    directory: Path,
+    *,
+    crds: Path | None = None,
+    binaries: Path | None = None,
+    timeout_s: float = 90.0,
+) -> Iterator[KubeServer]:
+    """Start etcd + kube-apiserver in ``directory``; see the module docstring."""
+    bin_dir = binaries or kube_binaries()
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = make_pki(directory / "pki")
+    with ExitStack() as stack:
+        client, peer, secure = free_port(), free_port(), free_port()
+        etcd = _Process(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=wasmkit-test",
+                f"--data-dir={directory / 'etcd-data'}",
+                f"--listen-client-urls=http://127.0.0.1:{client}",
+                f"--advertise-client-urls=http://127.0.0.1:{client}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-cluster=wasmkit-test=http://127.0.0.1:{peer}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+            directory,
+        )
+        stack.callback(etcd.stop)
+        deadline = time.monotonic() + timeout_s
+        _wait_etcd(etcd, client, deadline)
+        api = _Process(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{client}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={secure}",
+                f"--cert-dir={directory / 'certs'}",
+                f"--tls-cert-file={pki['server.crt']}",
+                f"--tls-private-key-file={pki['server.key']}",
+                f"--client-ca-file={pki['ca.crt']}",
+                f"--service-account-key-file={pki['sa.pub']}",
+                f"--service-account-signing-key-file={pki['sa.key']}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                "--authorization-mode=RBAC",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--endpoint-reconciler-type=none",
+                "--profiling=false",
+                "--v=1",
+            ],
+            directory,
+        )
+        stack.callback(api.stop)
+        url = f"https://127.0.0.1:{secure}"
+        kubeconfig = write_kubeconfig(
+            directory / "kubeconfig", url, pki["ca.crt"], pki["admin.crt"], pki["admin.key"]
+        )
+        server = KubeServer(directory, url, pki, kubeconfig)
+        _wait_apiserver(api, server, deadline)
+        if crds is not None:
+            server.install_crds(crds)
+        yield server
