@@ -24,11 +24,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import wasmtime  # noqa: E402
 
 from tests.kube_server import KubeServer, istio_crds, run_kube_server  # noqa: E402
-from wasmkit.deploy import DeployRequest, ImageInfo, parse_config, parse_labels  # noqa: E402
-from wasmkit.deploy import Api, ModuleSource  # noqa: E402
+from wasmkit.deploy import Api, DeployRequest, ImageInfo, ModuleSource, parse_config, parse_labels  # noqa: E402  # noqa: E402
 from wasmkit.deploy.apply import deploy, list_workloads, matching  # noqa: E402
 from wasmkit.deploy.mounts import add_user, workload_patch  # noqa: E402
 from wasmkit.deploy.render import render_objects  # noqa: E402
@@ -129,12 +127,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    del wasmtime  # imported only so a missing dev install fails here, not mid-run
-    with tempfile.TemporaryDirectory(prefix="wasmkit-bench-deploy-") as work, run_kube_server(
-        Path(work), crds=istio_crds()
-    ) as server:
-        print(f"{'workloads':>9} {'wasmkit s':>10} {'req/wl':>7} {'served/wl':>9} "
-              f"{'ensure s':>9} {'req/wl':>7} {'ratio':>6}")
+    with (
+        tempfile.TemporaryDirectory(prefix="wasmkit-bench-deploy-") as work,
+        run_kube_server(Path(work), crds=istio_crds()) as server,
+    ):
+        print(
+            f"{'workloads':>9} {'wasmkit s':>10} {'req/wl':>7} {'served/wl':>9} "
+            f"{'ensure s':>9} {'req/wl':>7} {'ratio':>6}"
+        )
         for size in SIZES:
             ours, theirs = [], []
             for _ in range(args.runs):  # alternate, so machine noise hits both sides
@@ -148,7 +148,9 @@ def main() -> None:
             )
             if size == 50:
                 ok = t_ours < 2.0 and ours[0][1] <= 2.0
-                print(f"target (50 workloads < 2 s, <= 2 requests each): {'met' if ok else 'MISSED'}")
+                print(
+                    f"target (50 workloads < 2 s, <= 2 requests each): {'met' if ok else 'MISSED'}"
+                )
 
 
 if __name__ == "__main__":
