@@ -39,6 +39,7 @@ from wasmkit.envoy.process import _die_with_parent
 ISTIO_VERSION = os.environ.get("WASMKIT_ISTIO_VERSION", "1.29.1")
 CI_CACHE = Path(os.environ.get("WASMKIT_CI_CACHE", Path.home() / ".cache" / "wasmkit-ci"))
 TEST_FIELD_MANAGER = "wasmkit-tests"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 class KubeBinariesMissing(RuntimeError):
@@ -100,7 +101,9 @@ class Pki:
         _openssl(
             "req",
             "-newkey",
-            "rsa:2048",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-keyout",
             f"{stem}.key",
@@ -132,13 +135,17 @@ class Pki:
 
 
 def make_pki(directory: Path) -> Pki:
-    """CA, apiserver serving cert (127.0.0.1/localhost), admin client cert, SA key pair."""
+    """CA, apiserver serving cert (127.0.0.1/localhost), admin client cert, SA key pair.
+
+    P-256 keys throughout: an RSA key costs ~0.4 s to make on a busy 2-core machine."""
     directory.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req",
         "-x509",
         "-newkey",
-        "rsa:2048",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
         "-nodes",
         "-keyout",
         "ca.key",
@@ -162,7 +169,9 @@ def make_pki(directory: Path) -> Pki:
     _openssl(
         "req",
         "-newkey",
-        "rsa:2048",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
         "-nodes",
         "-keyout",
         "server.key",
@@ -190,8 +199,8 @@ def make_pki(directory: Path) -> Pki:
         "server.cnf",
         cwd=directory,
     )
-    _openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
-    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sa.key", cwd=directory)
+    _openssl("ec", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
     pki = Pki(directory)
     cert, key = pki.client_cert("admin", ["system:masters"])
     cert.rename(directory / "admin.crt")
@@ -268,11 +277,13 @@ class KubeServer:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
 
+    def status(self, path: str) -> int:
+        """The status code of a GET (bodies of unserved paths are not JSON)."""
+        response = self._session.get(self.url + path, verify=str(self.pki["ca.crt"]), timeout=30)
+        return int(response.status_code)
+
     def get(self, path: str) -> Any:
         return self.request("GET", path)
-
-    def exists(self, path: str) -> bool:
-        return self.request("GET", path, ok=(200, 404)).get("kind") != "Status"
 
     def apply(self, obj: Mapping[str, Any]) -> Any:
         """Server-side apply ``obj`` as the tests' field manager (force)."""
@@ -308,20 +319,22 @@ class KubeServer:
     # --- CRDs --------------------------------------------------------------------------------
 
     def install_crds(self, path: Path, *, timeout_s: float = 60.0) -> list[str]:
-        """Apply every CRD in ``path`` and wait until each is Established and served."""
+        """Create every CRD in ``path`` (existing ones stay) and wait until each is Established."""
         names: list[str] = []
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("kind") == "CustomResourceDefinition":
-                self.apply(doc)
+                # Create, not server-side apply: SSA's field tracking of these large schemas
+                # costs ~3x the time (12 s vs 3.5 s for Istio's 14 on a busy machine).
+                self.request("POST", CRDS, body=doc, ok=(201, 409))
                 names.append(doc["metadata"]["name"])
         deadline = time.monotonic() + timeout_s
         pending = set(names)
         while pending:
-            for name in sorted(pending):
-                crd = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conditions = crd.get("status", {}).get("conditions", [])
+            listed = self.get(CRDS)
+            for crd in listed["items"]:
+                conditions = (crd.get("status") or {}).get("conditions") or []
                 if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
-                    pending.discard(name)
+                    pending.discard(crd["metadata"]["name"])
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"CRDs not established after {timeout_s}s: {sorted(pending)}")
             if pending:
@@ -331,7 +344,7 @@ class KubeServer:
     def wait_gone(self, path: str, timeout_s: float = 30.0) -> None:
         """Wait until ``path`` answers 404 (a deleted CRD stops being served)."""
         deadline = time.monotonic() + timeout_s
-        while self.request("GET", path, ok=(200, 404)).get("kind") != "Status":
+        while self.status(path) != 404:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{path} still served after {timeout_s}s")
             time.sleep(0.1)

@@ -155,10 +155,17 @@ class KubeClient:
                 hint="check that the cluster runs and that --kubeconfig/--context point at it",
             ) from None
         status = int(response.status)
-        decoded: Any = json.loads(raw) if raw else None
+        try:
+            decoded: Any = json.loads(raw) if raw else None
+        except ValueError:  # an unserved path answers "404 page not found" as plain text
+            decoded = None
         if 200 <= status < 300:
             return cast("KubeObject | None", decoded)
-        message = decoded.get("message", "") if isinstance(decoded, dict) else str(raw[:300])
+        message = (
+            decoded.get("message", "")
+            if isinstance(decoded, dict)
+            else raw[:300].decode(errors="replace")
+        )
         verb, res, namespace = what or (method.lower(), path, None)
         if status == 404:
             return None

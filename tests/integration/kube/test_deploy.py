@@ -11,7 +11,7 @@ import yaml
 
 from tests.integration.kube.conftest import IMAGE
 from tests.integration.oci.conftest import Result
-from tests.kube_server import KubeServer
+from tests.kube_server import CRDS, KubeServer
 
 EF = "/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
 WP = "/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins"
@@ -204,7 +204,9 @@ def test_dry_run_shows_per_workload_objects_and_changes_nothing(
     assert docs[0]["metadata"]["name"] == "web-f"
     assert _names(kube_server, EF, kube_namespace) == set()
     assert _pod_annotations(kube_server, "Deployment", kube_namespace, "web") == {}
-    plain = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "-l", "app=web", "--dry-run")
+    plain = deploy_cli(
+        "deploy", "istio", IMAGE, "--id", "f", "-l", "app=web", "--config", "x", "--dry-run"
+    )
     assert "created: envoyfilter/web-f" in plain.out and "(dry run)" in plain.out
 
 
@@ -391,7 +393,7 @@ def test_missing_istio_crds_is_exit_3(
     from tests.kube_server import istio_crds
 
     make("Deployment", "web", {"app": "web"})
-    crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/envoyfilters.networking.istio.io"
+    crd = CRDS + "/envoyfilters.networking.istio.io"
     kube_server.request("DELETE", crd)
     try:
         kube_server.wait_gone("/apis/networking.istio.io/v1alpha3/envoyfilters")
