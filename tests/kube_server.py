@@ -20,21 +20,20 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 import yaml
 
-from wasmkit.envoy.process import _die_with_parent
+from wasmkit._process import ManagedProcess
 
 ISTIO_VERSION = os.environ.get("WASMKIT_ISTIO_VERSION", "1.29.1")
 CI_CACHE = Path(os.environ.get("WASMKIT_CI_CACHE", Path.home() / ".cache" / "wasmkit-ci"))
@@ -433,66 +432,14 @@ def object_path(obj: Mapping[str, Any]) -> str:
     return f"{base}/{plural}/{meta['name']}"
 
 
-class _Process:
-    """One child process with its log file; stopped with TERM, then KILL."""
-
-    def __init__(self, name: str, command: list[str], directory: Path):
-        self.name = name
-        self.command = command
-        self.log_path = directory / f"{name}.log"
-        self._log: IO[bytes] = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=directory,
-            preexec_fn=_die_with_parent,
-        )
-
-    def failed(self, why: str) -> RuntimeError:
-        text = self.log_path.read_text(errors="replace")
-        tail = "\n".join(text.splitlines()[-30:])
-        return RuntimeError(f"{self.name} {why} (exit {self.proc.poll()}); log tail:\n{tail}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-
-def _wait_etcd(etcd: _Process, port: int, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if etcd.proc.poll() is not None:
-            raise etcd.failed("exited before it was ready")
+def _ready(url: str, **kw: Any) -> Callable[[], bool]:
+    def check() -> bool:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                return
+            return requests.get(url, timeout=2, **kw).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise etcd.failed("was not healthy in time")
+            return False
 
-
-def _wait_apiserver(api: _Process, server: KubeServer, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if api.proc.poll() is not None:
-            raise api.failed("exited before it was ready")
-        try:
-            response = server._session.get(
-                server.url + "/readyz", verify=str(server.pki["ca.crt"]), timeout=2
-            )
-            if response.status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise api.failed("was not ready in time")
+    return check
 
 
 @contextmanager
@@ -509,7 +456,7 @@ def run_kube_server(
     pki = make_pki(directory / "pki")
     with ExitStack() as stack:
         client, peer, secure = free_port(), free_port(), free_port()
-        etcd = _Process(
+        etcd = ManagedProcess(
             "etcd",
             [
                 str(bin_dir / "etcd"),
@@ -525,10 +472,9 @@ def run_kube_server(
             ],
             directory,
         )
-        stack.callback(etcd.stop)
-        deadline = time.monotonic() + timeout_s
-        _wait_etcd(etcd, client, deadline)
-        api = _Process(
+        stack.enter_context(etcd)
+        etcd.wait_until(_ready(f"http://127.0.0.1:{client}/health"), timeout_s, "health")
+        api = ManagedProcess(
             "kube-apiserver",
             [
                 str(bin_dir / "kube-apiserver"),
@@ -551,13 +497,15 @@ def run_kube_server(
             ],
             directory,
         )
-        stack.callback(api.stop)
+        stack.enter_context(api)
         url = f"https://127.0.0.1:{secure}"
         kubeconfig = write_kubeconfig(
             directory / "kubeconfig", url, pki["ca.crt"], pki["admin.crt"], pki["admin.key"]
         )
         server = KubeServer(directory, url, pki, kubeconfig)
-        _wait_apiserver(api, server, deadline)
+        admin = (str(pki["admin.crt"]), str(pki["admin.key"]))
+        ready = _ready(url + "/readyz", cert=admin, verify=str(pki["ca.crt"]))
+        api.wait_until(ready, timeout_s, "/readyz = 200")
         if crds is not None:
             server.install_crds(crds)
         yield server

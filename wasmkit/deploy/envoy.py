@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from wasmkit._documents import load_yaml
 from wasmkit.deploy.images import image_info
 from wasmkit.deploy.spec import Config, ImageInfo, check_name, choose_root_id
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
@@ -116,10 +117,7 @@ def read_bootstrap(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read the bootstrap {path}: {exc.strerror}") from None
     if len(raw) > MAX_BOOTSTRAP_BYTES:
         raise UsageError(f"the bootstrap {path} is over {MAX_BOOTSTRAP_BYTES} bytes")
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"the bootstrap {path} is not YAML/JSON: {exc}") from None
+    data = load_yaml(raw.decode("utf-8", errors="replace"), str(path))
     if not isinstance(data, dict):
         raise UsageError(f"the bootstrap {path} is not a mapping (an Envoy Bootstrap)")
     return data

@@ -17,10 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from wasmkit._documents import load_yaml
 from wasmkit.abi import AbiVersion, PlatformRelease, find_platform
-from wasmkit.errors import UsageError
+from wasmkit.errors import InputFileError, UsageError
 from wasmkit.filter import FailurePolicy, plugin_configuration
 
 #: Labels and annotations wasmkit puts on what it writes.
@@ -199,8 +198,8 @@ def parse_config(value: str | None, *, base: Path | None = None) -> Config:
             )
         text = raw.decode("utf-8", errors="replace")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml(text, "--config")
+    except InputFileError:  # not YAML at all (or beyond the bounds): a plain string
         data = None
     if isinstance(data, dict) and all(isinstance(k, str) for k in data):
         json.dumps(data)  # YAML timestamps and the like would not survive; fail loudly

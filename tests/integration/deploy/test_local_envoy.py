@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -72,7 +73,7 @@ USER_BOOTSTRAP = {
 }
 
 
-def _http_filters(config: dict) -> list[list[str]]:
+def _http_filters(config: dict[str, Any]) -> list[list[str]]:
     return [
         [f["name"] for f in chain["filters"][0]["typed_config"]["http_filters"]]
         for listener in config["static_resources"]["listeners"]
@@ -118,9 +119,10 @@ def test_a_users_bootstrap_gets_the_filter_in_every_connection_manager(
     assert refused.code == 2 and "no HTTP connection manager" in refused.err
 
 
-def _first_wasm(config: dict) -> dict:
+def _first_wasm(config: dict[str, Any]) -> dict[str, Any]:
     chain = config["static_resources"]["listeners"][0]["filter_chains"][0]
-    return chain["filters"][0]["typed_config"]["http_filters"][0]
+    first: dict[str, Any] = chain["filters"][0]["typed_config"]["http_filters"][0]
+    return first
 
 
 def test_a_request_through_wasmkit_deploy_envoy_shows_the_filter(

@@ -30,12 +30,14 @@ def _names(kube: KubeServer, path: str, ns: str) -> set[str]:
 
 
 def _workload(kube: KubeServer, kind: str, ns: str, name: str) -> dict[str, Any]:
-    return kube.get(f"/apis/apps/v1/namespaces/{ns}/{PLURAL[kind]}/{name}")
+    obj: dict[str, Any] = kube.get(f"/apis/apps/v1/namespaces/{ns}/{PLURAL[kind]}/{name}")
+    return obj
 
 
 def _pod_annotations(kube: KubeServer, kind: str, ns: str, name: str) -> dict[str, str]:
     obj = _workload(kube, kind, ns, name)
-    return obj["spec"]["template"]["metadata"].get("annotations", {})
+    annotations: dict[str, str] = obj["spec"]["template"]["metadata"].get("annotations", {})
+    return annotations
 
 
 def _lines(result: Result) -> set[str]:
