@@ -93,44 +93,21 @@ class Pki:
     def __getitem__(self, name: str) -> Path:
         return self.directory / name
 
+    def sign(self, stem: str, subject: str, extensions: str) -> tuple[Path, Path]:
+        """A new P-256 key ``<stem>.key`` and its certificate ``<stem>.crt`` from the test CA
+        (``extensions``: an openssl extfile in the directory)."""
+        key = "ec_paramgen_curve:prime256v1"
+        _openssl("req", "-newkey", "ec", "-pkeyopt", key, "-nodes", "-keyout", f"{stem}.key",
+                 "-out", f"{stem}.csr", "-subj", subject, cwd=self.directory)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", f"{stem}.crt", "-days", "2", "-extfile", extensions,
+                 cwd=self.directory)  # fmt: skip
+        return self.directory / f"{stem}.crt", self.directory / f"{stem}.key"
+
     def client_cert(self, user: str, groups: Iterable[str] = ()) -> tuple[Path, Path]:
         """A client certificate for ``user`` (CN) in ``groups`` (O), signed by the test CA."""
-        stem = f"user-{user}-{uuid.uuid4().hex[:6]}"
         subject = f"/CN={user}" + "".join(f"/O={g}" for g in groups)
-        _openssl(
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            f"{stem}.key",
-            "-out",
-            f"{stem}.csr",
-            "-subj",
-            subject,
-            cwd=self.directory,
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{stem}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{stem}.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "client.cnf",
-            cwd=self.directory,
-        )
-        return self.directory / f"{stem}.crt", self.directory / f"{stem}.key"
+        return self.sign(f"user-{user}-{uuid.uuid4().hex[:6]}", subject, "client.cnf")
 
 
 def make_pki(directory: Path) -> Pki:
@@ -138,69 +115,20 @@ def make_pki(directory: Path) -> Pki:
 
     P-256 keys throughout: an RSA key costs ~0.4 s to make on a busy 2-core machine."""
     directory.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=wasmkit test kube CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=directory,
-    )
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+             "-subj", "/CN=wasmkit test kube CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)  # fmt: skip
     (directory / "server.cnf").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
         "extendedKeyUsage=serverAuth\n"
     )
     (directory / "client.cnf").write_text("extendedKeyUsage=clientAuth\n")
-    _openssl(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=kube-apiserver",
-        cwd=directory,
-    )
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "server.cnf",
-        cwd=directory,
-    )
+    pki = Pki(directory)
+    pki.sign("server", "/CN=kube-apiserver", "server.cnf")
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sa.key", cwd=directory)
     _openssl("ec", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
-    pki = Pki(directory)
     cert, key = pki.client_cert("admin", ["system:masters"])
     cert.rename(directory / "admin.crt")
     key.rename(directory / "admin.key")
