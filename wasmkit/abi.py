@@ -43,7 +43,7 @@ ENVOY_ABIS = frozenset(AbiVersion)
 
 # --- Platforms: what each Istio or Envoy release runs and accepts ---------------------------
 #
-# One table, from Istio's release records (docs: REFERENCE.md s.8). A version newer than the
+# One table, from Istio's release records (docs/platforms.md has it with its sources). A version newer than the
 # newest row is accepted as "like the newest" instead of refused: a hand-kept list that blocks
 # every new release was wasme's mistake.
 

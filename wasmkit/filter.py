@@ -1,6 +1,6 @@
 """One filter spec, one rendering: the Envoy ``Wasm`` HTTP filter block.
 
-The local test harness, ``wasmkit deploy envoy`` and the Istio EnvoyFilter patch
+The local test harness, a local Envoy's deployment and the Istio EnvoyFilter patch
 all insert exactly what :func:`envoy_wasm_filter` returns, so a filter that
 passes ``wasmkit test`` is configured the way it will be in the mesh.
 """

@@ -1,6 +1,6 @@
 """A filter as a proxy runs it: a VM plus the failure policy that decides what a trap costs.
 
-As in Envoy (REFERENCE s.1): FAIL_CLOSED answers 503 (details
+As in Envoy (docs/envoy.md): FAIL_CLOSED answers 503 (details
 ``wasm_fail_stream``) for the trapping request and every later one; FAIL_OPEN
 answers 503 once, then passes requests on without the filter; FAIL_RELOAD
 answers 503 until a backoff has passed, then starts a fresh VM.

@@ -93,7 +93,7 @@ def make_plan(
     if not planned:
         raise UsageError(
             f"no test case matches {select!r}",
-            hint="wasmkit test --list shows the case names",
+            hint="run without -k to see every case's name",
         )
     return TestPlan(
         filter_name, module_path, module, tuple(variants.values()), tuple(planned), source_path

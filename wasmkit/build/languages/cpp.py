@@ -1,6 +1,6 @@
 """C++: clang 19 + wasi-libc, with the header-only SDK that ships in the scaffold (sdk/).
 
-Flags from experience (REFERENCE.md s.3): ``-mexec-model=reactor`` (Envoy calls
+Flags from experience (docs/toolchains.md): ``-mexec-model=reactor`` (Envoy calls
 ``_initialize``; ``--no-entry`` alone fails on ``main``), no exceptions (the wasm32
 libc++abi has none), ``--strip-all``. The SDK traps in ``__libcpp_verbose_abort`` and
 ``abort_message`` so libc++ does not drag in fd_write/fd_seek/fd_close.
