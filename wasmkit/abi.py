@@ -43,9 +43,9 @@ ENVOY_ABIS = frozenset(AbiVersion)
 
 # --- Platforms: what each Istio or Envoy release runs and accepts ---------------------------
 #
-# One table, from Istio's release records (docs/platforms.md has it with its sources). A version newer than the
-# newest row is accepted as "like the newest" instead of refused: a hand-kept list that blocks
-# every new release was wasme's mistake.
+# One table, from Istio's release records (docs/platforms.md has it with its sources). A
+# version newer than the newest row is accepted as "like the newest" instead of refused: a
+# hand-kept list that blocks every new release was wasme's mistake.
 
 
 class EnvoyFilterForm(StrEnum):
