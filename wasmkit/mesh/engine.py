@@ -204,7 +204,7 @@ class MeshEngine:
         if not result.valid:
             raise ModuleLoadError(
                 "Istio's validation refuses the objects: " + "; ".join(result.errors()),
-                hint="`wasmkit deploy --dry-run` prints them; this is a wasmkit bug if they came "
+                hint="`wasmkit deploy istio --dry-run` prints them; this is a wasmkit bug if they came "
                 "from it",
             )
         return [

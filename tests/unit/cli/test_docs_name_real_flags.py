@@ -56,7 +56,6 @@ NOT_COMMANDS = {
 #: when its command lands (the test then checks it like any other).
 PENDING = {
     ("cache",): "issue 12 registers `wasmkit cache serve` (the operator's node cache)",
-    ("deploy",): "issue 11 registers `wasmkit deploy`",
     ("test", "--istio"): "issue 13 adds `wasmkit test --istio`",
 }
 
