@@ -11,21 +11,22 @@ refuses, before linking, what a given Envoy would not link into a given module.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import importlib.metadata
+import platform
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import wasmtime
 
-from wasmkit._atomic import write_atomic
+from wasmkit.emulator import _compiled
 from wasmkit.errors import GuestTrap, HostAbort, OutOfBounds, WasmCompileError
 from wasmkit.host import EVER_LINKED
-from wasmkit.module import Signature, cache_dir
+from wasmkit.module import Signature
 
 #: Linear memory a guest may reach (wasmtime refuses memory.grow beyond it: -1 to the guest).
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -38,6 +39,10 @@ HostFunction = Callable[..., int | None]
 _ENGINES: dict[bool, wasmtime.Engine] = {}
 _MODULES: dict[str, wasmtime.Module] = {}
 _LOCK = threading.RLock()
+
+
+#: The engine configuration, in words: part of every compiled module's cache key.
+_ENGINE_CONFIG = "consume_fuel=1"
 
 
 def _engine() -> wasmtime.Engine:
@@ -57,27 +62,26 @@ def wat_to_wasm(text: str) -> bytes:
         raise WasmCompileError(str(exc).strip()) from None
 
 
+@functools.cache
 def _engine_tag() -> str:
-    """What a compiled module depends on besides its bytes: wasmtime's version and our config."""
+    """What a compiled module depends on besides its bytes: wasmtime, our config, the machine."""
     try:
         version = importlib.metadata.version("wasmtime")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored wasmtime
         version = "unknown"
-    return hashlib.sha256(f"wasmtime {version}; fuel".encode()).hexdigest()[:12]
-
-
-def _disk_cache(key: str) -> Path:
-    return cache_dir() / "emulator" / f"{key}-{_engine_tag()}.cwasm"
+    described = f"wasmtime {version}; {_ENGINE_CONFIG}; {platform.machine()}"
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
 def compile_module(data: bytes) -> wasmtime.Module:
     """Compile once per content: in memory for this process, on disk across processes
     (a Go filter takes seconds to compile and milliseconds to load back)."""
-    key = hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     with _LOCK:
-        cached = _MODULES.get(key)
+        cached = _MODULES.get(digest)
     if cached is not None:
         return cached
+    key = f"{digest}-{_engine_tag()}"
     module = _load_compiled(key)
     if module is None:
         try:
@@ -85,30 +89,21 @@ def compile_module(data: bytes) -> wasmtime.Module:
         except wasmtime.WasmtimeError as exc:
             text = str(exc).strip()
             raise WasmCompileError(text.splitlines()[0] if text else "invalid module") from None
-        _store_compiled(key, module)
+        with suppress(wasmtime.WasmtimeError):  # not serializable: simply not cached
+            _compiled.store(key, module.serialize())
     with _LOCK:
-        _MODULES[key] = module
+        _MODULES[digest] = module
     return module
 
 
 def _load_compiled(key: str) -> wasmtime.Module | None:
-    path = _disk_cache(key)
-    if not path.is_file():
+    payload = _compiled.load(key)
+    if payload is None:
         return None
     try:
-        return wasmtime.Module.deserialize_file(_engine(), str(path))
-    except (wasmtime.WasmtimeError, OSError):
-        path.unlink(missing_ok=True)  # stale or damaged: compile again
-        return None
-
-
-def _store_compiled(key: str, module: wasmtime.Module) -> None:
-    path = _disk_cache(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, module.serialize())
-    except (OSError, wasmtime.WasmtimeError):
-        pass  # a cache that cannot be written only costs time
+        return wasmtime.Module.deserialize(_engine(), payload)
+    except wasmtime.WasmtimeError:
+        return None  # from another engine build after all: compile again, overwrite
 
 
 def _valtype(name: str) -> wasmtime.ValType:
