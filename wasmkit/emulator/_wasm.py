@@ -16,8 +16,8 @@ import hashlib
 import importlib.metadata
 import platform
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,47 +153,67 @@ class Guest:
         self._store = wasmtime.Store(_engine())
         self._store.set_limits(memory_size=self.limits.memory_bytes)
         self._store.set_fuel(self.limits.fuel)
+        self._memory: wasmtime.Memory | None = None
+        #: (base address, size) of the linear memory while the guest is paused in a host
+        #: function; None once guest code may have run (it may have grown the memory).
+        self._view: tuple[int, int] | None = None
+        self._functions: dict[str, wasmtime.Func] = {}
+        stack = _stack()
+        stack.append(self)
         try:
-            with _serving(host):
-                self._instance = _instance_pre(module).instantiate(self._store)
+            self._instance = _instance_pre(module).instantiate(self._store)
         except wasmtime.Trap as trap:
             raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
             raise GuestTrap(str(exc).strip().splitlines()[0]) from None
         except HostAbort as exc:
             raise GuestTrap(str(exc)) from None
+        finally:
+            stack.pop()
         self._exports = self._instance.exports(self._store)
         memory = self._exports.get("memory")
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
+        for name, item in self._exports.items():
+            if isinstance(item, wasmtime.Func):
+                _fix_type(item, self._store)
+                self._functions[name] = item
 
     def has(self, name: str) -> bool:
-        return isinstance(self._exports.get(name), wasmtime.Func)
+        return name in self._functions
 
     def call(self, name: str, *args: int) -> int | None:
         """Call an export with a fresh fuel budget; a trap of any kind becomes GuestTrap."""
-        func = self._exports.get(name)
-        if not isinstance(func, wasmtime.Func):
+        func = self._functions.get(name)
+        if func is None:
             raise GuestTrap(f"the module does not export {name}")
         self._store.set_fuel(self.limits.fuel)
+        self._view = None
+        stack = _stack()
+        stack.append(self)
         try:
-            with _serving(self._host):
-                result = func(self._store, *args)
+            result = func(self._store, *args)
         except wasmtime.Trap as trap:
             raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
             raise GuestTrap(str(exc).strip().splitlines()[0]) from None
         except HostAbort as exc:
             raise GuestTrap(str(exc)) from None
+        finally:
+            stack.pop()
+            self._view = None
         if isinstance(result, int):
             return result
         return None
 
     def call_nested(self, name: str, *args: int) -> int | None:
         """Call an export from inside a host function (the allocator): same fuel, same trap path."""
-        func = self._exports.get(name)
-        if not isinstance(func, wasmtime.Func):
+        func = self._functions.get(name)
+        if func is None:
             raise HostAbort(f"the module does not export {name}")
-        result = func(self._store, *args)
+        try:
+            result = func(self._store, *args)
+        finally:
+            self._view = None
         return result if isinstance(result, int) else None
 
     def global_value(self, name: str) -> int | float | None:
@@ -212,11 +232,17 @@ class Guest:
         return 0 if self._memory is None else int(self._memory.data_len(self._store))
 
     def _address(self, ptr: int, size: int) -> int:
-        if self._memory is None:
-            raise OutOfBounds("the module has no memory")
-        if ptr + size > self._memory.data_len(self._store):
+        view = self._view
+        if view is None:
+            if self._memory is None:
+                raise OutOfBounds("the module has no memory")
+            view = self._view = (
+                ctypes.addressof(self._memory.data_ptr(self._store).contents),
+                self._memory.data_len(self._store),
+            )
+        if ptr + size > view[1]:
             raise OutOfBounds(f"{size} bytes at {ptr} are outside the guest's memory")
-        return ctypes.addressof(self._memory.data_ptr(self._store).contents) + ptr
+        return view[0] + ptr
 
     def read(self, ptr: int, size: int) -> bytes:
         ptr, size = ptr & 0xFFFFFFFF, size & 0xFFFFFFFF
@@ -239,21 +265,11 @@ _LINKER: wasmtime.Linker | None = None
 _PRES: dict[int, tuple[wasmtime.Module, wasmtime.InstancePre]] = {}
 
 
-def _stack() -> list[Mapping[str, HostFunction]]:
-    stack: list[Mapping[str, HostFunction]] | None = getattr(_SERVING, "stack", None)
+def _stack() -> list[Guest]:
+    stack: list[Guest] | None = getattr(_SERVING, "stack", None)
     if stack is None:
         stack = _SERVING.stack = []
     return stack
-
-
-@contextmanager
-def _serving(host: Mapping[str, HostFunction]) -> Iterator[None]:
-    stack = _stack()
-    stack.append(host)
-    try:
-        yield
-    finally:
-        stack.pop()
 
 
 def _dispatcher(key: str) -> Callable[..., int | None]:
@@ -261,7 +277,9 @@ def _dispatcher(key: str) -> Callable[..., int | None]:
     fallback = _unimplemented(module, name)
 
     def dispatch(*args: int) -> int | None:
-        return _stack()[-1].get(key, fallback)(*args)
+        guest = _stack()[-1]
+        guest._view = None  # the guest ran since the last host call
+        return guest._host.get(key, fallback)(*args)
 
     return dispatch
 
@@ -287,6 +305,21 @@ def _instance_pre(module: wasmtime.Module) -> wasmtime.InstancePre:
             cached = (module, linker.instantiate_pre(module))
             _PRES[id(module)] = cached
         return cached[1]
+
+
+class _FixedType:
+    """A function's type, read once: wasmtime-py's ``Func.__call__`` asks the store for it
+    (and builds its parameter and result lists) on every call, a third of a callback's cost."""
+
+    __slots__ = ("params", "results")
+
+    def __init__(self, ty: wasmtime.FuncType):
+        self.params, self.results = ty.params, ty.results
+
+
+def _fix_type(func: wasmtime.Func, store: wasmtime.Store) -> None:
+    fixed = _FixedType(func.type(store))
+    func.type = lambda _store: fixed  # type: ignore[method-assign,assignment,return-value]
 
 
 def _unimplemented(module: str, name: str) -> HostFunction:

@@ -9,7 +9,6 @@ handed back to the guest are allocated with the guest's own allocator.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 
 from wasmkit.codes import LOG_LEVELS, BufferType, MapType, Status
 from wasmkit.emulator._wasm import HostFunction
@@ -20,7 +19,6 @@ from wasmkit.errors import DecodeError, OutOfBounds
 
 
 def _guarded(fn: Callable[..., int]) -> Callable[..., int]:
-    @wraps(fn)
     def call(*args: int) -> int:
         try:
             return int(fn(*args))
@@ -40,11 +38,9 @@ class HostCalls(OutboundCalls):
     """Every ``env`` function; ``table()`` maps ``env.<name>`` to a guarded callable."""
 
     def table(self) -> dict[str, HostFunction]:
-        out: dict[str, HostFunction] = {}
-        for name in dir(self):
-            if name.startswith("proxy_"):
-                method = getattr(self, name)
-                out[f"env.{name}"] = _guarded(method)
+        out: dict[str, HostFunction] = {
+            f"env.{name}": _guarded(getattr(self, name)) for name in _NAMES
+        }
         # Emscripten-built modules report memory growth; Envoy ignores it, so do we.
         out["env.emscripten_notify_memory_growth"] = _ignore
         return out
@@ -291,3 +287,7 @@ class HostCalls(OutboundCalls):
     def proxy_close_stream(self, stream: int) -> int:
         self._ctx.closed = True
         return Status.OK
+
+
+#: Built for every VM, so the names are read from the class once (dir() is slow).
+_NAMES = tuple(name for name in dir(HostCalls) if name.startswith("proxy_"))

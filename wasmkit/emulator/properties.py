@@ -14,7 +14,7 @@ and ``route_name`` are absent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wasmkit.emulator.serial import encode_pairs, i64
@@ -60,53 +60,71 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in headers if k == name), None)
 
 
-StreamView = Callable[[], Mapping[str, Value | None]]
+@dataclass(frozen=True)
+class StreamFacts:
+    """What a stream's attributes are computed from, at the moment one is read."""
+
+    request_headers: list[tuple[str, str]]
+    response_headers: list[tuple[str, str]]
+    request_body_size: int
+    response_body_size: int
+    start_ns: int
+    details: str | None
 
 
-def stream_properties(
-    request_headers: list[tuple[str, str]],
-    response_headers: list[tuple[str, str]],
-    request_body_size: int,
-    response_body_size: int,
-    start_ns: int,
-    details: str | None,
-) -> dict[tuple[str, ...], Value | None]:
-    status = _header(response_headers, ":status")
-    props: dict[tuple[str, ...], Value | None] = {
-        ("request", "protocol"): "HTTP/1.1",
-        ("request", "time"): start_ns,
-        ("request", "size"): request_body_size,
-        ("request", "total_size"): request_body_size,
-    }
-    if response_headers:
-        props[("request", "headers")] = []
-        props.update(
-            {
-                ("response", "code"): int(status) if status and status.isdigit() else None,
-                ("response", "code_details"): details,
-                ("response", "headers"): [(k, v) for k, v in response_headers if k[0] != ":"],
-                ("response", "size"): response_body_size,
-                ("response", "flags"): 0,
-            }
-        )
-        return props
-    path = _header(request_headers, ":path") or ""
-    url_path, _, query = path.partition("?")
-    props.update(
-        {
-            ("request", "path"): path,
-            ("request", "url_path"): url_path,
-            ("request", "query"): query,
-            ("request", "host"): _header(request_headers, ":authority"),
-            ("request", "scheme"): _header(request_headers, ":scheme"),
-            ("request", "method"): _header(request_headers, ":method"),
-            ("request", "headers"): [(k, v) for k, v in request_headers if k[0] != ":"],
-            ("request", "referer"): _header(request_headers, "referer"),
-            ("request", "useragent"): _header(request_headers, "user-agent"),
-            ("request", "id"): _header(request_headers, "x-request-id"),
-        }
-    )
-    return props
+def _path(f: StreamFacts) -> str:
+    return _header(f.request_headers, ":path") or ""
+
+
+def _code(f: StreamFacts) -> int | None:
+    status = _header(f.response_headers, ":status")
+    return int(status) if status and status.isdigit() else None
+
+
+Attribute = Callable[[StreamFacts], Value | None]
+
+#: Attributes of every stream.
+_ALWAYS: dict[tuple[str, ...], Attribute] = {
+    ("request", "protocol"): lambda f: "HTTP/1.1",
+    ("request", "time"): lambda f: f.start_ns,
+    ("request", "size"): lambda f: f.request_body_size,
+    ("request", "total_size"): lambda f: f.request_body_size,
+}
+#: While the request is processed (no response yet).
+_REQUEST: dict[tuple[str, ...], Attribute] = {
+    ("request", "path"): _path,
+    ("request", "url_path"): lambda f: _path(f).partition("?")[0],
+    ("request", "query"): lambda f: _path(f).partition("?")[2],
+    ("request", "host"): lambda f: _header(f.request_headers, ":authority"),
+    ("request", "scheme"): lambda f: _header(f.request_headers, ":scheme"),
+    ("request", "method"): lambda f: _header(f.request_headers, ":method"),
+    ("request", "headers"): lambda f: [(k, v) for k, v in f.request_headers if k[0] != ":"],
+    ("request", "referer"): lambda f: _header(f.request_headers, "referer"),
+    ("request", "useragent"): lambda f: _header(f.request_headers, "user-agent"),
+    ("request", "id"): lambda f: _header(f.request_headers, "x-request-id"),
+}
+#: Once a response exists: the request's header attributes are gone.
+_RESPONSE: dict[tuple[str, ...], Attribute] = {
+    ("request", "headers"): lambda f: [],
+    ("response", "code"): _code,
+    ("response", "code_details"): lambda f: f.details,
+    ("response", "headers"): lambda f: [(k, v) for k, v in f.response_headers if k[0] != ":"],
+    ("response", "size"): lambda f: f.response_body_size,
+    ("response", "flags"): lambda f: 0,
+}
+
+
+class Missing:
+    """Not a stream attribute at this moment (the static ones are asked next)."""
+
+
+MISSING = Missing()
+
+
+def stream_property(facts: StreamFacts, path: tuple[str, ...]) -> Value | Missing | None:
+    """One attribute, computed alone (a filter reads a few of them per callback)."""
+    attribute = (_RESPONSE if facts.response_headers else _REQUEST).get(path) or _ALWAYS.get(path)
+    return MISSING if attribute is None else attribute(facts)
 
 
 def static_properties(

@@ -16,10 +16,12 @@ from wasmkit.emulator.context import Context, HttpCall, HttpCallResponse, Respon
 from wasmkit.emulator.hostcalls import HostCalls
 from wasmkit.emulator.properties import (
     ConnectionInfo,
+    Missing,
     PluginInfo,
+    StreamFacts,
     encode,
     static_properties,
-    stream_properties,
+    stream_property,
 )
 from wasmkit.emulator.wasi import Wasi
 from wasmkit.emulator.world import World
@@ -127,8 +129,11 @@ class Vm:
 
     def callback(self, ctx: Context, name: str, *args: int) -> int | None:
         """A callback on ``ctx`` (its id is the first argument); GuestTrap propagates."""
-        with self.acting(ctx):
+        previous, self.effective = self.effective, ctx  # acting(ctx), minus a generator
+        try:
             return self._call(name, ctx.id, *args)
+        finally:
+            self.effective = previous
 
     def has(self, name: str) -> bool:
         return name in self.info.export_signatures
@@ -209,7 +214,7 @@ class Vm:
                 return ctx.properties[path]
         ctx = self.effective
         if not ctx.root:
-            dynamic = stream_properties(
+            facts = StreamFacts(
                 ctx.request_headers or [],
                 ctx.response_headers or [],
                 len(ctx.request_body or b""),
@@ -217,15 +222,15 @@ class Vm:
                 ctx.start_ns,
                 ctx.details,
             )
-            if path in dynamic:
-                value = dynamic[path]
+            value = stream_property(facts, path)
+            if not isinstance(value, Missing):
                 return None if value is None else encode(value)
-            if len(path) == 3 and isinstance(dynamic.get(path[:2]), list):
+            if len(path) == 3:
                 # A key of a map attribute: request.headers.<name> (values joined by ",").
-                pairs = dynamic[path[:2]]
-                assert isinstance(pairs, list)
-                values = [v for k, v in pairs if k == path[2].lower()]
-                return ",".join(values).encode() if values else None
+                pairs = stream_property(facts, path[:2])
+                if isinstance(pairs, list):
+                    values = [v for k, v in pairs if k == path[2].lower()]
+                    return ",".join(values).encode() if values else None
         value = self._static.get(path)
         return None if value is None else encode(value)
 
