@@ -2,7 +2,7 @@
 
 For each suite of the conformance corpus (tests/fixtures/wat/*.tests.yaml and the
 examples' projects) both engines run the whole suite; runs alternate so machine noise
-hits both. A suite run is what ``wasmkit test`` pays: for Envoy the preflight, start,
+hits both. A suite run is what ``wasmkit test`` pays: for Envoy the start,
 requests and stop; for the emulator compiling (cached after the first run in a
 process, "cold" is the first), starting the VMs and the requests. Each round is one
 Envoy run followed by ``--repeat`` emulator runs (the emulator is fast enough that one

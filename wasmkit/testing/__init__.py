@@ -15,17 +15,10 @@ Unit tests of a filter, in process (the emulator; also the ``wasm_filter`` pytes
 
 from __future__ import annotations
 
-from wasmkit.emulator import (
-    Exchange,
-    Filter,
-    HttpCall,
-    HttpCallResponse,
-    HttpRequest,
-    HttpResponse,
-    load_filter,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from wasmkit.testing.api import TestInputs, run_tests
-from wasmkit.testing.emulator_engine import EmulatorEngine
 from wasmkit.testing.engine import Engine, EngineRun, Observed, UpstreamRecord
 from wasmkit.testing.engines import make_engines
 from wasmkit.testing.envoy_engine import EnvoyEngine
@@ -33,6 +26,43 @@ from wasmkit.testing.plan import FilterVariant, TestPlan, make_plan
 from wasmkit.testing.report import junit_xml, render_json, render_text, summary_line
 from wasmkit.testing.runner import CaseResult, SuiteResult, run_plan
 from wasmkit.testspec import Case, Expect, Suite
+
+if TYPE_CHECKING:
+    from wasmkit.emulator import (
+        Exchange,
+        Filter,
+        HttpCall,
+        HttpCallResponse,
+        HttpRequest,
+        HttpResponse,
+        load_filter,
+    )
+    from wasmkit.testing.emulator_engine import EmulatorEngine
+
+#: Loaded on first use: a test run on Envoy never needs wasmtime (a tenth of a second to import).
+_LAZY = {
+    "EmulatorEngine": "wasmkit.testing.emulator_engine",
+    **dict.fromkeys(
+        (
+            "Exchange",
+            "Filter",
+            "HttpCall",
+            "HttpCallResponse",
+            "HttpRequest",
+            "HttpResponse",
+            "load_filter",
+        ),
+        "wasmkit.emulator",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "Case",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import find_envoy
 from wasmkit.errors import UsageError
-from wasmkit.testing.emulator_engine import EmulatorEngine
 from wasmkit.testing.engine import Engine
 from wasmkit.testing.envoy_engine import EnvoyEngine
 
@@ -22,7 +21,7 @@ def make_engines(
     startup_timeout_s: float | None = None,
 ) -> list[Engine]:
     if name == "emulator":
-        return [EmulatorEngine()]
+        return [_emulator()]
     if name in ("envoy", "both"):
         engines: list[Engine] = [
             EnvoyEngine(
@@ -33,6 +32,13 @@ def make_engines(
             )
         ]
         if name == "both":
-            engines.append(EmulatorEngine())
+            engines.append(_emulator())
         return engines
     raise UsageError(f"unknown engine {name!r}", hint="choose one of " + ", ".join(ENGINE_NAMES))
+
+
+def _emulator() -> Engine:
+    # Imported only when asked for: a run on Envoy does not pay for wasmtime.
+    from wasmkit.testing.emulator_engine import EmulatorEngine
+
+    return EmulatorEngine()
