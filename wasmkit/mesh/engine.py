@@ -204,8 +204,8 @@ class MeshEngine:
         if not result.valid:
             raise ModuleLoadError(
                 "Istio's validation refuses the objects: " + "; ".join(result.errors()),
-                hint="`wasmkit deploy istio --dry-run` prints them; this is a wasmkit bug if they came "
-                "from it",
+                hint="`wasmkit deploy istio --dry-run` prints them; this is a wasmkit bug if they "
+                "came from it",
             )
         return [
             f"Istio {result.istio} warns: {w}"
