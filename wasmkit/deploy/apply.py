@@ -5,7 +5,8 @@ fields wasmkit owns, so applying the same spec twice changes nothing, and fields
 sending disappear. What a run did is a list of :class:`Change` (created, changed, unchanged,
 deleted), decided from the objects listed before and the ``resourceVersion`` after.
 
-Request budget (the benchmark checks it): a constant few lists, then per workload one apply of
+Request budget (the benchmark checks it): four constant requests (istiod's version, the
+workloads, the id's EnvoyFilters and WasmPlugins), then per workload one apply of
 its EnvoyFilter and, for ``--source cache``, one apply of its mount annotations - and none of
 either when nothing would change.
 """
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from wasmkit.abi import find_platform
 from wasmkit.deploy import mounts
 from wasmkit.deploy.render import render_objects
 from wasmkit.deploy.spec import (
@@ -35,7 +37,8 @@ from wasmkit.deploy.spec import (
     check_name,
     resolve_spec,
 )
-from wasmkit.errors import EnvironmentProblem, KubeApiMissing, NoMatchingWorkload
+from wasmkit.deploy.validation import istio_check
+from wasmkit.errors import EnvironmentProblem, KubeApiMissing, KubeForbidden, NoMatchingWorkload
 from wasmkit.kube import KubeClient, KubeObject
 
 log = logging.getLogger(__name__)
@@ -94,9 +97,14 @@ def matching(workloads: list[Workload], labels: Mapping[str, str]) -> list[Workl
     return [w for w in workloads if all(w.pod_labels.get(k) == v for k, v in labels.items())]
 
 
-def istio_version(kube: KubeClient) -> str:
-    """The running istiod's version, from its Deployment's image tag in istio-system."""
-    for obj in kube.list("Deployment", ISTIO_NAMESPACE, label_selector="app=istiod"):
+def cluster_istio_version(kube: KubeClient) -> str | None:
+    """The running istiod's version, from its Deployment's image tag in istio-system (None:
+    no istiod found, or not allowed to look)."""
+    try:
+        istiods = kube.list("Deployment", ISTIO_NAMESPACE, label_selector="app=istiod")
+    except KubeForbidden:
+        return None
+    for obj in istiods:
         for container in (
             obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
         ):
@@ -104,7 +112,11 @@ def istio_version(kube: KubeClient) -> str:
             tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
             if tag and tag[0].isdigit():
                 return tag
-    raise EnvironmentProblem(
+    return None
+
+
+def _no_istiod() -> EnvironmentProblem:
+    return EnvironmentProblem(
         f"found no istiod Deployment (label app=istiod) with a versioned image in "
         f"{ISTIO_NAMESPACE}",
         hint="pass --istio-version (e.g. --istio-version 1.29), or install Istio first",
@@ -175,8 +187,14 @@ def deploy(
 ) -> DeployResult:
     """Resolve ``request`` against the cluster's Istio and workloads, and apply it."""
     start = kube.requests
-    version = request.istio_version or istio_version(kube)
+    running = cluster_istio_version(kube)
+    version = request.istio_version or running
+    if version is None:
+        raise _no_istiod()
     spec = resolve_spec(request, image, version)
+    notes = spec.notes
+    if running and find_platform("istio", running).version != spec.platform.version:
+        notes += (f"the cluster runs istiod {running}, but objects are rendered for {version}",)
     workloads = list_workloads(kube, spec.workload_kind, spec.namespace)
     targets = matching(workloads, spec.labels)
     if not targets:
@@ -187,6 +205,7 @@ def deploy(
         for o in _owned(kube, kind, spec.namespace, spec.id)
     }
     objects = render_objects(spec, targets)
+    notes += istio_check(objects, running or version)
     changes: list[Change] = []
     patches: list[dict[str, Any]] = []
     for obj in objects:
@@ -217,7 +236,7 @@ def deploy(
         spec=spec,
         dry_run=dry_run,
         requests=kube.requests - start,
-        notes=spec.notes,
+        notes=notes,
         workload_patches=tuple(patches),
     )
 

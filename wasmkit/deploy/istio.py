@@ -18,6 +18,7 @@ from wasmkit.deploy.gitops import write_output_dir
 from wasmkit.deploy.images import image_info
 from wasmkit.deploy.render import render_objects
 from wasmkit.deploy.spec import DeployRequest, ImageInfo, resolve_spec
+from wasmkit.deploy.validation import istio_check
 from wasmkit.errors import ServiceUnavailable, UsageError
 from wasmkit.kube import KubeClient
 from wasmkit.oci import LocalStore, RegistryOptions
@@ -77,15 +78,16 @@ def _offline(request: DeployRequest, image: ImageInfo, *, why: str) -> kube_appl
     spec = resolve_spec(
         replace(request, namespace=request.namespace or "default"), image, request.istio_version
     )
+    objects = render_objects(spec, None)
     note = f"rendered without a cluster ({why})"
     if spec.api.value == "envoyfilter":
         note += ": one EnvoyFilter selecting the labels instead of one per workload"
     return kube_apply.DeployResult(
         changes=(),
-        objects=tuple(render_objects(spec, None)),
+        objects=tuple(objects),
         spec=spec,
         dry_run=True,
-        notes=(*spec.notes, note),
+        notes=(*spec.notes, note, *istio_check(objects, spec.platform.version)),
     )
 
 

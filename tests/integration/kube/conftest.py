@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import compile_wat
+from tests.integration.istio.conftest import istio_release  # noqa: F401  (fixture)
 from tests.integration.oci.conftest import Result, home, wasmkit  # noqa: F401  (fixtures)
 from tests.kube_server import KubeServer
+from wasmkit.istio import IstioRelease
 from wasmkit.oci import LocalStore
 
 IMAGE = "registry.example/filters/add-header:v1"
@@ -83,6 +85,7 @@ def deploy_cli(
     kube_namespace: str,
     istiod: str,
     store: LocalStore,
+    istio_release: IstioRelease,  # noqa: F811  (deploy runs Istio's validation when installed)
 ) -> Callable[..., Result]:
     """``deploy_cli("deploy", "istio", IMAGE, "--id", "f", ...)`` against the test cluster."""
 
