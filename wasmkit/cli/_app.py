@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from wasmkit._text import printable
 from wasmkit.errors import EXIT_INTERRUPTED, ProcessFailed, UsageError, WasmkitError
 
 #: ``-v`` count of the running command. The group sets it; the error renderer reads it after
@@ -31,7 +32,7 @@ class Output:
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            click.echo(message, err=True)
+            click.echo(printable(message), err=True)
 
 
 def output(ctx: click.Context | None = None) -> Output:
@@ -48,24 +49,34 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         level = logging.INFO
     elif verbose >= 2:
         level = logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines quote registries and files: escape what a terminal would act on."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def render_error(error: WasmkitError, verbose: int = 0) -> str:
+    """The error for a terminal. Message, details and hint quote registries, files and tools'
+    output: they are escaped (``printable``) before wasmkit adds its own colors."""
     color = sys.stderr.isatty()
     lines = [click.style("error: ", fg="red", bold=True) if color else "error: "]
-    lines[0] += error.message
+    lines[0] += printable(error.message)
     if isinstance(error, ProcessFailed) and verbose:
-        lines.append("command: " + " ".join(error.command))
+        lines.append(printable("command: " + " ".join(error.command)))
     if error.details:
         details = error.details.rstrip()
         if not verbose and details.count("\n") > 40:
             details = "\n".join(["...", *details.splitlines()[-40:]])
-        lines.append(details)
+        lines.append(printable(details))
     if error.hint:
-        lines.append((click.style("hint: ", fg="yellow") if color else "hint: ") + error.hint)
+        hint = printable(error.hint)
+        lines.append((click.style("hint: ", fg="yellow") if color else "hint: ") + hint)
     return "\n".join(lines)
 
 

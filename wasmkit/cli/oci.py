@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from wasmkit._text import printable
 from wasmkit.cli._app import Output, output
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 
@@ -254,19 +255,20 @@ def images(as_json: bool) -> None:
     if as_json:
         _emit([_record_json(r, store, with_module=False) for r in records])
         return
-    rows = [("REF", "DIGEST", "MODULE SHA256", "SIZE", "ABI", "ROOT IDS", "CREATED")]
+    rows: list[tuple[str, ...]] = [
+        ("REF", "DIGEST", "MODULE SHA256", "SIZE", "ABI", "ROOT IDS", "CREATED")
+    ]
     for r in records:
-        rows.append(
-            (
-                r.ref,
-                r.manifest_digest[7:19],
-                r.module_sha256[:12],
-                _size(r.size),
-                ",".join(r.abi_versions) or "-",
-                ",".join(r.root_ids) or "-",
-                r.created,
-            )
+        cells = (
+            r.ref,
+            r.manifest_digest[7:19],
+            r.module_sha256[:12],
+            _size(r.size),
+            ",".join(r.abi_versions) or "-",
+            ",".join(r.root_ids) or "-",
+            r.created,
         )
+        rows.append(tuple(printable(cell) for cell in cells))  # root ids, dates: the image's
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -307,25 +309,27 @@ def inspect(ctx: click.Context, ref: str, check: str | None, as_json: bool) -> N
     if as_json:
         _emit(data)
     else:
-        click.echo(f"ref:             {data['ref']}")
-        click.echo(f"manifest digest: {data['manifestDigest']}")
-        click.echo(f"module sha256:   {data['moduleSha256']}  ({data['size']} bytes)")
-        click.echo(f"layout:          {data['layout']}")
-        click.echo(f"abi versions:    {', '.join(data['abiVersions']) or '-'}")
-        click.echo(f"root ids:        {', '.join(data['rootIds']) or '-'}")
-        click.echo(f"config digest:   {data['configDigest']}")
-        click.echo("manifest:")
-        click.echo(json.dumps(data["manifest"], indent=2))
-        click.echo("config:")
-        click.echo(json.dumps(data["config"], indent=2))
+        # root ids, ABI versions, problems quote the image: shown escaped (json.dumps escapes)
+        lines = [
+            f"ref:             {data['ref']}",
+            f"manifest digest: {data['manifestDigest']}",
+            f"module sha256:   {data['moduleSha256']}  ({data['size']} bytes)",
+            f"layout:          {data['layout']}",
+            f"abi versions:    {', '.join(data['abiVersions']) or '-'}",
+            f"root ids:        {', '.join(data['rootIds']) or '-'}",
+            f"config digest:   {data['configDigest']}",
+            "manifest:",
+            json.dumps(data["manifest"], indent=2),
+            "config:",
+            json.dumps(data["config"], indent=2),
+        ]
         if "istio" in data:
             istio = data["istio"]
-            verdict = "accepted" if istio["accepted"] else "REFUSED"
-            click.echo(f"istio: {verdict}")
-            for problem in istio["problems"]:
-                click.echo(f"  - {problem}")
-            click.echo(f"  WasmPlugin sha256 for oci:// urls:  {istio['ociSha256']}")
-            click.echo(f"  WasmPlugin sha256 for http:// urls: {istio['httpSha256']}")
+            lines.append(f"istio: {'accepted' if istio['accepted'] else 'REFUSED'}")
+            lines += [f"  - {problem}" for problem in istio["problems"]]
+            lines.append(f"  WasmPlugin sha256 for oci:// urls:  {istio['ociSha256']}")
+            lines.append(f"  WasmPlugin sha256 for http:// urls: {istio['httpSha256']}")
+        click.echo(printable("\n".join(lines)))
     if result.istio_problems:
         ctx.exit(EXIT_TEST_FAILED)
 

@@ -2,6 +2,11 @@
 
 The closing line of the text report is ``N passed, M failed`` alone on its
 line (``, K skipped`` when any were), which CI systems read.
+
+Case names, observed values and the filter's logs come from test files and modules that may be
+someone else's: every such string passes :func:`~wasmkit._text.printable` (``_p``) before
+wasmkit adds its colors, so no escape sequence reaches the terminal and JUnit XML stays
+well-formed.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from wasmkit._text import printable as _p
 from wasmkit.testing.engine import LogRecord
 from wasmkit.testing.runner import CaseResult, SuiteResult
 
@@ -47,7 +53,7 @@ def header_lines(result: SuiteResult) -> list[str]:
         where = f", artifacts in {run.artifacts}" if run.artifacts else ""
         lines.append(f"engine {run.engine}: {run.description}{where}")
         lines += [f"  note: {note}" for note in run.notes]
-    return lines
+    return [_p(line) for line in lines]
 
 
 def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
@@ -55,9 +61,11 @@ def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
     if not result.comparisons:
         return []
     not_compared = [
-        f"  not compared: {c.name}: {', '.join(c.unchecked)}"
-        if c.whole
-        else f"  not compared in {c.name}: {', '.join(c.unchecked)}"
+        _p(
+            f"  not compared: {c.name}: {', '.join(c.unchecked)}"
+            if c.whole
+            else f"  not compared in {c.name}: {', '.join(c.unchecked)}"
+        )
         for c in result.comparisons
         if c.unchecked
     ]
@@ -69,26 +77,26 @@ def comparison_lines(result: SuiteResult, color: bool) -> list[str]:
         if not c.diverged:
             continue
         left, right = c.left.engine, c.right.engine
-        width = max(len(d.what) for d in c.differences)
-        col = max([len(left)] + [len(d.left) for d in c.differences])
-        lines.append(f"  {_style('DIVERGE', 'red', color)}  {c.name}")
+        rows = [(_p(d.what), _p(d.left), _p(d.right)) for d in c.differences]
+        width = max(len(what) for what, _, _ in rows)
+        col = max([len(left)] + [len(observed) for _, observed, _ in rows])
+        lines.append(f"  {_style('DIVERGE', 'red', color)}  {_p(c.name)}")
         lines.append(f"        {'':<{width}}  {left:<{col}}  {right}")
-        lines += [f"        {d.what:<{width}}  {d.left:<{col}}  {d.right}" for d in c.differences]
+        lines += [f"        {what:<{width}}  {a:<{col}}  {b}" for what, a, b in rows]
     return lines + not_compared
 
 
 def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
     engine = f"[{case.engine}] " if show_engine else ""
     took = f" ({case.observed.duration_ms:.1f} ms)" if case.observed else ""
+    name = _p(case.name)
     if case.skipped is not None:
-        return [f"  {_style('SKIP', 'yellow', color)}  {engine}{case.name}: {case.skipped}"]
+        return [f"  {_style('SKIP', 'yellow', color)}  {engine}{name}: {_p(case.skipped)}"]
     if case.passed:
-        return [
-            f"  {_style('PASS', 'green', color)}  {engine}{case.name}{_style(took, 'dim', color)}"
-        ]
-    lines = [f"  {_style('FAIL', 'red', color)}  {engine}{case.name}{_style(took, 'dim', color)}"]
+        return [f"  {_style('PASS', 'green', color)}  {engine}{name}{_style(took, 'dim', color)}"]
+    lines = [f"  {_style('FAIL', 'red', color)}  {engine}{name}{_style(took, 'dim', color)}"]
     for m in case.mismatches:
-        lines.append(f"        {m}")
+        lines.append(f"        {_p(str(m))}")
     logged = case.observed.logs if case.observed is not None else None
     if logged:
         shown = logged[-CASE_LOG_LINES:]
@@ -103,8 +111,9 @@ CASE_LOG_LINES = 10
 
 def _log_line(record: LogRecord, indent: str) -> str:
     """``[level] message``; a message's further lines (a panic, a backtrace) indented below."""
-    first, *rest = record.message.split("\n")
-    return "\n".join([f"{indent}[{record.level}] {first}", *(f"{indent}  {x}" for x in rest)])
+    first, *rest = _p(record.message).split("\n")
+    level = _p(str(record.level))
+    return "\n".join([f"{indent}[{level}] {first}", *(f"{indent}  {x}" for x in rest)])
 
 
 FILTER_LOG_LINES = 20
@@ -129,15 +138,16 @@ def render_text(
 ) -> str:
     lines: list[str] = [] if quiet else header_lines(result)
     if result.load_error is not None:
-        lines.append(_style(f"the module failed to load: {result.load_error}", "red", color))
+        failed = _p(f"the module failed to load: {result.load_error}")
+        lines.append(_style(failed, "red", color))
         for problem in result.analysis:
-            lines.append(f"  wasmkit's check: {problem.message}")
+            lines.append(_p(f"  wasmkit's check: {problem.message}"))
     show_engine = len({c.engine for c in result.cases}) > 1
     for case in result.cases:
         if quiet and case.passed:
             continue
         if result.load_error is not None and not show_engine:
-            lines.append(f"  {_style('FAIL', 'red', color)}  {case.name}")
+            lines.append(f"  {_style('FAIL', 'red', color)}  {_p(case.name)}")
             continue
         lines += _case_lines(case, color, show_engine)
     lines += comparison_lines(result, color)
@@ -156,7 +166,7 @@ def _failure_text(case: CaseResult) -> str:
     if logged:
         lines.append("the filter logged during this case:")
         lines += [_log_line(r, "  ") for r in logged[-CASE_LOG_LINES:]]
-    return "\n".join(lines)
+    return _p("\n".join(lines))
 
 
 def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
@@ -172,44 +182,46 @@ def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
         time=f"{result.duration_ms / 1000:.3f}",
     )
     props = ET.SubElement(suite, "properties")
-    ET.SubElement(props, "property", name="module", value=str(result.module_path))
+    ET.SubElement(props, "property", name="module", value=_p(str(result.module_path)))
     if result.module is not None:
         ET.SubElement(props, "property", name="module.sha256", value=result.module.sha256)
     for run in result.runs:
-        ET.SubElement(props, "property", name=f"engine.{run.engine}", value=run.description)
+        ET.SubElement(props, "property", name=f"engine.{run.engine}", value=_p(run.description))
     for case in result.cases:
         element = ET.SubElement(
             suite,
             "testcase",
-            classname=f"{suite_name}.{case.engine}",
-            name=case.name,
+            classname=_p(f"{suite_name}.{case.engine}"),
+            name=_p(case.name),
             time=f"{(case.observed.duration_ms if case.observed else 0) / 1000:.4f}",
         )
         if case.skipped is not None:
-            ET.SubElement(element, "skipped", message=case.skipped)
+            ET.SubElement(element, "skipped", message=_p(case.skipped))
         elif case.mismatches:
             failure = ET.SubElement(
                 element,
                 "failure",
-                message=str(case.mismatches[0]),
+                message=_p(str(case.mismatches[0])),
                 type="AssertionError",
             )
             failure.text = _failure_text(case)
     for c in result.comparisons:
         if c.diverged:
             element = ET.SubElement(
-                suite, "testcase", classname=f"{suite_name}.engines-agree", name=c.name
+                suite, "testcase", classname=_p(f"{suite_name}.engines-agree"), name=_p(c.name)
             )
             top = c.differences[0]
             failure = ET.SubElement(
                 element,
                 "failure",
-                message=f"{top.what}: {c.left.engine} {top.left}, {c.right.engine} {top.right}",
+                message=_p(f"{top.what}: {c.left.engine} {top.left}, {c.right.engine} {top.right}"),
                 type="Divergence",
             )
-            failure.text = "\n".join(
-                f"{d.what}: {c.left.engine} {d.left}, {c.right.engine} {d.right}"
-                for d in c.differences
+            failure.text = _p(
+                "\n".join(
+                    f"{d.what}: {c.left.engine} {d.left}, {c.right.engine} {d.right}"
+                    for d in c.differences
+                )
             )
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
