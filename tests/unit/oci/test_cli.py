@@ -26,12 +26,21 @@ def test_progress_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> No
     assert cli_oci._bars(Output(quiet=True)) is None
     bars = cli_oci._bars(Output())
     assert bars is not None
+    shown = bars._progress  # what rich draws: its tasks, their totals and progress
     try:
         small = bars.task("config", 100)  # small blobs get no bar
+        assert shown.tasks == []
         big = bars.task("layer", 8 * 1024 * 1024)
         big.advance(4 * 1024 * 1024)
+        [task] = shown.tasks
+        assert (task.description, task.total, task.completed) == (
+            "layer",
+            8 * 1024 * 1024,
+            4 * 1024 * 1024,
+        )
         big.close()
         small.close()
+        assert shown.tasks == []  # a finished blob's bar goes away
     finally:
         bars.stop()
 
