@@ -50,6 +50,8 @@ def _tail(path: Path, lines: int = 30) -> str:
         for e in parse_log(text)
         if not e.message.startswith("  ") and "statically linked extensions" not in e.message
     ]
+    if not kept:  # not Envoy's log format (a flag parser's complaint on stderr): as it is
+        kept = text.splitlines()
     return "\n".join(kept[-lines:])
 
 
