@@ -69,6 +69,40 @@ from wasmkit.filter import FailurePolicy
     help="Show the filter's log of passing runs too (as `wasmkit -v test`).",
 )
 @click.option(
+    "--istio",
+    "istio",
+    metavar="VERSION",
+    help="Run the cases through a real istiod of this Istio release (e.g. 1.29), its Envoy "
+    "as the workload's sidecar, with the objects `wasmkit deploy` renders "
+    "(`wasmkit istio install VERSION` builds it once).",
+)
+@click.option(
+    "--api",
+    "istio_api",
+    type=click.Choice(["envoyfilter", "wasmplugin"]),
+    default="envoyfilter",
+    show_default=True,
+    help="With --istio: the Istio API that carries the filter.",
+)
+@click.option(
+    "--source",
+    "istio_source",
+    type=click.Choice(["cache", "file", "oci"]),
+    help="With --istio: how the module reaches the sidecar (EnvoyFilter: cache; WasmPlugin: "
+    "file, or oci pulled by Istio's agent from --image) [default: cache / file].",
+)
+@click.option("--image", help="With --source oci: a stored image, pushed to a registry.")
+@click.option(
+    "--istiod",
+    envvar="WASMKIT_ISTIOD",
+    help="istiod (pilot-discovery) binary [env: WASMKIT_ISTIOD].",
+)
+@click.option(
+    "--istio-agent",
+    envvar="WASMKIT_ISTIO_AGENT",
+    help="Istio's agent (pilot-agent) binary [env: WASMKIT_ISTIO_AGENT].",
+)
+@click.option(
     "--serve",
     is_flag=True,
     help="Do not run the cases: keep the harness up for curl (as `wasmkit run`).",
@@ -91,6 +125,12 @@ def test(
     timeout: float,
     startup_timeout: float | None,
     verbose: int,
+    istio: str | None,
+    istio_api: str,
+    istio_source: str | None,
+    image: str | None,
+    istiod: str | None,
+    istio_agent: str | None,
     serve: bool,
 ) -> None:
     """Run a filter's test cases in a real local Envoy and check what clients see.
@@ -98,8 +138,10 @@ def test(
     \b
     In a project:  wasmkit test            (module and tests from wasmkit.yaml)
     Any module:    wasmkit test --module filter.wasm --file tests.yaml
+    Through Istio: wasmkit test --istio 1.29 [--api wasmplugin]
 
     Exits 0 when every case passed, 1 when any failed, the module did not load,
+    (--istio) Istio applied the filter to no listener or the proxy refused it,
     or (--engine both) the engines disagreed.
     """
     from wasmkit.tasks.test import TestRequest, prepare, run_filter_tests
@@ -115,6 +157,12 @@ def test(
         engine=engine,
         envoy_path=envoy_path,
         envoy_version=envoy_version,
+        istio=istio,
+        istio_api=istio_api,
+        istio_source=istio_source,
+        image=image,
+        istiod=istiod,
+        istio_agent=istio_agent,
     )
     if serve:
         prepared = prepare(request, notify=out.info)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -155,10 +154,11 @@ class Agent:
             self.process.stop()
             raise
 
-    def share_data_dir(self) -> Callable[[], None] | None:
-        """A ``preexec`` that shows another process (the sidecar's Envoy) the agent's downloads
-        at ``/var/lib/istio/data``, where the rewritten filter points."""
-        return bind_mounts([(self.data_dir, AGENT_DATA_DIR)]) if can_bind_mount() else None
+    @property
+    def data_mount(self) -> tuple[Path, Path]:
+        """(source, target) that shows another process (the sidecar's Envoy) the agent's
+        downloads at ``/var/lib/istio/data``, where the rewritten filter points."""
+        return (self.data_dir, AGENT_DATA_DIR)
 
     def fetch_errors(self) -> list[str]:
         """Why the agent could not fetch a module, in its own words (one per failed fetch)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmkit._atomic import write_atomic
+from wasmkit._process import bind_mounts, can_bind_mount
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.bootstrap import render_harness_template
 from wasmkit.envoy.process import EnvoyProcess
@@ -94,8 +95,16 @@ class MeshBox:
         )
         self.istiod.start()
 
-    def add_sidecar(self, workload: Workload, *, via_agent: bool = False) -> Sidecar:
-        """Start the sidecar of ``workload`` (its Sidecar object must have been written)."""
+    def add_sidecar(
+        self,
+        workload: Workload,
+        *,
+        via_agent: bool = False,
+        mounts: Sequence[tuple[Path, Path]] = (),
+    ) -> Sidecar:
+        """Start the sidecar of ``workload`` (its Sidecar object must have been written).
+
+        ``mounts`` are bound into Envoy's private mount namespace, like a pod's volumes."""
         assert self.istiod is not None
         run_dir = self.run_dir / workload.name
         agent = None
@@ -116,6 +125,8 @@ class MeshBox:
             xds_socket=str(agent.xds_socket) if agent is not None else "",
         )
         run_dir.mkdir(parents=True, exist_ok=True)
+        # Like a pod's shared volume: Envoy finds the agent's downloads where it says.
+        shared = [*mounts, *([agent.data_mount] if agent is not None and can_bind_mount() else [])]
         config = run_dir / "envoy.yaml"
         config.write_text(bootstrap)
         envoy = EnvoyProcess(
@@ -123,8 +134,7 @@ class MeshBox:
             config,
             run_dir,
             ready_timeout_s=self.ready_timeout_s,
-            # Like a pod's shared volume: Envoy finds the agent's downloads where it says.
-            preexec=agent.share_data_dir() if agent is not None else None,
+            preexec=bind_mounts(shared) if shared else None,
         )
         sidecar = Sidecar(workload, envoy, agent)
         self.sidecars.append(sidecar)

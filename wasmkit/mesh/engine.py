@@ -106,7 +106,10 @@ class MeshEngine:
         artifacts_dir: Path | None = None,
         request_timeout_s: float = 10.0,
         apply_timeout_s: float = 20.0,
+        mounts: Callable[[Path], Sequence[tuple[Path, Path]]] | None = None,
     ):
+        #: Given a directory of the run, what every sidecar must see (deploy's node cache).
+        self.mounts = mounts
         self.release = release
         self.envoy = envoy
         self.render = render
@@ -165,9 +168,12 @@ class MeshEngine:
             for target in targets:
                 box.write(f"{target.workload.name}-sidecar", [target.workload.sidecar()])
                 box.write(target.workload.name, rendered[target.workload.name])
+            mounts = self.mounts(run_dir / "node-cache") if self.mounts is not None else ()
             with box:
                 for target in targets:
-                    sidecar = box.add_sidecar(target.workload, via_agent=self.via_agent)
+                    sidecar = box.add_sidecar(
+                        target.workload, via_agent=self.via_agent, mounts=mounts
+                    )
                     self._judge(box.verdict(sidecar, self.apply_timeout_s), rendered, notes, box)
                 ports = {
                     v.index: t.workload.port for v, t in zip(plan.variants, targets, strict=True)

@@ -19,7 +19,7 @@ from wasmkit.emulator.wat import module_file
 from wasmkit.errors import UsageError
 from wasmkit.filter import filter_name_for
 from wasmkit.project import PROJECT_FILE, Platform, load_project
-from wasmkit.testing import SuiteResult, TestInputs, junit_xml, make_engines, run_tests
+from wasmkit.testing import Engine, SuiteResult, TestInputs, junit_xml, make_engines, run_tests
 from wasmkit.testspec import Suite
 
 SUITE_HINT = "see `wasmkit test --help` and the README for the test file format"
@@ -82,6 +82,13 @@ class TestRequest:
     engine: str = "envoy"  # envoy | emulator | both
     envoy_path: str | None = None
     envoy_version: str | None = None  # "platform": the project's platform's release
+    #: Run through a real istiod of this Istio release (``wasmkit test --istio``).
+    istio: str | None = None
+    istio_api: str = "envoyfilter"  # envoyfilter | wasmplugin
+    istio_source: str | None = None  # cache | file | oci (default: per api)
+    image: str | None = None  # --source oci: the stored, pushed image
+    istiod: str | None = None
+    istio_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,15 +159,43 @@ def run_filter_tests(
 ) -> SuiteResult:
     """``wasmkit test``: prepare, run on the request's engine(s), write JUnit if asked."""
     prepared = prepare(request, notify)
-    engines = make_engines(
-        request.engine,
-        envoy=prepared.envoy_path,
-        artifacts_dir=artifacts_dir,
-        request_timeout_s=request_timeout_s,
-        startup_timeout_s=startup_timeout_s,
-    )
+    if request.istio is not None:
+        engines = [_mesh_engine(request, prepared, artifacts_dir, request_timeout_s)]
+    else:
+        engines = make_engines(
+            request.engine,
+            envoy=prepared.envoy_path,
+            artifacts_dir=artifacts_dir,
+            request_timeout_s=request_timeout_s,
+            startup_timeout_s=startup_timeout_s,
+        )
     result = run_tests(prepared.inputs, engines, select=select)
     if junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(junit_path, junit_xml(result))
     return result
+
+
+def _mesh_engine(
+    request: TestRequest, prepared: Prepared, artifacts_dir: Path | None, request_timeout_s: float
+) -> Engine:
+    if request.engine != "envoy" or request.envoy_path or request.envoy_version:
+        raise UsageError(
+            "--istio runs the release's own Envoy as the sidecar; it does not combine with "
+            "--engine, --envoy or --envoy-version",
+            hint="drop those flags, or drop --istio",
+        )
+    assert request.istio is not None
+    from wasmkit.mesh import mesh_engine
+
+    return mesh_engine(
+        request.istio,
+        prepared.inputs.module_path,
+        api=request.istio_api,
+        source=request.istio_source,
+        image=request.image,
+        istiod=request.istiod,
+        agent=request.istio_agent,
+        artifacts_dir=artifacts_dir,
+        request_timeout_s=request_timeout_s,
+    )

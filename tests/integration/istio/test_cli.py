@@ -1,0 +1,134 @@
+"""`wasmkit test --istio`: the objects istiod gets come from wasmkit's deploy renderers.
+
+A C++ scaffold built once with the local toolchain runs through Istio 1.29 as an EnvoyFilter
+(deploy's node cache path, bound into the sidecar), as a WasmPlugin with a file:// url and as
+a WasmPlugin pulled by Istio's agent from a real docker-registry; deploy's Istio 1.5 form given
+to Istio 1.29 fails as applied to no listener.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, compile_wat
+from tests.integration.build.conftest import init, ok, wasmkit
+from tests.integration.oci.servers import Registry, run_registry
+from wasmkit.istio import IstioRelease
+from wasmkit.mesh import mesh_engine
+from wasmkit.mesh.deployed import DeployedObjects, MeshSource
+from wasmkit.tasks.test import resolve_inputs
+from wasmkit.testing import run_tests
+
+ISTIO = "1.29"
+
+
+@pytest.fixture(scope="module")
+def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WASMKIT_HOME", str(tmp_path_factory.mktemp("home")))
+        project = init(tmp_path_factory.mktemp("cpp"), "cpp", version=ISTIO)
+        ok(wasmkit("build", project, "--runner", "local"))
+        yield project
+
+
+def _as_json_config(project: Path) -> Path:
+    """The scaffold's suite with a mapping configuration, which a WasmPlugin can carry."""
+    path = project / "wasmkit.yaml"
+    text = path.read_text()
+    text = text.replace("config: world\n", "config: {greeting: world}\n", 1)
+    text = text.replace("{hello: world}", "{hello: {regex: world}}")
+    text = text.replace("x-stamp: world", "x-stamp: {regex: world}")
+    text = text.replace("config: tomorrow", "config: {greeting: tomorrow}")
+    text = text.replace("{hello: tomorrow}", "{hello: {regex: tomorrow}}")
+    path.write_text(text)
+    return project
+
+
+@pytest.mark.toolchain
+def test_scaffold_passes_as_an_envoy_filter(istio_release: IstioRelease, scaffold: Path) -> None:
+    done = ok(wasmkit("test", scaffold, "--istio", ISTIO))
+    assert "engine istio: Istio 1.29.1 (istiod) + Envoy 1.37.0 sidecar, envoyfilter" in done.stdout
+    assert done.stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+
+@pytest.mark.toolchain
+def test_scaffold_passes_as_a_wasm_plugin_file_and_refuses_a_string_config(
+    istio_release: IstioRelease, scaffold: Path, tmp_path: Path
+) -> None:
+    refused = wasmkit("test", scaffold, "--istio", ISTIO, "--api", "wasmplugin")
+    assert refused.returncode == 2, refused.stderr
+    assert "a WasmPlugin cannot carry the configuration 'world'" in refused.stderr
+    project = tmp_path / "json"
+    project.mkdir()
+    for item in scaffold.iterdir():
+        (project / item.name).symlink_to(item)
+    (project / "wasmkit.yaml").unlink()
+    (project / "wasmkit.yaml").write_text((scaffold / "wasmkit.yaml").read_text())
+    done = ok(wasmkit("test", _as_json_config(project), "--istio", ISTIO, "--api", "wasmplugin"))
+    assert done.stdout.splitlines()[-1] == "4 passed, 0 failed"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    with run_registry(tmp_path / "registry") as r:
+        yield r
+
+
+@pytest.mark.registry
+def test_wasm_plugin_oci_image_through_the_agent(
+    istio_release: IstioRelease, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WASMKIT_HOME", str(tmp_path / "home"))
+    module = compile_wat("add_header", tmp_path)
+    ref = registry.ref("filters/add-header:v1")
+    ok(wasmkit("push", ref, "--module", module, "--root-id", "add_header", "--plain-http"))
+    suite = tmp_path / "tests.yaml"
+    suite.write_text(
+        "rootId: add_header\nconfig: {greeting: hi}\ncases:\n"
+        "  - name: greets\n    expect: {headers: {hello: {regex: greeting}}}\n"
+    )
+    done = wasmkit(
+        "test", "--module", module, "--file", suite, "--istio", ISTIO,
+        "--api", "wasmplugin", "--source", "oci", "--image", ref,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "through Istio's agent" in done.stdout
+    other = tmp_path / "other.wasm"
+    other.write_bytes(module.read_bytes() + b"\0")
+    mismatch = wasmkit(
+        "test", "--module", other, "--file", suite, "--istio", ISTIO,
+        "--api", "wasmplugin", "--source", "oci", "--image", ref,
+    )  # fmt: skip
+    assert mismatch.returncode == 2
+    assert "holds another module than the one under test" in mismatch.stderr
+
+
+def test_deploys_istio_1_5_form_on_1_29_is_applied_to_no_listener(
+    istio_release: IstioRelease, tmp_path: Path
+) -> None:
+    module = compile_wat("add_header", tmp_path)
+    engine = mesh_engine(ISTIO, module)
+    # What `wasmkit deploy --istio-version 1.5` renders, given to Istio 1.29.
+    engine.render = DeployedObjects("1.5", module, MeshSource.CACHE)
+    inputs = resolve_inputs(module=module, test_file=FIXTURES / "wat" / "add_header.tests.yaml")
+    result = run_tests(inputs, [engine])
+    assert result.load_error is not None
+    assert "to no listener" in result.load_error
+    assert 'deprecated filter name "envoy.http_connection_manager"' in result.load_error
+
+
+def test_flags_that_cannot_combine_are_usage_errors(
+    istio_release: IstioRelease, tmp_path: Path
+) -> None:
+    module = compile_wat("add_header", tmp_path)
+    suite = FIXTURES / "wat" / "add_header.tests.yaml"
+    for extra, said in (
+        (["--source", "oci"], "--source oci does not go with --api envoyfilter"),
+        (["--api", "wasmplugin", "--source", "oci"], "give it with --image REF"),
+        (["--engine", "both"], "does not combine with --engine"),
+    ):
+        done = wasmkit("test", "--module", module, "--file", suite, "--istio", ISTIO, *extra)
+        assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)
