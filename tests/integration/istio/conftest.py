@@ -8,13 +8,14 @@ release fails the tests; a developer without it sees them skipped with the comma
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.integration.oci.servers import Registry, run_registry
 from wasmkit._validation import validate
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.errors import ToolNotFound
@@ -50,6 +51,14 @@ def sidecar_envoy(istio_release: IstioRelease) -> EnvoyBinary:
     from wasmkit.envoy.versions import ensure_envoy
 
     return ensure_envoy(find_platform("istio", istio_release.minor).envoy)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    """A real docker-registry on loopback, anonymous: since 1.29 the agent refuses auth realms
+    on loopback."""
+    with run_registry(tmp_path / "registry") as r:
+        yield r
 
 
 RunMesh = Callable[..., SuiteResult]

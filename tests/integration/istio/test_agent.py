@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from tests.conftest import compile_wat
 from tests.integration.istio.conftest import RunMesh
 from tests.integration.istio.objects import wasm_plugin
-from tests.integration.oci.servers import Registry, run_registry
+from tests.integration.oci.servers import Registry
 from wasmkit.mesh.engine import MeshApi
 from wasmkit.oci import Digest, LocalStore, push
 from wasmkit.oci.layout import OCI_CONFIG, OCI_LAYER_TAR_GZ, OCI_MANIFEST, Descriptor
@@ -31,12 +30,6 @@ SUITE = {
         {"name": "local reply", "request": {"headers": {"x-deny": "1"}}, "expect": {"status": 403}},
     ],
 }
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    with run_registry(tmp_path / "registry") as r:  # anonymous: the agent refuses loopback realms
-        yield r
 
 
 def test_oci_image_pulled_by_the_agent_passes(

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import FIXTURES, compile_wat
 from tests.integration.build.conftest import init, ok, wasmkit
-from tests.integration.oci.servers import Registry, run_registry
+from tests.integration.oci.servers import Registry
 from wasmkit.istio import IstioRelease
 from wasmkit.mesh import mesh_engine
 from wasmkit.mesh.deployed import DeployedObjects, MeshSource
@@ -71,12 +71,6 @@ def test_scaffold_passes_as_a_wasm_plugin_file_and_refuses_a_string_config(
     assert done.stdout.splitlines()[-1] == "4 passed, 0 failed"
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    with run_registry(tmp_path / "registry") as r:
-        yield r
-
-
 @pytest.mark.registry
 def test_wasm_plugin_oci_image_through_the_agent(
     istio_release: IstioRelease, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -111,7 +105,7 @@ def test_deploys_istio_1_5_form_on_1_29_is_applied_to_no_listener(
 ) -> None:
     module = compile_wat("add_header", tmp_path)
     engine = mesh_engine(ISTIO, module)
-    # What `wasmkit deploy --istio-version 1.5` renders, given to Istio 1.29.
+    # What wasmkit deploy renders for Istio 1.5, given to Istio 1.29.
     engine.render = DeployedObjects("1.5", module, MeshSource.CACHE)
     inputs = resolve_inputs(module=module, test_file=FIXTURES / "wat" / "add_header.tests.yaml")
     result = run_tests(inputs, [engine])
