@@ -3,8 +3,10 @@
 A registry answers 401 with a challenge. ``Basic`` means: send the credential on every
 request. ``Bearer realm=...,service=...`` means: ask the token server at ``realm`` for a token
 of the exact scopes needed (``repository:<name>:pull`` or ``pull,push``), with the credential as
-Basic auth if there is one, anonymously otherwise. Tokens are cached per scope set, so a pull
-token is never sent for a push and a token for one repository never for another.
+Basic auth if there is one, anonymously otherwise. Tokens are cached per scope set; a cached
+token serves a request whose scopes it was asked for (a push token serves the same repository's
+pull, so a push fetches one token, not two), so a pull token is never sent for a push and a
+token for one repository never for another.
 
 Where credentials go: a realm must be an http(s) URL, and https when the registry speaks https
 (never a downgrade to clear text). The credential goes to a realm on the registry's own host or
@@ -59,6 +61,21 @@ def scope_pull(repository: str) -> str:
 
 def scope_push(repository: str) -> str:
     return f"repository:{repository}:pull,push"
+
+
+def covers(asked: Sequence[str], wanted: Sequence[str]) -> bool:
+    """A token asked for the scopes ``asked`` serves ``wanted``: every wanted scope names a
+    resource that was asked for, with no action beyond the ones asked. (A token server may
+    grant less than asked; the registry's 401 then drops the token and an exact one is asked.)"""
+    have: dict[str, set[str]] = {}
+    for scope in asked:
+        resource, _, actions = scope.rpartition(":")
+        have.setdefault(resource, set()).update(actions.split(","))
+    for scope in wanted:
+        resource, _, actions = scope.rpartition(":")
+        if not resource or not set(actions.split(",")) <= have.get(resource, set()):
+            return False
+    return True
 
 
 def login_hint(registry: str) -> str:
@@ -126,6 +143,8 @@ class Authenticator:
         self._basic = False
         self._bearer: Challenge | None = None
         self._tokens: dict[tuple[str, ...], str] = {}
+        #: the scope set of the token the last header() sent (the one to drop if refused)
+        self._used: tuple[str, ...] | None = None
         #: what the last header() produced: None, "basic", "cached" or "fresh" (token)
         self._sent: str | None = None
 
@@ -142,13 +161,16 @@ class Authenticator:
     def header(self, scopes: Sequence[str]) -> str | None:
         """The Authorization header to send for ``scopes``, if auth is known to be needed."""
         key = tuple(sorted(scopes))
-        self._sent = None
-        if key in self._tokens:
-            self._sent = "cached"
-            return "Bearer " + self._tokens[key]
+        self._sent = self._used = None
+        cached = next(
+            (k for k in (key, *self._tokens) if k in self._tokens and covers(k, key)), None
+        )
+        if cached is not None:
+            self._sent, self._used = "cached", cached
+            return "Bearer " + self._tokens[cached]
         if self._bearer is not None:
             token = self._fetch_token(key)
-            self._sent = "fresh"
+            self._sent, self._used = "fresh", key
             return "Bearer " + token
         if self._basic:
             cred = self.credential()
@@ -177,6 +199,8 @@ class Authenticator:
             self._basic = True
         elif challenge.scheme == "bearer":
             self._tokens.pop(key, None)
+            if self._used is not None:
+                self._tokens.pop(self._used, None)
             if sent == "fresh":
                 raise self._refused(
                     insufficient="insufficient_scope" in challenge.params.get("error", "")

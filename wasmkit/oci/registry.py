@@ -265,9 +265,11 @@ class RegistryClient:
         ).close()
         return sha256_digest(raw)
 
-    def has_blob(self, repository: str, digest: Digest) -> bool:
+    def has_blob(self, repository: str, digest: Digest, *, pushing: bool = False) -> bool:
+        """``pushing``: ask for the push scope already, so one token serves the whole push."""
+        scope = scope_push(repository) if pushing else scope_pull(repository)
         response = self._request(
-            "HEAD", f"/v2/{repository}/blobs/{digest}", (scope_pull(repository),), ok=(200, 404)
+            "HEAD", f"/v2/{repository}/blobs/{digest}", (scope,), ok=(200, 404)
         )
         response.close()
         return response.status_code == 200

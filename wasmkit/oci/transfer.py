@@ -110,7 +110,7 @@ def push(
             if s.startswith(reference.registry + "/") and s != reference.name
         ]
         for blob in manifest.blobs:
-            if client.has_blob(repository, blob.digest):
+            if client.has_blob(repository, blob.digest, pushing=True):
                 skipped.append(blob.digest)
                 continue
             if any(client.mount_blob(repository, blob.digest, source) for source in sources[:1]):

@@ -24,7 +24,10 @@ def test_push_and_pull_with_per_repository_per_action_tokens(
     ref = registry.ref("team/add-header:v1")
     store.add_module(module, ref, root_ids=["add_header"], abi_versions=["0.2.1"])
     _login(store, registry, "alice", "wonderland")
+    before = len(tokens.requests)
     push(store, ref, registry.options)
+    # one token for the whole push: its HEADs ask for pull,push already
+    assert tokens.requests[before:] == [("alice", ["repository:team/add-header:pull,push"])]
     store.remove(ref)
     record = pull(store, ref, registry.options)
     assert record.root_ids == ("add_header",)

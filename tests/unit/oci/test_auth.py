@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from wasmkit.errors import AuthError
-from wasmkit.oci.auth import Authenticator, parse_challenge, scope_pull, scope_push
+from wasmkit.oci.auth import Authenticator, covers, parse_challenge, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 
 
@@ -93,6 +93,48 @@ def test_tokens_are_per_scope_set() -> None:
     assert auth.header(["repository:b:pull"]) == "Bearer t2"
     assert auth.header(["repository:a:pull,push"]) == "Bearer t3"
     assert "headers" in endpoint.calls[0] and endpoint.calls[0]["headers"] == {}  # anonymous
+
+
+def test_a_push_token_serves_the_same_repositorys_pull_and_nothing_else() -> None:
+    endpoint = _TokenEndpoint()
+    auth = Authenticator("reg", lambda: Credential("alice", "pw"), endpoint)
+    auth.header([scope_push("a")])
+    auth.challenged(_response(401, challenge=BEARER), [scope_push("a")])
+    assert auth.header([scope_push("a")]) == "Bearer t1"
+    assert auth.header([scope_pull("a")]) == "Bearer t1"  # asked for pull,push: serves pull
+    assert auth.header([scope_pull("b")]) == "Bearer t2"  # never another repository's
+    assert auth.header([scope_push("a"), scope_pull("b")]) == "Bearer t3"
+    assert len(endpoint.calls) == 3
+
+
+def test_a_covering_token_that_is_refused_gives_way_to_an_exact_one() -> None:
+    """A token server may grant less than asked: the refused token goes, an exact one is asked."""
+    endpoint = _TokenEndpoint()
+    auth = Authenticator("reg", lambda: Credential("alice", "pw"), endpoint)
+    auth.header([scope_push("a")])
+    auth.challenged(_response(401, challenge=BEARER), [scope_push("a")])
+    assert auth.header([scope_push("a")]) == "Bearer t1"
+    assert auth.header([scope_pull("a")]) == "Bearer t1"
+    auth.challenged(_response(401, challenge=BEARER), [scope_pull("a")])
+    assert auth.header([scope_pull("a")]) == "Bearer t2"
+    assert endpoint.calls[-1]["params"] == [("service", "reg"), ("scope", scope_pull("a"))]
+
+
+@pytest.mark.parametrize(
+    ("asked", "wanted", "served"),
+    [
+        (["repository:a:pull,push"], ["repository:a:pull"], True),
+        (["repository:a:pull,push"], ["repository:a:push,pull"], True),
+        (["repository:a:pull"], ["repository:a:pull,push"], False),
+        (["repository:a:pull,push"], ["repository:ab:pull"], False),
+        (["repository:a:pull,push"], ["repository:a/b:pull"], False),
+        (["repository:a:pull", "repository:b:pull"], ["repository:b:pull"], True),
+        (["repository:a:pull"], ["registry:catalog:*"], False),
+        (["repository:a:pull"], ["pull"], False),
+    ],
+)
+def test_which_token_covers_which_scopes(asked: list[str], wanted: list[str], served: bool) -> None:
+    assert covers(asked, wanted) is served
 
 
 def test_insufficient_scope_and_anonymous_refusals() -> None:
