@@ -95,12 +95,18 @@ def test_tokens_are_per_scope_set() -> None:
     assert "headers" in endpoint.calls[0] and endpoint.calls[0]["headers"] == {}  # anonymous
 
 
-def test_a_push_token_serves_the_same_repositorys_pull_and_nothing_else() -> None:
+def _with_push_token() -> tuple[_TokenEndpoint, Authenticator]:
+    """An Authenticator that learned Bearer auth and holds token t1 for pull,push on ``a``."""
     endpoint = _TokenEndpoint()
     auth = Authenticator("reg", lambda: Credential("alice", "pw"), endpoint)
     auth.header([scope_push("a")])
     auth.challenged(_response(401, challenge=BEARER), [scope_push("a")])
     assert auth.header([scope_push("a")]) == "Bearer t1"
+    return endpoint, auth
+
+
+def test_a_push_token_serves_the_same_repositorys_pull_and_nothing_else() -> None:
+    endpoint, auth = _with_push_token()
     assert auth.header([scope_pull("a")]) == "Bearer t1"  # asked for pull,push: serves pull
     assert auth.header([scope_pull("b")]) == "Bearer t2"  # never another repository's
     assert auth.header([scope_push("a"), scope_pull("b")]) == "Bearer t3"
@@ -109,11 +115,7 @@ def test_a_push_token_serves_the_same_repositorys_pull_and_nothing_else() -> Non
 
 def test_a_covering_token_that_is_refused_gives_way_to_an_exact_one() -> None:
     """A token server may grant less than asked: the refused token goes, an exact one is asked."""
-    endpoint = _TokenEndpoint()
-    auth = Authenticator("reg", lambda: Credential("alice", "pw"), endpoint)
-    auth.header([scope_push("a")])
-    auth.challenged(_response(401, challenge=BEARER), [scope_push("a")])
-    assert auth.header([scope_push("a")]) == "Bearer t1"
+    endpoint, auth = _with_push_token()
     assert auth.header([scope_pull("a")]) == "Bearer t1"
     auth.challenged(_response(401, challenge=BEARER), [scope_pull("a")])
     assert auth.header([scope_pull("a")]) == "Bearer t2"
