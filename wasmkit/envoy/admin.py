@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import urllib.parse
 from typing import Any
 
 from wasmkit.errors import ProcessFailed
@@ -63,7 +64,7 @@ class AdminClient:
     def stats(self, filter_regex: str | None = None) -> dict[str, int]:
         path = "/stats?format=json"
         if filter_regex:
-            path += "&filter=" + filter_regex
+            path += "&filter=" + urllib.parse.quote(filter_regex, safe="")
         data = self.json(path)
         return {
             s["name"]: int(s["value"])
