@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXTURES
 from tests.integration.build.conftest import (
     build_without_toolchains,
     copy,
@@ -152,3 +154,16 @@ def test_platforms_older_than_envoy_1_33_are_refused(built: Path, tmp_path: Path
 def test_envoy_and_the_emulator_agree_on_the_scaffold(built: Path) -> None:
     done = ok(wasmkit("test", built, "--engine", "both"))
     assert done.stdout.splitlines()[-1] == "8 passed, 0 failed"  # 4 cases on each engine
+
+
+def test_a_go_filter_that_calls_out_passes_on_both_engines(tmp_path: Path) -> None:
+    """tests/fixtures/go/http_call: the Go SDK finds the answer to an HTTP call among its plugin
+    (root) contexts and panics on any other id, so the emulator must answer as Envoy does."""
+    project = tmp_path / "http_call"
+    shutil.copytree(FIXTURES / "go" / "http_call", project)
+    ok(wasmkit("build", project, "--runner", "local", timeout=900))
+    done = ok(wasmkit("test", project, "--engine", "both", "--json", timeout=600))
+    report = json.loads(done.stdout)
+    assert report["summary"] == {"passed": 4, "failed": 0, "skipped": 2, "diverged": 0}
+    emulated = [c for c in report["cases"] if c["engine"] == "emulator"]
+    assert [c["passed"] for c in emulated] == [True, True, True]
