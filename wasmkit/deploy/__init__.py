@@ -7,6 +7,16 @@ Public surface::
     render_objects(spec, workloads)    the EnvoyFilters / WasmPlugin for those workloads
     render_envoyfilter / render_wasmplugin / patch_value            one renderer per format
     mounts.add_user / remove_user      the reference-counted node-cache mount annotations
+    CacheService().url(sha256)         where --source http (and the operator's cache) serves a module
+
+Against a cluster (these import the Kubernetes client, so they are not loaded here)::
+
+    wasmkit.deploy.apply.deploy(kube, request, image, dry_run=) -> DeployResult
+    wasmkit.deploy.apply.undeploy(kube, filter_id, namespace, dry_run=) -> DeployResult
+        DeployResult.changes: Change(action created|changed|unchanged|deleted, kind, name, ns)
+    wasmkit.deploy.istio.deploy_istio(request, store=, registry=, cluster=, dry_run=, output_dir=)
+        the CLI's one call: image from the store (or pulled), cluster or offline, GitOps files
+    wasmkit.deploy.envoy.prepare_local / run_envoy / envoy_config    ``wasmkit deploy envoy``
 """
 
 from __future__ import annotations

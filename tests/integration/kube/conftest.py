@@ -11,7 +11,12 @@ import pytest
 
 from tests.conftest import compile_wat
 from tests.integration.istio.conftest import istio_release  # noqa: F401  (fixture)
-from tests.integration.oci.conftest import Result, home, wasmkit  # noqa: F401  (fixtures)
+from tests.integration.oci.conftest import (  # noqa: F401  (fixtures)
+    Result,
+    home,
+    registry,
+    wasmkit,
+)
 from tests.kube_server import KubeServer
 from wasmkit.istio import IstioRelease
 from wasmkit.oci import LocalStore

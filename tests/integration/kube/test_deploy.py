@@ -11,7 +11,9 @@ import yaml
 
 from tests.integration.kube.conftest import IMAGE
 from tests.integration.oci.conftest import Result
+from tests.integration.oci.servers import Registry
 from tests.kube_server import CRDS, KubeServer
+from wasmkit.oci import LocalStore, push
 
 EF = "/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
 WP = "/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins"
@@ -403,3 +405,27 @@ def test_missing_istio_crds_is_exit_3(
         assert result.code == 3 and "envoyfilters.networking.istio.io" in result.err
     finally:
         kube_server.install_crds(istio_crds())
+
+
+@pytest.mark.registry
+def test_an_image_not_in_the_store_is_pulled_and_pinned_by_its_digests(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+    store: LocalStore,
+    registry: Registry,
+) -> None:
+    make("Deployment", "web", {"app": "web"})
+    ref = registry.ref("filters/pulled:v1")
+    store.tag(IMAGE, ref)
+    pushed = push(store, ref, registry.options)
+    store.remove(ref)
+    result = deploy_cli(
+        "deploy", "istio", ref, "--id", "f", "-l", "app=web", "--config", "a: 1", "--plain-http"
+    )
+    assert _lines(result) == {f"created: wasmplugin/f -n {kube_namespace}"}
+    plugin = kube_server.get(WP.format(ns=kube_namespace) + "/f")["spec"]
+    assert plugin["url"] == f"oci://{ref}"
+    assert plugin["sha256"] == pushed.manifest_digest.removeprefix("sha256:")
+    assert store.resolve(ref).module_sha256 == pushed.module_sha256
