@@ -7,7 +7,7 @@ Public surface::
     render_objects(spec, workloads)    the EnvoyFilters / WasmPlugin for those workloads
     render_envoyfilter / render_wasmplugin / patch_value            one renderer per format
     mounts.add_user / remove_user      the reference-counted node-cache mount annotations
-    CacheService().url(sha256)         where --source http (and the operator's cache) serves a module
+    CacheService().url(sha256)         where --source http and the operator fetch a module
 
 Against a cluster (these import the Kubernetes client, so they are not loaded here)::
 
