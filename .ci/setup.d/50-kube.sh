@@ -1,3 +1,4 @@
+# setup: background
 # A real Kubernetes API server for the deploy and operator tests: etcd + kube-apiserver, built once
 # from the Go module proxy (no registry here ships them as binaries) and cached under
 # $WASMKIT_CI_CACHE/kube/<version>/. Cold: ~10 min for kube-apiserver and ~3 min for etcd on 2 cores;

@@ -1,3 +1,4 @@
+# setup: background
 # A real istiod (pilot-discovery) and Istio's agent (pilot-agent) for `wasmkit test --istio` and the
 # deploy/operator tests, plus Istio's CRDs and wasmkit's Istio config checker (harness/istio-check,
 # Istio's own validation code). No registry reachable here ships them: they are built from the Go
