@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "istio": "wasmkit.cli.istio:istio",
     "deploy": "wasmkit.cli.deploy:deploy",
     "undeploy": "wasmkit.cli.deploy:undeploy",
+    "cache": "wasmkit.cli.operator:cache",
 }
 
 

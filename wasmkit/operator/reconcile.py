@@ -1,0 +1,372 @@
+"""Reconcile one FilterDeployment: level-triggered, safe to run again at any moment.
+
+Each pass reads the world and makes it so, in this order:
+
+1. resolve the image (tag -> digest, pull Secret honoured; the tag again after ``resync``) and
+   learn its module and root id; a missing, unauthorized or non-filter image fails the resource
+   with the reason and patches nothing;
+2. name that image in the status (``status.image``): this is how the node caches are told to
+   hold it;
+3. for each selected workload, read the nodes its Pods run on and the caches' Leases; a workload
+   is deployed (Istio objects with owner references + the mount, server-side applied) only once
+   every one of its nodes holds the module; the others stay Pending with the reason and are
+   retried with backoff, still running what they ran;
+4. clean workloads that stopped matching, and write the status (per workload, per node,
+   conditions ``Ready`` and ``Degraded``).
+
+Writes are server-side applies of deterministic names, so a pass interrupted anywhere and run
+again (operator restart) converges without duplicates. Deleting restores everything
+(:meth:`Reconciler.cleanup`, run from the finalizer).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from wasmkit._validation import problems_of
+from wasmkit.deploy import (
+    Api,
+    CacheService,
+    Config,
+    DeploymentSpec,
+    DeployRequest,
+    ImageInfo,
+    ModuleSource,
+    PatchContext,
+    Workload,
+    WorkloadKind,
+    resolve_spec,
+)
+from wasmkit.deploy.apply import workload_from
+from wasmkit.errors import EnvironmentProblem, IntegrityError, ServiceUnavailable, WasmkitError
+from wasmkit.oci import Credential, RegistryOptions
+from wasmkit.operator.images import ImageSource, Pinned
+from wasmkit.operator.observe import (
+    condition,
+    node_statuses,
+    nodes_of,
+    read_leases,
+    selects,
+    waiting_reason,
+)
+from wasmkit.operator.spec import (
+    Delivery,
+    FilterDeploymentSpec,
+    FilterDeploymentStatus,
+    NodeStatus,
+    WorkloadState,
+    WorkloadStatus,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+class Cluster(Protocol):
+    """The reads and writes a pass needs (:class:`wasmkit.operator.cluster.OperatorCluster`)."""
+
+    def filter_deployment(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+    def workloads(self, kind: str, namespace: str) -> list[dict[str, Any]]: ...
+    def pods(self, namespace: str) -> list[dict[str, Any]]: ...
+    def cache_leases(self) -> list[dict[str, Any]]: ...
+    def pull_credential(self, namespace: str, secret: str, registry: str) -> Credential | None: ...
+    def write_status(self, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+
+
+class Deployer(Protocol):
+    """The deploy engine's apply and undeploy (:mod:`wasmkit.deploy.apply`)."""
+
+    def apply(
+        self,
+        request: DeployRequest,
+        image: ImageInfo,
+        targets: Sequence[Workload],
+        keep: Sequence[Workload],
+        owner: Mapping[str, Any],
+    ) -> None:
+        """Deploy to exactly ``targets``; objects of ``keep`` stay as they are; everything
+        else this filter id had is removed (its mounts restored)."""
+
+    def remove(self, filter_id: str, namespace: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    namespace: str = "wasmkit-system"  # where the caches' Leases are
+    istio_version: str = "1.29"
+    cache_service: CacheService = field(default_factory=CacheService)
+    resync: float = 60.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: WorkloadState | None  # None: the resource is gone
+    reason: str = ""
+    retry_after: float | None = None
+
+
+_DELIVERY = {
+    Delivery.CACHE: (Api.ENVOYFILTER, ModuleSource.CACHE),
+    Delivery.HTTP: (Api.ENVOYFILTER, ModuleSource.HTTP),
+    Delivery.WASMPLUGIN: (Api.WASMPLUGIN, ModuleSource.HTTP),
+}
+
+
+def owner_reference(fd: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": fd["apiVersion"],
+        "kind": fd["kind"],
+        "name": fd["metadata"]["name"],
+        "uid": fd["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+
+
+_ONE_PLUGIN = "waiting for the other workloads' nodes (one WasmPlugin selects them all)"
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, *, retry: bool = False):
+        super().__init__(reason)
+        self.reason, self.retry = reason, retry
+
+
+class Reconciler:
+    def __init__(
+        self, cluster: Cluster, deployer: Deployer, images: ImageSource, config: OperatorConfig
+    ):
+        self.cluster, self.deployer, self.images, self.config = cluster, deployer, images, config
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self, key: tuple[str, str]) -> Iterator[None]:
+        """One pass per resource at a time (kopf handlers and drift watchers both call in)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def _backoff(self, key: tuple[str, str], pending: bool) -> float | None:
+        if not pending:
+            with self._guard:
+                self._attempts.pop(key, None)
+            return None
+        with self._guard:
+            n = self._attempts[key] = self._attempts.get(key, 0) + 1
+        return float(min(2 ** (n - 1), MAX_BACKOFF))
+
+    def pending(self) -> list[tuple[str, str]]:
+        """The resources whose last pass was Pending (waiting for caches or the registry)."""
+        with self._guard:
+            return sorted(self._attempts)
+
+    # -- the pass ------------------------------------------------------------------------------
+
+    def reconcile(self, namespace: str, name: str) -> Outcome:
+        key = (namespace, name)
+        with self._exclusive(key):
+            fd = self.cluster.filter_deployment(namespace, name)
+            if fd is None or fd["metadata"].get("deletionTimestamp"):
+                return Outcome(None)
+            old = fd.get("status") or {}
+            try:
+                spec = self._spec(fd)
+                pinned, request, deployment = self._resolve(fd, spec)
+            except _Failed as failure:
+                state = WorkloadState.PENDING if failure.retry else WorkloadState.FAILED
+                self._write(fd, self._failed_status(fd, old, state, failure.reason))
+                retry = self._backoff(key, failure.retry)
+                return Outcome(state, failure.reason, retry)
+            status, pending = self._deploy(fd, spec, pinned, request, deployment, old)
+            self._write(fd, status)
+            state = WorkloadState.PENDING if pending else WorkloadState.SUCCEEDED
+            ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+            return Outcome(state, ready["message"], self._backoff(key, pending))
+
+    def _spec(self, fd: Mapping[str, Any]) -> FilterDeploymentSpec:
+        try:
+            return FilterDeploymentSpec.model_validate(fd.get("spec") or {})
+        except ValidationError as exc:
+            raise _Failed("invalid spec: " + "; ".join(problems_of(exc, ["spec"]))) from None
+
+    def _resolve(
+        self, fd: Mapping[str, Any], spec: FilterDeploymentSpec
+    ) -> tuple[Pinned, DeployRequest, DeploymentSpec]:
+        meta = fd["metadata"]
+        pull = spec.filter.image_pull_options
+        options = RegistryOptions(plain_http=pull.plain_http, insecure=pull.insecure_skip_verify)
+        try:
+            credential = None
+            if pull.pull_secret:
+                from wasmkit.oci import parse
+
+                registry = parse(spec.filter.image).registry
+                credential = self.cluster.pull_credential(
+                    meta["namespace"], pull.pull_secret, registry
+                )
+            pinned = self.images.get(spec.filter.image, options, credential)
+            api, source = _DELIVERY[spec.deployment.istio.delivery]
+            request = DeployRequest(
+                image=str(pinned.image),
+                id=spec.filter_id(meta["name"], meta["namespace"]),
+                namespace=meta["namespace"],
+                config=Config(text=spec.filter.config),
+                labels=dict(spec.deployment.istio.labels),
+                workload_kind=WorkloadKind.parse(spec.deployment.istio.kind.value),
+                patch_context=PatchContext.parse(spec.filter.patch_context.value),
+                api=api,
+                source=source,
+                root_id=spec.filter.root_id,
+                cache_service=self.config.cache_service,
+                istio_version=self.config.istio_version,
+            )
+            return pinned, request, resolve_spec(request, pinned.info, self.config.istio_version)
+        except (ServiceUnavailable, IntegrityError) as exc:
+            raise _Failed(f"{exc}", retry=True) from None
+        except EnvironmentProblem as exc:  # forbidden by RBAC, a CRD missing
+            raise _Failed(f"{exc}", retry=True) from None
+        except WasmkitError as exc:  # not found, unauthorized, not a filter, bad id, ABI
+            raise _Failed(str(exc)) from None
+
+    def _deploy(
+        self,
+        fd: Mapping[str, Any],
+        spec: FilterDeploymentSpec,
+        pinned: Pinned,
+        request: DeployRequest,
+        deployment: DeploymentSpec,
+        old: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], bool]:
+        ns = fd["metadata"]["namespace"]
+        image = str(pinned.image)
+        kind = deployment.workload_kind
+        selected = [
+            w
+            for w in self.cluster.workloads(spec.deployment.istio.kind.value, ns)
+            if selects(spec.deployment.istio.labels, w)
+        ]
+        pods = self.cluster.pods(ns) if selected else []
+        reports = read_leases(self.cluster.cache_leases()) if selected else {}
+        ready: list[Workload] = []
+        waiting: list[Workload] = []
+        statuses: list[WorkloadStatus] = []
+        all_nodes: dict[str, NodeStatus] = {}
+        for obj in selected:
+            workload = workload_from(obj, kind)
+            nodes = node_statuses(nodes_of(obj, pods), image, reports)
+            all_nodes.update({n.name: n for n in nodes})
+            if all(n.ready for n in nodes):
+                ready.append(workload)
+                statuses.append(_workload_status(workload, WorkloadState.SUCCEEDED, ""))
+            else:
+                waiting.append(workload)
+                reason = waiting_reason(nodes)
+                statuses.append(_workload_status(workload, WorkloadState.PENDING, reason))
+        if deployment.api is Api.WASMPLUGIN and waiting:
+            # one WasmPlugin selects every workload: it waits for all of their nodes
+            statuses = [
+                s
+                if s.state is WorkloadState.PENDING
+                else s.model_copy(update={"state": WorkloadState.PENDING, "reason": _ONE_PLUGIN})
+                for s in statuses
+            ]
+        else:
+            self.deployer.apply(request, pinned.info, ready, waiting, owner_reference(fd))
+        pending = any(s.state is WorkloadState.PENDING for s in statuses)
+        applied = image if not pending else str(old.get("appliedImage") or "")
+        previous = old.get("conditions") or []
+        if pending:
+            first = next(s for s in statuses if s.state is WorkloadState.PENDING)
+            message = f"{first.kind}/{first.name}: {first.reason}"
+            ready_c = condition("Ready", False, "Pending", message, previous)
+        else:
+            message = (
+                f"{len(statuses)} workload(s) run {image}" if statuses else "no workload matches"
+            )
+            ready_c = condition("Ready", True, "Succeeded", message, previous)
+        failing = [n for n in all_nodes.values() if n.reason.startswith("pull failed")]
+        degraded = condition(
+            "Degraded",
+            bool(failing),
+            "CachePullFailed" if failing else "AsExpected",
+            f"{failing[0].name}: {failing[0].reason}" if failing else "",
+            previous,
+        )
+        status = FilterDeploymentStatus(
+            observed_generation=int(fd["metadata"].get("generation") or 0),
+            image=image,
+            digest=pinned.image.digest or "",
+            module_sha256=pinned.info.module_sha256,
+            applied_image=applied,
+            root_id=deployment.root_id,
+            workloads=statuses,
+            nodes=sorted(all_nodes.values(), key=lambda n: n.name),
+            conditions=[ready_c, degraded],
+        )
+        return status.wire(), pending
+
+    def _failed_status(
+        self, fd: Mapping[str, Any], old: Mapping[str, Any], state: WorkloadState, reason: str
+    ) -> dict[str, Any]:
+        previous = old.get("conditions") or []
+        wire = FilterDeploymentStatus.model_validate(_known(old)).wire()
+        wire["observedGeneration"] = int(fd["metadata"].get("generation") or 0)
+        wire["workloads"] = [
+            {**w, "state": state.value, "reason": reason[:300]} for w in wire["workloads"]
+        ]
+        wire["conditions"] = [
+            condition("Ready", False, state.value, reason, previous).model_dump(by_alias=True),
+            condition(
+                "Degraded", state is WorkloadState.FAILED, state.value, reason, previous
+            ).model_dump(by_alias=True),
+        ]
+        return wire
+
+    def _write(self, fd: Mapping[str, Any], status: dict[str, Any]) -> None:
+        if _same(fd.get("status") or {}, status):
+            return
+        meta = fd["metadata"]
+        self.cluster.write_status(meta["namespace"], meta["name"], status)
+
+    # -- deletion ------------------------------------------------------------------------------
+
+    def cleanup(self, fd: Mapping[str, Any]) -> None:
+        """Remove every object of the resource and restore its workloads (finalizer)."""
+        meta = fd["metadata"]
+        with self._exclusive((meta["namespace"], meta["name"])):
+            try:
+                spec = FilterDeploymentSpec.model_validate(fd.get("spec") or {})
+                filter_id = spec.filter_id(meta["name"], meta["namespace"])
+            except ValidationError:
+                return  # never valid: nothing was ever deployed for it
+            self.deployer.remove(filter_id, meta["namespace"])
+            with self._guard:
+                self._attempts.pop((meta["namespace"], meta["name"]), None)
+
+
+def _workload_status(workload: Workload, state: WorkloadState, reason: str) -> WorkloadStatus:
+    return WorkloadStatus(kind=workload.kind.kind, name=workload.name, state=state, reason=reason)
+
+
+def _known(status: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {f.alias or n for n, f in FilterDeploymentStatus.model_fields.items()}
+    try:
+        FilterDeploymentStatus.model_validate({k: v for k, v in status.items() if k in fields})
+    except ValidationError:
+        return {}
+    return {k: v for k, v in status.items() if k in fields}
+
+
+def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return _known(old) == new or FilterDeploymentStatus.model_validate(_known(old)).wire() == new

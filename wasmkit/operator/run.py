@@ -1,0 +1,120 @@
+"""Start the operator (``wasmkit operator run``) and the node cache (``wasmkit cache serve``).
+
+Both talk to the cluster of the current kubeconfig (or ``--kubeconfig``), or, inside a pod, of
+their service account. Both run until ``stop`` is set (the CLI: until interrupted).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmkit.kube import KubeClient
+from wasmkit.oci import LocalStore
+from wasmkit.operator.cache_server import CacheLoop, http_server
+from wasmkit.operator.cluster import CacheCluster, KubeDeployer, OperatorCluster
+from wasmkit.operator.images import ImageSource
+from wasmkit.operator.node_cache import NodeCache
+from wasmkit.operator.reconcile import OperatorConfig, Reconciler
+from wasmkit.operator.spec import KIND
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OperatorRun:
+    config: OperatorConfig
+    kubeconfig: Path | None = None
+    context: str | None = None
+    #: How often the caches' Leases are read while a resource waits for them.
+    lease_poll: float = 0.5
+
+
+def _poll_leases(
+    reconciler: Reconciler, cluster: OperatorCluster, every: float, stop: threading.Event
+) -> None:
+    """While something is Pending, re-run it as soon as a cache reports something new."""
+    last: object = None
+    while not stop.wait(every):
+        waiting = reconciler.pending()
+        if not waiting:
+            last = None
+            continue
+        try:
+            leases = cluster.cache_leases()
+        except Exception as exc:  # the next tick retries; kopf's backoff retries too
+            log.warning("cannot read the caches' Leases: %s", exc)
+            continue
+        seen = sorted(str(lease["metadata"].get("resourceVersion")) for lease in leases)
+        if seen == last:
+            continue
+        last = seen
+        for namespace, name in waiting:
+            reconciler.reconcile(namespace, name)
+
+
+def run_operator(
+    run: OperatorRun,
+    stop: threading.Event | None = None,
+    ready: threading.Event | None = None,
+) -> None:
+    from wasmkit.operator import _kopf
+
+    stop = stop or threading.Event()
+    kube = KubeClient.connect(run.kubeconfig, run.context)
+    cluster = OperatorCluster(kube, run.config.namespace)
+    images = ImageSource(LocalStore(), ttl=run.config.resync)
+    reconciler = Reconciler(cluster, KubeDeployer(kube), images, run.config)
+
+    def names(namespace: str | None) -> list[tuple[str, str, str]]:
+        return [
+            (
+                fd["metadata"]["namespace"],
+                fd["metadata"]["name"],
+                str(fd.get("spec", {}).get("deployment", {}).get("istio", {}).get("kind")),
+            )
+            for fd in kube.list(KIND, namespace)
+        ]
+
+    registry = _kopf.build_registry(
+        reconciler, kube.connection(), resync=run.config.resync, list_names=names
+    )
+    poller = threading.Thread(
+        target=_poll_leases,
+        args=(reconciler, cluster, run.lease_poll, stop),
+        name="lease-poll",
+        daemon=True,
+    )
+    poller.start()
+    try:
+        _kopf.run(registry, stop=stop, ready=ready)
+    finally:
+        stop.set()
+        kube.close()
+
+
+@dataclass(frozen=True)
+class CacheRun:
+    node: str
+    directory: Path
+    state_dir: Path
+    namespace: str = "wasmkit-system"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    interval: float = 2.0
+    kubeconfig: Path | None = None
+    context: str | None = None
+
+
+def serve_cache(run: CacheRun, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    cache = NodeCache(run.directory, run.state_dir)
+    with (
+        KubeClient.connect(run.kubeconfig, run.context) as kube,
+        http_server(cache, run.host, run.port) as server,
+    ):
+        log.info("node cache of %s serving on %s:%d", run.node, *server.server_address[:2])
+        loop = CacheLoop(cache, CacheCluster(kube, run.namespace), run.node, run.interval)
+        loop.run(stop)
