@@ -23,6 +23,7 @@ from typing import Any
 
 import kopf
 
+from wasmkit.errors import WasmkitError
 from wasmkit.kube import Connection
 from wasmkit.operator.reconcile import Outcome, Reconciler
 from wasmkit.operator.spec import GROUP, KIND, PLURAL, VERSION
@@ -37,8 +38,20 @@ WORKLOAD_KINDS = (
 MANAGED = {"app.kubernetes.io/managed-by": "wasmkit"}
 
 
-def _retry(outcome: Outcome) -> None:
-    if outcome.retry_after is not None:
+#: After the API server or the registry failed mid-pass (the pass is safe to repeat).
+ERROR_DELAY = 2.0
+
+
+def _pass(run: Callable[[], Outcome | None], *, retry: bool) -> None:
+    """Run a pass; with ``retry``, ask kopf to come back (Pending, or a failure mid-pass)."""
+    try:
+        outcome = run()
+    except WasmkitError as exc:
+        log.warning("pass failed, retrying: %s", exc)
+        if retry:
+            raise kopf.TemporaryError(str(exc), delay=ERROR_DELAY) from None
+        return
+    if retry and outcome is not None and outcome.retry_after is not None:
         raise kopf.TemporaryError(outcome.reason, delay=outcome.retry_after)
 
 
@@ -58,7 +71,6 @@ def build_registry(
 ) -> kopf.OperatorRegistry:
     """All handlers, on a registry of their own (several operators can run in one process)."""
     registry = kopf.OperatorRegistry()
-    fd = {"group": GROUP, "version": VERSION, "plural": PLURAL, "registry": registry}
     labels_seen: dict[str, dict[str, str]] = {}
     seen_lock = threading.Lock()
 
@@ -85,27 +97,31 @@ def build_registry(
             token=connection.token,
             certificate_path=connection.cert_file,
             private_key_path=connection.key_file,
-            default_namespace=None,
         )
 
-    @kopf.on.resume(**fd)
-    @kopf.on.create(**fd)
-    @kopf.on.update(**fd)
-    def changed(namespace: str, name: str, **_: Any) -> None:
-        _retry(reconciler.reconcile(namespace, name))
+    def changed(**kwargs: Any) -> None:
+        _pass(lambda: reconciler.reconcile(kwargs["namespace"], kwargs["name"]), retry=True)
 
-    @kopf.timer(**fd, interval=resync, initial_delay=resync)
-    def resync_timer(namespace: str, name: str, **_: Any) -> None:
-        reconciler.reconcile(namespace, name)
+    def resync_timer(**kwargs: Any) -> None:
+        _pass(lambda: reconciler.reconcile(kwargs["namespace"], kwargs["name"]), retry=False)
 
-    @kopf.on.delete(**fd)
-    def deleted(body: kopf.Body, **_: Any) -> None:
-        reconciler.cleanup(dict(body))
+    def deleted(**kwargs: Any) -> None:
+        try:
+            reconciler.cleanup(dict(kwargs["body"]))
+        except WasmkitError as exc:  # the finalizer stays until the cleanup is done
+            raise kopf.TemporaryError(f"cleanup: {exc}", delay=ERROR_DELAY) from None
 
-    def owned_changed(body: kopf.Body, namespace: str, **_: Any) -> None:
-        owner = _owner(body)
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(GROUP, VERSION, PLURAL, registry=registry)(changed)
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(deleted)
+    kopf.timer(GROUP, VERSION, PLURAL, interval=resync, initial_delay=resync, registry=registry)(
+        resync_timer
+    )
+
+    def owned_changed(**kwargs: Any) -> None:
+        owner = _owner(kwargs["body"])
         if owner is not None:
-            reconciler.reconcile(namespace, owner)
+            _pass(lambda: reconciler.reconcile(kwargs["namespace"], owner), retry=False)
 
     for group, version, plural in (
         ("networking.istio.io", "v1alpha3", "envoyfilters"),
@@ -113,25 +129,27 @@ def build_registry(
     ):
         kopf.on.event(group, version, plural, labels=MANAGED, registry=registry)(owned_changed)
 
-    def workload_changed(body: kopf.Body, type: str | None, namespace: str, **_: Any) -> None:
-        meta = body.get("metadata", {})
-        labels = dict(
-            body.get("spec", {}).get("template", {}).get("metadata", {}).get("labels") or {}
-        )
-        key = str(meta.get("uid"))
+    def workload_changed(**kwargs: Any) -> None:
+        body, kind = kwargs["body"], kwargs.get("type")
+        template = body.get("spec", {}).get("template", {}).get("metadata", {})
+        labels = dict(template.get("labels") or {})
+        key = str(body.get("metadata", {}).get("uid"))
         with seen_lock:
             before = labels_seen.get(key)
-            if type == "DELETED":
+            if kind == "DELETED":
                 labels_seen.pop(key, None)
             else:
                 labels_seen[key] = labels
-        if type is None or (type != "DELETED" and before == labels):
+        if kind is None or (kind != "DELETED" and before == labels):
             # the initial listing (resume handlers cover it), or an annotation (ours: the
             # mount) or the status changed: the selection cannot have changed
             return
-        for fd_namespace, fd_name, _kind in list_names(namespace):
-            if _kind == body.get("kind"):
-                reconciler.reconcile(fd_namespace, fd_name)
+        def run() -> None:
+            for fd_namespace, fd_name, fd_kind in list_names(kwargs["namespace"]):
+                if fd_kind == body.get("kind"):
+                    reconciler.reconcile(fd_namespace, fd_name)
+
+        _pass(run, retry=False)
 
     for group, version, plural in WORKLOAD_KINDS:
         kopf.on.event(group, version, plural, registry=registry)(workload_changed)

@@ -33,3 +33,15 @@ def publish(
         return push(store, ref, registry.options)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def world(kube_server, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The operator and two node caches (node-a, node-b) on the session's apiserver."""
+    from tests.integration.operator.world import make_world
+
+    with make_world(kube_server, tmp_path_factory.mktemp("operator")) as w:
+        w.start_cache("node-a")
+        w.start_cache("node-b")
+        w.start_operator()
+        yield w

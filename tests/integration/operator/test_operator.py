@@ -1,0 +1,324 @@
+"""The FilterDeployment operator on a real kube-apiserver, with node caches pulling from a real
+docker-registry. Each test has its own namespace; the operator and caches are shared."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.integration.oci.servers import Registry
+from tests.integration.operator.world import World
+from wasmkit.deploy.mounts import USER_VOLUME, USER_VOLUME_MOUNT
+from wasmkit.envoy.binary import find_envoy
+from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.process import EnvoyProcess
+from wasmkit.envoy.upstream import EchoUpstream
+from wasmkit.oci import PushResult
+
+pytestmark = [pytest.mark.registry, pytest.mark.slow, pytest.mark.envoy]
+
+
+def _spec(image: str, labels: dict[str, str], **istio: Any) -> dict[str, Any]:
+    return {
+        "deployment": {"istio": {"kind": "Deployment", "labels": labels, **istio}},
+        "filter": {"config": "world", "image": image, "imagePullOptions": {"plainHttp": True}},
+    }
+
+
+def _annotations(world: World, ns: str, name: str) -> dict[str, str]:
+    template = world.get_workload(ns, name)["spec"]["template"]["metadata"]
+    return dict(template.get("annotations") or {})
+
+
+def test_seed_resource_deploys_the_filter_and_reports_succeeded(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    pushed = publish("ceposta/demo-add-header:v0.2")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a", "node-b"])
+    world.workload(ns, "reviews", {"app": "reviews"}, ["node-a"])
+    world.filter_deployment(
+        ns,
+        "bookinfo-custom-filter",
+        _spec(registry.ref("ceposta/demo-add-header:v0.2"), {"app": "details"}),
+    )
+    fd = world.eventually(lambda: world.ready(ns, "bookinfo-custom-filter"), "Ready", 60)
+    status = fd["status"]
+    assert status["digest"] == pushed.manifest_digest
+    assert status["moduleSha256"] == pushed.module_sha256
+    assert status["rootID"] == "add_header"
+    assert status["workloads"] == [
+        {"kind": "Deployment", "name": "details", "state": "Succeeded", "reason": ""}
+    ]
+    assert [(n["name"], n["ready"]) for n in status["nodes"]] == [
+        ("node-a", True),
+        ("node-b", True),
+    ]
+    assert status["observedGeneration"] == fd["metadata"]["generation"]
+    # one EnvoyFilter, for the selected workload only, owned by the resource
+    [ef] = world.envoyfilters(ns)
+    assert ef["metadata"]["name"] == "details-bookinfo-custom-filter-" + ns
+    assert ef["metadata"]["ownerReferences"][0]["uid"] == fd["metadata"]["uid"]
+    assert ef["spec"]["workloadSelector"]["labels"]["app"] == "details"
+    patch = ef["spec"]["configPatches"][-1]["patch"]["value"]
+    wasm = patch["typed_config"]["config"]
+    assert wasm["vm_config"]["code"]["local"]["filename"].endswith("/" + pushed.module_sha256)
+    # the module is on both nodes, under the name the EnvoyFilter uses
+    for node in ("node-a", "node-b"):
+        assert (world.cache_dirs[node] / "modules" / pushed.module_sha256).is_file()
+    # the selected workload got the cache mount; the other one was not touched
+    details = _annotations(world, ns, "details")
+    assert json.loads(details[USER_VOLUME])[0]["hostPath"]["path"] == "/var/local/lib/wasme-cache"
+    assert USER_VOLUME_MOUNT in details
+    assert USER_VOLUME not in _annotations(world, ns, "reviews")
+    # what the operator wrote loads in a real Envoy, reading node-a's file, and adds the header
+    local = world.cache_dirs["node-a"] / "modules" / pushed.module_sha256
+    wasm["vm_config"]["code"]["local"]["filename"] = str(local)
+    assert _envoy_response_headers(patch, world.directory)["hello"] == "world"
+
+
+def _envoy_response_headers(http_filter: dict[str, Any], directory: Path) -> dict[str, str]:
+    run_dir = directory / f"envoy-{uuid.uuid4().hex[:6]}"
+    run_dir.mkdir()
+    with EchoUpstream() as upstream:
+        config = run_dir / "envoy.yaml"
+        config.write_text(
+            render_bootstrap(
+                [Listener("operator", http_filter)],
+                upstream_port=upstream.port,
+                access_log=str(run_dir / "access.log"),
+            )
+        )
+        with EnvoyProcess(find_envoy(), config, run_dir) as envoy:
+            port = envoy.listener_ports()["operator"]
+            response = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert response.status_code == 200, envoy.log_text()
+            return dict(response.headers)
+
+
+def test_bad_image_fails_with_the_reason_and_patches_nothing(
+    world: World, registry: Registry
+) -> None:
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.filter_deployment(
+        ns, "missing", _spec(registry.ref("nothing/here:v1"), {"app": "details"})
+    )
+
+    def failed() -> dict[str, Any] | None:
+        conditions = world.fd(ns, "missing").get("status", {}).get("conditions", [])
+        ready = next((c for c in conditions if c["type"] == "Ready"), None)
+        return ready if ready and ready["reason"] == "Failed" else None
+
+    ready = world.eventually(failed, "Failed")
+    assert "nothing/here" in ready["message"]
+    assert world.envoyfilters(ns) == []
+    assert _annotations(world, ns, "details") == {}
+
+
+def test_bad_specs_are_rejected_by_the_api_schema(world: World) -> None:
+    ns = world.namespace_for_test()
+    bad = [
+        {"deployment": {"istio": {"kind": "Pod"}}, "filter": {"image": "a/b:c"}},
+        {"deployment": {"istio": {}}, "filter": {}},
+        {"deployment": {"istio": {}}, "filter": {"image": "a/b", "id": "Not_A_Name"}},
+        {"deployment": {"istio": {"delivery": "ftp"}}, "filter": {"image": "a/b"}},
+        {"deployment": {"istio": {}}, "filter": {"image": "a/b", "colour": "blue"}},
+        {"filter": {"image": "a/b"}},
+    ]
+    for i, spec in enumerate(bad):
+        obj = {
+            "apiVersion": "wasme.io/v1",
+            "kind": "FilterDeployment",
+            "metadata": {"name": f"bad-{i}", "namespace": ns},
+            "spec": spec,
+        }
+        with pytest.raises(RuntimeError, match=r"422|400"):
+            world.kube.request(
+                "POST",
+                f"/apis/wasme.io/v1/namespaces/{ns}/filterdeployments",
+                body=obj,
+                params={"fieldValidation": "Strict"},
+            )
+    # the seed document itself is accepted as it is
+    seed = {
+        "apiVersion": "wasme.io/v1",
+        "kind": "FilterDeployment",
+        "metadata": {"name": "bookinfo-custom-filter", "namespace": ns},
+        "spec": {
+            "deployment": {"istio": {"kind": "Deployment", "labels": {"app": "details"}}},
+            "filter": {"config": "world", "image": "registry.example/ceposta/demo-add-header:v0.2"},
+        },
+    }
+    created = world.kube.request(
+        "POST",
+        f"/apis/wasme.io/v1/namespaces/{ns}/filterdeployments",
+        body=seed,
+        params={"fieldValidation": "Strict"},
+    )
+    assert created["spec"]["deployment"]["istio"]["delivery"] == "cache"  # defaulted by the API
+    world.kube.delete(seed)
+
+
+def test_cache_slow_keeps_the_workload_pending_and_unpatched_until_its_node_holds_it(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    pushed = publish("slow/filter:v1")
+    ns = world.namespace_for_test()
+    world.workload(ns, "late", {"app": "late"}, ["node-a", "node-slow"])
+    world.kube.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-slow"}})
+    world.filter_deployment(ns, "slow", _spec(registry.ref("slow/filter:v1"), {"app": "late"}))
+
+    def pending_on_slow() -> dict[str, Any] | None:
+        workloads = world.fd(ns, "slow").get("status", {}).get("workloads", [])
+        return workloads[0] if workloads and "node-slow" in workloads[0]["reason"] else None
+
+    workload = world.eventually(pending_on_slow, "Pending, waiting for node-slow")
+    assert workload["state"] == "Pending"
+    # node-a holds it already; the workload is still not patched, no EnvoyFilter exists
+    world.eventually(
+        lambda: (world.cache_dirs["node-a"] / "modules" / pushed.module_sha256).is_file(),
+        "node-a holds the module",
+    )
+    assert world.envoyfilters(ns) == []
+    assert _annotations(world, ns, "late") == {}
+    try:
+        modules = world.start_cache("node-slow")
+        world.eventually(lambda: world.ready(ns, "slow"), "Ready once node-slow holds it", 60)
+        assert (modules / pushed.module_sha256).is_file()
+        assert len(world.envoyfilters(ns)) == 1
+        assert USER_VOLUME in _annotations(world, ns, "late")
+    finally:
+        world.stop_cache("node-slow")
+
+
+def test_drift_is_repaired_and_deletion_restores_everything(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    publish("drift/filter:v1")
+    ns = world.namespace_for_test()
+    mine = json.dumps([{"name": "mine", "emptyDir": {}}])
+    world.workload(ns, "details", {"app": "details"}, ["node-a"], annotations={USER_VOLUME: mine})
+    world.filter_deployment(ns, "drift", _spec(registry.ref("drift/filter:v1"), {"app": "details"}))
+    world.eventually(lambda: world.ready(ns, "drift"), "Ready", 60)
+    [ef] = world.envoyfilters(ns)
+
+    # a deleted EnvoyFilter comes back
+    world.kube.delete(ef)
+    world.eventually(
+        lambda: [
+            e for e in world.envoyfilters(ns) if e["metadata"]["uid"] != ef["metadata"]["uid"]
+        ],
+        "the EnvoyFilter restored",
+    )
+
+    # a new matching workload is picked up; one relabelled away is cleaned
+    world.workload(ns, "details-v2", {"app": "details"}, ["node-b"])
+    world.eventually(lambda: len(world.envoyfilters(ns)) == 2, "the new workload's EnvoyFilter")
+    world.workload(ns, "details-v2", {"app": "other"}, ["node-b"])
+    world.eventually(lambda: len(world.envoyfilters(ns)) == 1, "the relabelled workload cleaned")
+    world.eventually(
+        lambda: USER_VOLUME not in _annotations(world, ns, "details-v2"), "its mount removed"
+    )
+
+    # a config change is rolled out
+    spec = _spec(registry.ref("drift/filter:v1"), {"app": "details"})
+    spec["filter"]["config"] = "tomorrow"
+    world.filter_deployment(ns, "drift", spec)
+
+    def configured() -> bool:
+        [e] = world.envoyfilters(ns)
+        value = e["spec"]["configPatches"][-1]["patch"]["value"]["typed_config"]["config"]
+        return bool(value["configuration"]["value"] == "tomorrow")
+
+    world.eventually(configured, "the new configuration")
+
+    # deletion removes the EnvoyFilter and restores the workload's own annotation exactly
+    world.kube.delete(
+        {
+            "apiVersion": "wasme.io/v1",
+            "kind": "FilterDeployment",
+            "metadata": {"name": "drift", "namespace": ns},
+        }
+    )
+    world.eventually(
+        lambda: not world.kube.exists(f"/apis/wasme.io/v1/namespaces/{ns}/filterdeployments/drift"),
+        "the resource gone",
+    )
+    assert world.envoyfilters(ns) == []
+    assert _annotations(world, ns, "details") == {USER_VOLUME: mine}
+
+
+def test_a_repushed_tag_rolls_out_the_new_digest(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    first = publish("moving/filter:latest")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.filter_deployment(
+        ns, "moving", _spec(registry.ref("moving/filter:latest"), {"app": "details"})
+    )
+    world.eventually(lambda: world.ready(ns, "moving", first.manifest_digest), "Ready on v1", 60)
+    second = publish("moving/filter:latest", wat="bodies", root_id="add_header")
+    assert second.manifest_digest != first.manifest_digest
+    fd = world.eventually(
+        lambda: world.ready(ns, "moving", second.manifest_digest), "Ready on the re-push", 60
+    )
+    assert fd["status"]["appliedImage"].endswith(second.manifest_digest)
+    [ef] = world.envoyfilters(ns)
+    code = ef["spec"]["configPatches"][-1]["patch"]["value"]["typed_config"]["config"]["vm_config"][
+        "code"
+    ]
+    assert code["local"]["filename"].endswith(second.module_sha256)
+
+
+def test_two_filters_on_one_workload_share_one_mount(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    publish("two/one:v1")
+    publish("two/two:v1", wat="bodies", root_id="add_header")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.filter_deployment(ns, "one", _spec(registry.ref("two/one:v1"), {"app": "details"}))
+    world.filter_deployment(ns, "two", _spec(registry.ref("two/two:v1"), {"app": "details"}))
+    world.eventually(lambda: world.ready(ns, "one") and world.ready(ns, "two"), "both Ready", 60)
+    assert len(world.envoyfilters(ns)) == 2
+    volumes = json.loads(_annotations(world, ns, "details")[USER_VOLUME])
+    assert len(volumes) == 1
+    # removing one keeps the mount the other still uses
+    world.kube.delete(
+        {
+            "apiVersion": "wasme.io/v1",
+            "kind": "FilterDeployment",
+            "metadata": {"name": "one", "namespace": ns},
+        }
+    )
+    world.eventually(lambda: len(world.envoyfilters(ns)) == 1, "one EnvoyFilter left")
+    assert len(json.loads(_annotations(world, ns, "details")[USER_VOLUME])) == 1
+
+
+def test_operator_killed_mid_reconcile_converges_without_duplicates(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    publish("restart/filter:v1")
+    ns = world.namespace_for_test()
+    for i in range(3):
+        world.workload(ns, f"w{i}", {"tier": "web"}, ["node-a", "node-b"])
+    world.filter_deployment(
+        ns, "restart", _spec(registry.ref("restart/filter:v1"), {"tier": "web"})
+    )
+    world.eventually(lambda: world.fd(ns, "restart").get("status"), "a first status")
+    world.stop_operator(kill=True)
+    try:
+        world.start_operator()
+        world.eventually(lambda: world.ready(ns, "restart"), "Ready after the restart", 60)
+    finally:
+        pass
+    names = sorted(e["metadata"]["name"] for e in world.envoyfilters(ns))
+    assert names == [f"w{i}-restart-{ns}" for i in range(3)]
