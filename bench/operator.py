@@ -25,11 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.kube_server import istio_crds, kube_binaries, run_kube_server  # noqa: E402
-
 from tests.conftest import compile_wat  # noqa: E402
 from tests.integration.oci.servers import run_registry  # noqa: E402
 from tests.integration.operator.world import World, eventually, make_world  # noqa: E402
+from tests.kube_server import istio_crds, kube_binaries, run_kube_server  # noqa: E402
 from wasmkit.deploy import DeployRequest, ImageInfo  # noqa: E402
 from wasmkit.deploy.apply import deploy  # noqa: E402
 from wasmkit.kube import KubeClient  # noqa: E402

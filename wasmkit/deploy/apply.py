@@ -14,7 +14,7 @@ either when nothing would change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -183,9 +183,21 @@ def _mount_change(
 
 
 def deploy(
-    kube: KubeClient, request: DeployRequest, image: ImageInfo, *, dry_run: bool = False
+    kube: KubeClient,
+    request: DeployRequest,
+    image: ImageInfo,
+    *,
+    dry_run: bool = False,
+    targets: Sequence[Workload] | None = None,
+    keep: Sequence[Workload] = (),
+    owner: Mapping[str, Any] | None = None,
 ) -> DeployResult:
-    """Resolve ``request`` against the cluster's Istio and workloads, and apply it."""
+    """Resolve ``request`` against the cluster's Istio and workloads, and apply it.
+
+    The operator chooses the workloads itself (``targets``: those whose nodes hold the module;
+    none is an answer, not an error); the objects of the workloads in ``keep`` stay as they are
+    (still waiting for their nodes), and every object gets ``owner`` as its owner reference.
+    """
     start = kube.requests
     running = cluster_istio_version(kube)
     version = request.istio_version or running
@@ -196,16 +208,24 @@ def deploy(
     if running and find_platform("istio", running).version != spec.platform.version:
         notes += (f"the cluster runs istiod {running}, but objects are rendered for {version}",)
     workloads = list_workloads(kube, spec.workload_kind, spec.namespace)
-    targets = matching(workloads, spec.labels)
-    if not targets:
-        raise _no_match(spec, workloads)
+    if targets is None:
+        targets = matching(workloads, spec.labels)
+        if not targets:
+            raise _no_match(spec, workloads)
+    targets = list(targets)
+    kept = {w.ref for w in keep}
     existing = {
         (o["kind"], o["metadata"]["name"]): o
         for kind in _FILTER_KINDS
         for o in _owned(kube, kind, spec.namespace, spec.id)
+        if o["metadata"].get("annotations", {}).get(WORKLOAD_ANNOTATION) not in kept
     }
-    objects = render_objects(spec, targets)
-    notes += istio_check(objects, running or version)
+    objects = render_objects(spec, targets) if targets or spec.api is not Api.WASMPLUGIN else []
+    if objects:
+        notes += istio_check(objects, running or version)
+    if owner is not None:
+        for obj in objects:
+            obj["metadata"]["ownerReferences"] = [dict(owner)]
     changes: list[Change] = []
     patches: list[dict[str, Any]] = []
     for obj in objects:

@@ -69,8 +69,47 @@ RESOURCES: dict[str, Resource] = {
             "wasmplugins",
             crd="wasmplugins.extensions.istio.io",
         ),
+        # the FilterDeployment operator and its node cache (wasmkit.operator)
+        Resource(
+            "FilterDeployment",
+            "wasme.io/v1",
+            "filterdeployments",
+            crd="filterdeployments.wasme.io",
+        ),
+        Resource("Pod", "v1", "pods"),
+        Resource("Secret", "v1", "secrets"),
+        Resource("Service", "v1", "services"),
+        Resource("ServiceAccount", "v1", "serviceaccounts"),
+        Resource("Lease", "coordination.k8s.io/v1", "leases"),
+        Resource("Role", "rbac.authorization.k8s.io/v1", "roles"),
+        Resource("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings"),
+        Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", namespaced=False),
+        Resource(
+            "ClusterRoleBinding",
+            "rbac.authorization.k8s.io/v1",
+            "clusterrolebindings",
+            namespaced=False,
+        ),
+        Resource(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io/v1",
+            "customresourcedefinitions",
+            namespaced=False,
+        ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the cluster, for a second client of the same cluster (kopf's)."""
+
+    server: str
+    verify: bool
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+    token: str | None
 
 
 def resource(kind: str) -> Resource:
@@ -118,6 +157,19 @@ class KubeClient:
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
+
+    def connection(self) -> Connection:
+        c = self._api.configuration
+        auth = (c.api_key or {}).get("authorization") or (c.api_key or {}).get("BearerToken")
+        token = str(auth).removeprefix("Bearer ").strip() if auth else None
+        return Connection(
+            server=self.host,
+            verify=bool(c.verify_ssl),
+            ca_file=c.ssl_ca_cert,
+            cert_file=c.cert_file,
+            key_file=c.key_file,
+            token=token,
+        )
 
     def __enter__(self) -> KubeClient:
         return self
@@ -245,6 +297,22 @@ class KubeClient:
                 f"(does namespace {meta.get('namespace')} exist? is {res.plural} served?)",
                 hint="create the namespace, or install the CRDs the object needs",
             )
+        return data
+
+    def apply_status(self, obj: Mapping[str, Any], *, field_manager: str) -> KubeObject:
+        """Server-side apply ``obj``'s ``status`` on the status subresource."""
+        res = resource(str(obj["kind"]))
+        meta = obj["metadata"]
+        data = self.request(
+            "PATCH",
+            res.path(meta.get("namespace"), meta["name"]) + "/status",
+            body=dict(obj),
+            content_type="application/apply-patch+yaml",
+            query={"fieldManager": field_manager, "force": "true"},
+            what=("patch", f"{res.plural}/status", meta.get("namespace")),
+        )
+        if data is None:
+            raise KubeApiMissing(f"{res.kind} {meta.get('namespace')}/{meta['name']} is gone")
         return data
 
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False) -> bool:

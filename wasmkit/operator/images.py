@@ -51,8 +51,7 @@ class ImageSource:
         return pinned
 
     def get(self, image: str, options: RegistryOptions, credential: Credential | None) -> Pinned:
-        pinned = self.pin(image, options, credential)
-        by_digest = pinned.with_digest(pinned.digest or "")
+        by_digest = self.pin(image, options, credential)
         try:
             record = self.store.resolve(by_digest)
         except UnknownImage:

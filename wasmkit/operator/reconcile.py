@@ -143,10 +143,12 @@ def owner_reference(fd: Mapping[str, Any]) -> dict[str, Any]:
 _ONE_PLUGIN = "waiting for the other workloads' nodes (one WasmPlugin selects them all)"
 
 
-class _Failed(Exception):
-    def __init__(self, reason: str, *, retry: bool = False):
-        super().__init__(reason)
-        self.reason, self.retry = reason, retry
+@dataclass(frozen=True)
+class _Failed:
+    """Why a pass stopped before deploying anything; ``retry``: Pending, else Failed."""
+
+    reason: str
+    retry: bool = False
 
 
 class Reconciler:
@@ -193,29 +195,31 @@ class Reconciler:
             if fd is None or fd["metadata"].get("deletionTimestamp"):
                 return Outcome(None)
             old = fd.get("status") or {}
-            try:
-                spec = self._spec(fd)
-                pinned, request, deployment = self._resolve(fd, spec)
-            except _Failed as failure:
+            spec = self._spec(fd)
+            resolved = spec if isinstance(spec, _Failed) else self._resolve(fd, spec)
+            if isinstance(resolved, _Failed):
+                failure = resolved
                 state = WorkloadState.PENDING if failure.retry else WorkloadState.FAILED
                 self._write(fd, self._failed_status(fd, old, state, failure.reason))
                 retry = self._backoff(key, failure.retry)
                 return Outcome(state, failure.reason, retry)
+            assert not isinstance(spec, _Failed)
+            pinned, request, deployment = resolved
             status, pending = self._deploy(fd, spec, pinned, request, deployment, old)
             self._write(fd, status)
             state = WorkloadState.PENDING if pending else WorkloadState.SUCCEEDED
             ready = next(c for c in status["conditions"] if c["type"] == "Ready")
             return Outcome(state, ready["message"], self._backoff(key, pending))
 
-    def _spec(self, fd: Mapping[str, Any]) -> FilterDeploymentSpec:
+    def _spec(self, fd: Mapping[str, Any]) -> FilterDeploymentSpec | _Failed:
         try:
             return FilterDeploymentSpec.model_validate(fd.get("spec") or {})
         except ValidationError as exc:
-            raise _Failed("invalid spec: " + "; ".join(problems_of(exc, ["spec"]))) from None
+            return _Failed("invalid spec: " + "; ".join(problems_of(exc, ["spec"])))
 
     def _resolve(
         self, fd: Mapping[str, Any], spec: FilterDeploymentSpec
-    ) -> tuple[Pinned, DeployRequest, DeploymentSpec]:
+    ) -> tuple[Pinned, DeployRequest, DeploymentSpec] | _Failed:
         meta = fd["metadata"]
         pull = spec.filter.image_pull_options
         options = RegistryOptions(plain_http=pull.plain_http, insecure=pull.insecure_skip_verify)
@@ -244,9 +248,9 @@ class Reconciler:
             )
             return pinned, request, resolve_spec(request, pinned.info, self.config.istio_version)
         except EnvironmentProblem as exc:  # registry down, bytes altered, RBAC, a CRD missing
-            raise _Failed(str(exc), retry=True) from None
+            return _Failed(str(exc), retry=True)
         except WasmkitError as exc:  # not found, unauthorized, not a filter, bad id, ABI
-            raise _Failed(str(exc)) from None
+            return _Failed(str(exc))
 
     def _deploy(
         self,
