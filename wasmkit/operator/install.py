@@ -11,13 +11,14 @@ the one the operator checked before writing the Istio objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from wasmkit.errors import UsageError
 from wasmkit.operator.crd import crd
 from wasmkit.operator.spec import GROUP, PLURAL
 
 OPERATOR_NAME = "wasmkit-operator"
+INSTALL_FIELD_MANAGER = "wasmkit-install"
 CACHE_NAME = "wasmkit-cache"
 DEFAULT_NAMESPACE = "wasmkit-system"
 DEFAULT_IMAGE = "ghcr.io/wasmkit/wasmkit:0.1.0"
@@ -236,9 +237,11 @@ def install(
 ) -> list[dict[str, Any]]:
     """The install's objects; applied to the cluster unless ``dry_run``."""
     objects = manifests(options)
-    if not dry_run:
-        raise UsageError(
-            "applying the install to a cluster is not available yet",
-            hint="wasmkit operator install --dry-run -o yaml | kubectl apply --server-side -f -",
-        )
+    if dry_run:
+        return objects
+    from wasmkit.kube import KubeClient
+
+    with KubeClient.connect(Path(kubeconfig) if kubeconfig else None) as kube:
+        for obj in objects:  # CRD and Namespace first: what follows needs them
+            kube.apply(obj, field_manager=INSTALL_FIELD_MANAGER)
     return objects

@@ -322,3 +322,18 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
         pass
     names = sorted(e["metadata"]["name"] for e in world.envoyfilters(ns))
     assert names == [f"w{i}-restart-{ns}" for i in range(3)]
+
+
+def test_operator_install_applies_every_object(world: World) -> None:
+    from wasmkit.cli._app import run_cli
+    from wasmkit.cli.main import cli
+
+    ns = f"install-{uuid.uuid4().hex[:6]}"
+    code = run_cli(cli, ["operator", "install", "--namespace", ns, "--cache-image", "reg.local/cache:1",
+                         "--kubeconfig", str(world.kube.kubeconfig)])
+    assert code == 0
+    daemonset = world.kube.get(f"/apis/apps/v1/namespaces/{ns}/daemonsets/wasmkit-cache")
+    assert daemonset["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.local/cache:1"
+    assert world.kube.exists(f"/apis/apps/v1/namespaces/{ns}/deployments/wasmkit-operator")
+    role = world.kube.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/wasmkit-operator")
+    assert all("*" not in rule["verbs"] for rule in role["rules"])
