@@ -91,7 +91,7 @@ def cold_start(world: World, image: str, resources: int, workloads: int) -> tupl
     elapsed = time.perf_counter() - start
     world.stop_operator()
     log = (world.directory / "operator.log").read_text(errors="replace")
-    counts = re.findall(r"operator stopped: (\d+) reconcile passes, (\d+) API requests", log)
+    counts = re.findall(r"operator counts: (\d+) reconcile passes, (\d+) API requests", log)
     passes, requests = map(int, counts[-1]) if counts else (0, 0)
     per = f"{requests / passes:.1f}" if passes else "n/a"
     return elapsed, f"{passes} passes, {requests} requests, {per} per pass"

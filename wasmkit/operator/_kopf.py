@@ -67,7 +67,7 @@ def build_registry(
     connection: Connection,
     *,
     resync: float,
-    list_names: Callable[[str | None], list[tuple[str, str, str]]],
+    list_names: Callable[[str | None], list[tuple[str, str, str, dict[str, str]]]],
 ) -> kopf.OperatorRegistry:
     """All handlers, on a registry of their own (several operators can run in one process)."""
     registry = kopf.OperatorRegistry()
@@ -87,6 +87,9 @@ def build_registry(
         settings.watching.server_timeout = 60
         settings.networking.error_backoffs = [0.5, 1, 2, 5, 10]
         settings.execution.max_workers = 8
+        # stop promptly: nothing of ours needs a grace period (every pass can be repeated)
+        settings.process.ultimate_exiting_timeout = 5
+        settings.background.instant_exit_timeout = 1
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -144,9 +147,14 @@ def build_registry(
             # the initial listing (resume handlers cover it), or an annotation (ours: the
             # mount) or the status changed: the selection cannot have changed
             return
+
         def run() -> None:
-            for fd_namespace, fd_name, fd_kind in list_names(kwargs["namespace"]):
-                if fd_kind == body.get("kind"):
+            for fd_namespace, fd_name, fd_kind, selector in list_names(kwargs["namespace"]):
+                concerned = any(
+                    all(seen.get(k) == v for k, v in selector.items())
+                    for seen in (labels, before or {})
+                )
+                if fd_kind == body.get("kind") and concerned:
                     reconciler.reconcile(fd_namespace, fd_name)
 
         _pass(run, retry=False)

@@ -265,6 +265,7 @@ def _bind(kube: KubeServer, user: str, namespace: str, rules: list[Any]) -> None
 @contextmanager
 def make_world(kube: KubeServer, directory: Path) -> Iterator[World]:
     """Our CRD installed, an operator namespace, and kubeconfigs with the install's RBAC."""
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "crd.yaml"
     import yaml
 
