@@ -10,6 +10,7 @@ import click
 import yaml
 
 from wasmkit.cli._app import output
+from wasmkit.operator.install import DEFAULT_CACHE_PORT, DEFAULT_IMAGE, DEFAULT_NAMESPACE
 
 
 @click.group()
@@ -34,12 +35,36 @@ def _render(objects: list[dict[str, Any]], fmt: str) -> str:
 @operator.command()
 @click.option("--dry-run", is_flag=True, help="Print the objects instead of applying them.")
 @click.option(
-    "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="The format of --dry-run's objects.",
 )
-@click.option("--namespace", default="wasmkit-system", show_default=True)
-@click.option("--operator-image", default="ghcr.io/wasmkit/wasmkit:0.1.0", show_default=True)
-@click.option("--cache-image", default="ghcr.io/wasmkit/wasmkit:0.1.0", show_default=True)
-@click.option("--cache-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="For the operator and caches."
+)
+@click.option(
+    "--operator-image",
+    default=DEFAULT_IMAGE,
+    show_default=True,
+    help="The image the operator Deployment runs.",
+)
+@click.option(
+    "--cache-image",
+    default=DEFAULT_IMAGE,
+    show_default=True,
+    help="The image the node cache DaemonSet runs.",
+)
+@click.option(
+    "--cache-port",
+    default=DEFAULT_CACHE_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The port the caches serve GET /<sha256> on.",
+)
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Default: $KUBECONFIG.")
 def install(
     dry_run: bool,
@@ -70,12 +95,17 @@ def install(
 @click.option("--context", help="The kubeconfig context (default: the current one).")
 @click.option("--in-cluster", is_flag=True, help="Use the pod's service account (no kubeconfig).")
 @click.option(
-    "--namespace", default="wasmkit-system", show_default=True, help="Where the node caches report."
+    "--namespace",
+    default=DEFAULT_NAMESPACE,
+    show_default=True,
+    help="Where the node caches report.",
 )
 @click.option(
     "--istio-version", default="1.29", show_default=True, help="The mesh's Istio release."
 )
-@click.option("--cache-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--cache-port", default=DEFAULT_CACHE_PORT, show_default=True, type=click.IntRange(1, 65535)
+)
 @click.option(
     "--resync",
     default=60.0,
@@ -127,12 +157,12 @@ def cache() -> None:
 )
 @click.option(
     "--listen",
-    default="127.0.0.1:8080",
+    default=f"127.0.0.1:{DEFAULT_CACHE_PORT}",
     show_default=True,
     help="HOST:PORT to serve GET /<sha256> on.",
 )
 @click.option(
-    "--namespace", default="wasmkit-system", show_default=True, help="Where the Lease is written."
+    "--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Where the Lease is written."
 )
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between syncs.")
 @click.option(

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wasmkit.deploy import CacheService
+from wasmkit.deploy.spec import CACHE_DIR
 from wasmkit.operator.crd import crd
 from wasmkit.operator.spec import GROUP, PLURAL
 
 OPERATOR_NAME = "wasmkit-operator"
 INSTALL_FIELD_MANAGER = "wasmkit-install"
-CACHE_NAME = "wasmkit-cache"
-DEFAULT_NAMESPACE = "wasmkit-system"
+CACHE_NAME = CacheService().name
+DEFAULT_NAMESPACE = CacheService().namespace
 DEFAULT_IMAGE = "ghcr.io/wasmkit/wasmkit:0.1.0"
-DEFAULT_CACHE_PORT = 8080
+DEFAULT_CACHE_PORT = CacheService().port
 #: Where the node cache keeps modules on each node (hostPath), named by the module's sha256.
-NODE_CACHE_DIR = "/var/local/lib/wasme-cache"
+NODE_CACHE_DIR = CACHE_DIR
 #: Where the cache keeps its image store (blobs, records), outside the directory pods mount.
 NODE_STATE_DIR = "/var/lib/wasmkit-cache"
 #: The operator's own image store (it reads each image once to learn its module and root ids).

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from wasmkit.operator.install import CACHE_NAME
 from wasmkit.operator.node_cache import Report
 from wasmkit.operator.spec import Condition, NodeStatus
 
@@ -83,7 +84,7 @@ def lease_body(node: str, report: Report, now: datetime | None = None) -> dict[s
                 HELD_ANNOTATION: json.dumps(report.held, sort_keys=True),
                 FAILED_ANNOTATION: json.dumps(report.failed, sort_keys=True),
             },
-            "labels": {"app.kubernetes.io/name": "wasmkit-cache"},
+            "labels": {"app.kubernetes.io/name": CACHE_NAME},
         },
         "spec": {"holderIdentity": node, "renewTime": stamp},
     }

@@ -17,6 +17,7 @@ from wasmkit.oci import LocalStore
 from wasmkit.operator.cache_server import CacheLoop, http_server
 from wasmkit.operator.cluster import CacheCluster, KubeDeployer, OperatorCluster
 from wasmkit.operator.images import ImageSource
+from wasmkit.operator.install import DEFAULT_CACHE_PORT, DEFAULT_NAMESPACE
 from wasmkit.operator.node_cache import NodeCache
 from wasmkit.operator.reconcile import OperatorConfig, Reconciler
 from wasmkit.operator.spec import KIND
@@ -125,9 +126,9 @@ class CacheRun:
     node: str
     directory: Path
     state_dir: Path
-    namespace: str = "wasmkit-system"
+    namespace: str = DEFAULT_NAMESPACE
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = DEFAULT_CACHE_PORT
     interval: float = 2.0
     kubeconfig: Path | None = None
     context: str | None = None

@@ -247,10 +247,7 @@ def test_drift_is_repaired_and_deletion_restores_everything(
             "metadata": {"name": "drift", "namespace": ns},
         }
     )
-    world.eventually(
-        lambda: not world.kube.exists(f"/apis/wasme.io/v1/namespaces/{ns}/filterdeployments/drift"),
-        "the resource gone",
-    )
+    world.eventually(lambda: world.gone(ns, "drift"), "the resource gone")
     assert world.envoyfilters(ns) == []
     assert _annotations(world, ns, "details") == {USER_VOLUME: mine}
 
@@ -329,11 +326,22 @@ def test_operator_install_applies_every_object(world: World) -> None:
     from wasmkit.cli.main import cli
 
     ns = f"install-{uuid.uuid4().hex[:6]}"
-    code = run_cli(cli, ["operator", "install", "--namespace", ns, "--cache-image", "reg.local/cache:1",
-                         "--kubeconfig", str(world.kube.kubeconfig)])
+    code = run_cli(
+        cli,
+        [
+            "operator",
+            "install",
+            "--namespace",
+            ns,
+            "--cache-image",
+            "reg.local/cache:1",
+            "--kubeconfig",
+            str(world.kube.kubeconfig),
+        ],
+    )
     assert code == 0
     daemonset = world.kube.get(f"/apis/apps/v1/namespaces/{ns}/daemonsets/wasmkit-cache")
     assert daemonset["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.local/cache:1"
-    assert world.kube.exists(f"/apis/apps/v1/namespaces/{ns}/deployments/wasmkit-operator")
+    assert world.kube.status(f"/apis/apps/v1/namespaces/{ns}/deployments/wasmkit-operator") == 200
     role = world.kube.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/wasmkit-operator")
     assert all("*" not in rule["verbs"] for rule in role["rules"])

@@ -8,6 +8,8 @@ process with its own module directory, and a workload's Pods are objects with ``
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 import uuid
@@ -15,9 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from tests.kube_server import KubeServer, _Process, free_port
+from tests.kube_server import KubeServer, free_port
+from wasmkit._process import ManagedProcess
 from wasmkit.operator.crd import crd
 from wasmkit.operator.install import (
     CACHE_NAMESPACE_RULES,
@@ -31,19 +34,23 @@ FD_API = "/apis/wasme.io/v1"
 
 
 def eventually(
-    check: Callable[[], T], what: str, timeout: float = 30.0, logs: Callable[[], str] = lambda: ""
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float = 30.0,
+    logs: Callable[[], str] = lambda: "",
 ) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` and the logs."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: object = None
     while time.monotonic() < deadline:
         try:
-            last = check()
+            value = check()
         except (KeyError, IndexError, TypeError, RuntimeError) as exc:
             last = exc
         else:
-            if last:
-                return last
+            if value:
+                return value
+            last = value
         time.sleep(0.1)
     raise AssertionError(f"{what}: not after {timeout}s (last: {last!r})\n{logs()}")
 
@@ -55,10 +62,10 @@ class World:
     namespace: str  # the operator's: caches' Leases
     operator_kubeconfig: Path
     cache_kubeconfig: Path
-    caches: dict[str, _Process] = field(default_factory=dict)
+    caches: dict[str, ManagedProcess] = field(default_factory=dict)
     cache_dirs: dict[str, Path] = field(default_factory=dict)
     cache_ports: dict[str, int] = field(default_factory=dict)
-    operator: _Process | None = None
+    operator: ManagedProcess | None = None
 
     # -- processes -----------------------------------------------------------------------------
 
@@ -66,7 +73,7 @@ class World:
         self.kube.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
         directory = self.cache_dirs.setdefault(node, self.directory / f"node-{node}")
         port = self.cache_ports.setdefault(node, free_port())
-        self.caches[node] = _Process(
+        self.caches[node] = self._start(
             f"cache-{node}",
             [
                 sys.executable,
@@ -94,11 +101,16 @@ class World:
         )
         return directory / "modules"
 
+    def _start(self, name: str, command: list[str], directory: Path) -> ManagedProcess:
+        process = ManagedProcess(name, command, directory)
+        process.start()
+        return process
+
     def stop_cache(self, node: str) -> None:
         self.caches.pop(node).stop()
 
     def start_operator(self, resync: float = 3.0) -> None:
-        self.operator = _Process(
+        self.operator = self._start(
             "operator",
             [
                 sys.executable,
@@ -122,9 +134,8 @@ class World:
     def stop_operator(self, kill: bool = False) -> None:
         if self.operator is None:
             return
-        if kill:
-            self.operator.proc.kill()
-            self.operator.proc.wait(10)
+        if kill and self.operator.pid is not None:
+            os.kill(self.operator.pid, signal.SIGKILL)
         self.operator.stop()
         self.operator = None
 
@@ -137,7 +148,7 @@ class World:
                 parts.append(f"--- {name} ---\n{tail}")
         return "\n".join(parts)
 
-    def eventually(self, check: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    def eventually(self, check: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
         return eventually(check, what, timeout, self.logs)
 
     # -- objects -------------------------------------------------------------------------------
@@ -165,7 +176,7 @@ class World:
         template: dict[str, Any] = {"labels": labels}
         if annotations:
             template["annotations"] = annotations
-        obj = {
+        obj: dict[str, Any] = {
             "apiVersion": "apps/v1",
             "kind": kind,
             "metadata": {"name": name, "namespace": ns},
@@ -200,7 +211,7 @@ class World:
         return obj
 
     def get_workload(self, ns: str, name: str, kind: str = "deployments") -> dict[str, Any]:
-        return self.kube.get(f"/apis/apps/v1/namespaces/{ns}/{kind}/{name}")  # type: ignore[no-any-return]
+        return cast("dict[str, Any]", self.kube.get(f"/apis/apps/v1/namespaces/{ns}/{kind}/{name}"))
 
     def filter_deployment(self, ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         obj = {
@@ -213,17 +224,20 @@ class World:
         return obj
 
     def fd(self, ns: str, name: str) -> dict[str, Any]:
-        return self.kube.get(f"{FD_API}/namespaces/{ns}/filterdeployments/{name}")  # type: ignore[no-any-return]
+        return cast(
+            "dict[str, Any]", self.kube.get(f"{FD_API}/namespaces/{ns}/filterdeployments/{name}")
+        )
 
     def envoyfilters(self, ns: str) -> list[dict[str, Any]]:
-        return self.kube.get(f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters")[
-            "items"
-        ]  # type: ignore[no-any-return]
+        path = f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
+        return cast("list[dict[str, Any]]", self.kube.get(path)["items"])
 
     def wasmplugins(self, ns: str) -> list[dict[str, Any]]:
-        return self.kube.get(f"/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins")[
-            "items"
-        ]  # type: ignore[no-any-return]
+        path = f"/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins"
+        return cast("list[dict[str, Any]]", self.kube.get(path)["items"])
+
+    def gone(self, ns: str, name: str) -> bool:
+        return self.kube.status(f"{FD_API}/namespaces/{ns}/filterdeployments/{name}") == 404
 
     def ready(self, ns: str, name: str, digest: str | None = None) -> dict[str, Any] | None:
         """The resource once its Ready condition is True (for ``digest``, if given)."""

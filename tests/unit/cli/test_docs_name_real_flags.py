@@ -55,7 +55,6 @@ NOT_COMMANDS = {
 #: Commands and flags that other open issues add; their docs landed first. Remove each entry
 #: when its command lands (the test then checks it like any other).
 PENDING: dict[tuple[str, ...], str] = {
-    ("cache",): "issue 12 registers `wasmkit cache serve` (the operator's node cache)",
 }
 
 

@@ -171,7 +171,10 @@ def test_a_wasmplugin_waits_for_every_selected_workloads_nodes(world) -> None:  
     cluster.fd = _fd(delivery="wasmplugin", labels={"tier": "web"})
     cluster.fd["spec"]["filter"]["config"] = '{"greeting": "world"}'
     cluster.deployments = [_deployment(n, {"tier": "web", "app": n}) for n in ("a", "b")]
-    cluster.pod_list = [_pod({"tier": "web", "app": "a"}, "n1"), _pod({"tier": "web", "app": "b"}, "n2")]
+    cluster.pod_list = [
+        _pod({"tier": "web", "app": "a"}, "n1"),
+        _pod({"tier": "web", "app": "b"}, "n2"),
+    ]
     cluster.held["n1"] = {IMAGE: "c" * 64}
     assert reconciler.reconcile("shop", "add").state is WorkloadState.PENDING
     assert deployer.applied == []
