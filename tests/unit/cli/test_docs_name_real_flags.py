@@ -54,8 +54,7 @@ NOT_COMMANDS = {
 }
 #: Commands and flags that other open issues add; their docs landed first. Remove each entry
 #: when its command lands (the test then checks it like any other).
-PENDING: dict[tuple[str, ...], str] = {
-}
+PENDING: dict[tuple[str, ...], str] = {}
 
 
 def _files() -> list[Path]:
