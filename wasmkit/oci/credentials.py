@@ -125,12 +125,14 @@ def run_helper(helper: str, registry: str) -> Credential | None:
         message = (done.stdout + done.stderr).strip()
         if "not found" in message.lower():
             return None
+        # Its output is not quoted: a helper may print the secret before it fails.
         raise ProcessFailed(
-            f"credential helper docker-credential-{helper} failed (exit {done.returncode})",
+            f"credential helper docker-credential-{helper} failed (exit {done.returncode}); "
+            "its output is not shown, as it may hold the secret",
             command=command,
             returncode=done.returncode,
-            output=message[:500],
-            hint="check the helper works (`docker-credential-<name> list`), or use `wasmkit login`",
+            hint=f"see why with `echo {_server_key(registry)} | docker-credential-{helper} get`, "
+            "or use `wasmkit login`",
         )
     try:
         data = load_json(done.stdout, f"docker-credential-{helper}'s answer", max_bytes=64 * 1024)

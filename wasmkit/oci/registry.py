@@ -22,7 +22,6 @@ import urllib3
 from wasmkit._documents import load_json
 from wasmkit.errors import (
     AuthError,
-    EnvironmentProblem,
     InputFileError,
     IntegrityError,
     ManifestUnknown,
@@ -32,6 +31,7 @@ from wasmkit.errors import (
 )
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci._http import Deadline, chunks, read_body
+from wasmkit.oci._tls import tls_problem
 from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import (
@@ -91,6 +91,7 @@ class RegistryClient:
         self.registry = registry
         self.base = f"{'http' if plain_http else 'https'}://{api_host(registry)}"
         self.verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+        self.ca_file = ca_file
         self.timeout = timeout
         self.progress: Progress = progress or NullProgress()
         self._session = requests.Session()
@@ -114,11 +115,7 @@ class RegistryClient:
                 warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 return self._session.request(method, url, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
-            raise EnvironmentProblem(
-                f"TLS to {self.registry} failed: {_short(exc)}",
-                hint="trust its CA with --ca-file CA.pem, use --insecure to skip verification, "
-                "or --plain-http if it speaks plain HTTP",
-            ) from None
+            raise tls_problem(self.registry, exc, self.ca_file) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise ServiceUnavailable(
                 f"cannot reach the registry {self.registry}: {_short(exc)}",

@@ -58,16 +58,22 @@ class HostileServer:
     does. ``requests`` keeps every request it saw, headers included, for the no-secret checks.
     """
 
-    def __init__(self, handler: Callable[[Request], Reply], tls: TestCA | None = None):
+    def __init__(
+        self,
+        handler: Callable[[Request], Reply],
+        tls: TestCA | None = None,
+        address: str = "127.0.0.1",  # another loopback address: a name the certificate lacks
+    ):
         self.handler = handler
         self.tls = tls
+        self.address = address
         self.requests: list[Request] = []
         self.port = 0
         self.stop = threading.Event()
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -107,7 +113,7 @@ class HostileServer:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        with serve_http(Handler, self.tls) as server:
+        with serve_http(Handler, self.tls, self.address) as server:
             self.port = server.server_address[1]
             try:
                 yield self

@@ -37,10 +37,10 @@ def free_port() -> int:
 
 @contextmanager
 def serve_http(
-    handler: type[BaseHTTPRequestHandler], tls: TestCA | None = None
+    handler: type[BaseHTTPRequestHandler], tls: TestCA | None = None, address: str = "127.0.0.1"
 ) -> Iterator[ThreadingHTTPServer]:
     """A threaded HTTP(S) server on a free loopback port, serving until the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((address, 0), handler)
     server.daemon_threads = True
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
