@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -161,19 +162,24 @@ class MeshEngine:
         self, plan: TestPlan, run_dir: Path
     ) -> tuple[list[Observed], list[str], tuple[LogRecord, ...]]:
         box = MeshBox(self.release, self.envoy, run_dir / "mesh")
-        with EchoUpstream() as upstream:
+        with EchoUpstream() as upstream, ThreadPoolExecutor(1) as pool:
             targets = self.targets(plan, upstream.port)
             rendered = {t.workload.name: self.render(t) for t in targets}
-            notes = self._static_check([o for objs in rendered.values() for o in objs])
+            # Istio's validation runs while istiod and the sidecars start; it is judged first.
+            checking = pool.submit(
+                self._static_check, [o for objs in rendered.values() for o in objs]
+            )
             for target in targets:
                 box.write(f"{target.workload.name}-sidecar", [target.workload.sidecar()])
                 box.write(target.workload.name, rendered[target.workload.name])
             mounts = self.mounts(run_dir / "node-cache") if self.mounts is not None else ()
             with box:
-                for target in targets:
-                    sidecar = box.add_sidecar(
-                        target.workload, via_agent=self.via_agent, mounts=mounts
-                    )
+                sidecars = [
+                    box.add_sidecar(t.workload, via_agent=self.via_agent, mounts=mounts)
+                    for t in targets
+                ]
+                notes = checking.result()
+                for sidecar in sidecars:
                     self._judge(box.verdict(sidecar, self.apply_timeout_s), rendered, notes, box)
                 ports = {
                     v.index: t.workload.port for v, t in zip(plan.variants, targets, strict=True)
