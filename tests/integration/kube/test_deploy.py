@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -429,3 +430,29 @@ def test_an_image_not_in_the_store_is_pulled_and_pinned_by_its_digests(
     assert plugin["url"] == f"oci://{ref}"
     assert plugin["sha256"] == pushed.manifest_digest.removeprefix("sha256:")
     assert store.resolve(ref).module_sha256 == pushed.module_sha256
+
+
+def test_output_dir_with_a_cluster_writes_objects_and_workload_patches(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+    tmp_path: Path,
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "web", {"app": "web"}, annotations=THEIRS)
+    out = tmp_path / "gitops"
+    args = ("--id", "f", "-l", "app=web", "--config", "x", "--output-dir", str(out))
+    result = deploy_cli("deploy", "istio", IMAGE, *args)
+    assert result.code == 0, result.err
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["envoyfilter-web-f.yaml"]
+    target = {"kind": "Deployment", "name": "web", "namespace": ns}
+    assert kustomization["patches"] == [{"path": "deployment-web.yaml", "target": target}]
+    patch = yaml.safe_load((out / "deployment-web.yaml").read_text())
+    volumes = json.loads(patch["spec"]["template"]["metadata"]["annotations"][USER_VOLUME])
+    assert [v["name"] for v in volumes] == ["tmp-dir", "cache-dir"]
+    ef = yaml.safe_load((out / "envoyfilter-web-f.yaml").read_text())
+    assert ef["spec"]["workloadSelector"] == {"labels": {"app": "web"}}
+    assert _names(kube_server, EF, ns) == set()  # files only: nothing applied
+    assert _pod_annotations(kube_server, "Deployment", ns, "web") == THEIRS

@@ -10,7 +10,7 @@ import pytest
 from tests.integration.kube.conftest import IMAGE
 from tests.integration.oci.conftest import Result
 from tests.unit.deploy.conftest import DETAILS, SEED_IMAGE
-from tests.unit.deploy.test_render import CASES, _request
+from tests.unit.deploy.test_render import CASES, _request, full_plugin_spec
 from wasmkit.abi import find_platform
 from wasmkit.deploy import ModuleSource, render_objects, resolve_spec
 from wasmkit.deploy.validation import BLANKET_ADVISORY
@@ -40,6 +40,11 @@ def test_every_rendered_object_is_valid_for_istio(
         assert warnings == []
     elif version == "1.5":  # the seed's form on a current Istio: silently matches nothing
         assert any("using deprecated filter name" in w for w in warnings), warnings
+
+
+def test_a_wasmplugin_with_every_option_passes_istio(istio_release: IstioRelease) -> None:
+    verdict = check_objects(istio_release, render_objects(full_plugin_spec(), None))
+    assert verdict.valid and verdict.warnings() == [], (verdict.errors(), verdict.warnings())
 
 
 def test_the_seeds_form_is_flagged_when_deployed_to_a_current_istio(

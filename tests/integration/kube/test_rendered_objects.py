@@ -6,7 +6,7 @@ import pytest
 
 from tests.kube_server import KubeServer, object_path
 from tests.unit.deploy.conftest import DETAILS, SEED_IMAGE
-from tests.unit.deploy.test_render import CASES, _request
+from tests.unit.deploy.test_render import CASES, _request, full_plugin_spec
 from wasmkit.deploy import ModuleSource, render_objects, resolve_spec
 
 
@@ -24,3 +24,15 @@ def test_accepted_with_strict_field_validation(
             "POST", path, body=obj, params={"fieldValidation": "Strict", "dryRun": "All"}
         )
         assert created["spec"] == obj["spec"]  # nothing pruned, nothing unknown
+
+
+def test_a_wasmplugin_with_every_option_is_accepted(
+    kube_server: KubeServer, kube_namespace: str
+) -> None:
+    (obj,) = render_objects(full_plugin_spec(), None)
+    obj["metadata"]["namespace"] = kube_namespace
+    path = object_path(obj).rsplit("/", 1)[0]
+    created = kube_server.request(
+        "POST", path, body=obj, params={"fieldValidation": "Strict", "dryRun": "All"}
+    )
+    assert created["spec"] == obj["spec"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ from tests.unit.deploy.conftest import DETAILS, SEED_IMAGE, SEED_SHA
 from wasmkit.abi import EnvoyFilterForm, find_platform
 from wasmkit.deploy import (
     Api,
+    DeploymentSpec,
     DeployRequest,
     ModuleSource,
+    Phase,
+    PullPolicy,
+    WasmPluginOptions,
     parse_config,
     render_objects,
     resolve_spec,
@@ -156,3 +161,27 @@ def test_offline_rendering_selects_the_labels_with_one_envoyfilter() -> None:
         "app.kubernetes.io/managed-by": "wasmkit",
         "wasmkit.dev/filter-id": "myfilter",
     }
+
+
+def full_plugin_spec() -> DeploymentSpec:
+    """A WasmPlugin with every option the CLI offers set."""
+    request = replace(
+        _request("wasmplugin", ModuleSource.OCI, "greeting: tomorrow"),
+        failure_policy=FailurePolicy.FAIL_OPEN,
+        plugin=WasmPluginOptions(
+            phase=Phase.AUTHZ,
+            priority=10,
+            image_pull_policy=PullPolicy.ALWAYS,
+            image_pull_secret="registry-cred",
+            match=({"mode": "SERVER", "ports": [{"number": 9080}]},),
+        ),
+    )
+    return resolve_spec(request, SEED_IMAGE, "1.29")
+
+
+def test_every_wasmplugin_option_is_rendered() -> None:
+    (plugin,) = render_objects(full_plugin_spec(), None)
+    spec = plugin["spec"]
+    assert (spec["phase"], spec["priority"], spec["failStrategy"]) == ("AUTHZ", 10, "FAIL_OPEN")
+    assert (spec["imagePullPolicy"], spec["imagePullSecret"]) == ("Always", "registry-cred")
+    assert spec["match"] == [{"mode": "SERVER", "ports": [{"number": 9080}]}]
