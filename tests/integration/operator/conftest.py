@@ -45,3 +45,15 @@ def world(kube_server, tmp_path_factory: pytest.TempPathFactory):  # type: ignor
         w.start_cache("node-b")
         w.start_operator()
         yield w
+
+
+@pytest.fixture(scope="session")
+def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """TLS (a CA of the test's own) and htpasswd: alice/wonderland may pull and push."""
+    from tests.integration.oci.servers import htpasswd_block, make_ca
+
+    directory = tmp_path_factory.mktemp("private")
+    ca = make_ca(directory / "ca")
+    auth = htpasswd_block(directory, {"alice": "wonderland"})
+    with run_registry(directory / "registry", auth=auth, tls=ca) as r:
+        yield r

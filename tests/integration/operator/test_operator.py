@@ -3,6 +3,8 @@ docker-registry. Each test has its own namespace; the operator and caches are sh
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import compile_wat
 from tests.integration.oci.servers import Registry
 from tests.integration.operator.world import World
 from wasmkit.deploy.mounts import USER_VOLUME, USER_VOLUME_MOUNT
@@ -19,7 +22,7 @@ from wasmkit.envoy.binary import find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.process import EnvoyProcess
 from wasmkit.envoy.upstream import EchoUpstream
-from wasmkit.oci import PushResult
+from wasmkit.oci import LocalStore, PushResult, login, push
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow, pytest.mark.envoy]
 
@@ -345,3 +348,104 @@ def test_operator_install_applies_every_object(world: World) -> None:
     assert world.kube.status(f"/apis/apps/v1/namespaces/{ns}/deployments/wasmkit-operator") == 200
     role = world.kube.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/wasmkit-operator")
     assert all("*" not in rule["verbs"] for rule in role["rules"])
+
+
+def test_http_and_wasmplugin_deliveries_fetch_from_the_cache_service_by_sha256(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    pushed = publish("delivery/filter:v1")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.filter_deployment(
+        ns,
+        "by-http",
+        _spec(registry.ref("delivery/filter:v1"), {"app": "details"}, delivery="http"),
+    )
+    plugin = _spec(registry.ref("delivery/filter:v1"), {"app": "details"}, delivery="wasmplugin")
+    plugin["filter"]["config"] = '{"greeting": "world"}'
+    world.filter_deployment(ns, "by-plugin", plugin)
+    world.eventually(
+        lambda: world.ready(ns, "by-http") and world.ready(ns, "by-plugin"), "Ready", 60
+    )
+    url = f"http://wasmkit-cache.{world.namespace}.svc.cluster.local:8080/{pushed.module_sha256}"
+    [ef] = world.envoyfilters(ns)
+    remote = ef["spec"]["configPatches"][-1]["patch"]["value"]["typed_config"]["config"]
+    assert remote["vm_config"]["code"]["remote"]["http_uri"]["uri"] == url
+    assert remote["vm_config"]["code"]["remote"]["sha256"] == pushed.module_sha256
+    [wp] = world.wasmplugins(ns)
+    assert wp["spec"]["url"] == url and wp["spec"]["sha256"] == pushed.module_sha256
+    assert wp["metadata"]["ownerReferences"][0]["name"] == "by-plugin"
+    assert _annotations(world, ns, "details") == {}  # nothing to mount: no restart
+    # what the sidecars would fetch is there, by that name, on the node's cache
+    port = world.cache_ports["node-a"]
+    served = requests.get(f"http://127.0.0.1:{port}/{pushed.module_sha256}", timeout=10)
+    assert hashlib.sha256(served.content).hexdigest() == pushed.module_sha256
+
+
+def test_a_pull_secret_is_honoured_and_its_absence_fails(
+    world: World, private_registry: Registry, tmp_path: Path
+) -> None:
+    store = LocalStore(tmp_path / "home")
+    ref = private_registry.ref("private/filter:v1")
+    store.add_module(
+        compile_wat("add_header", tmp_path), ref, root_ids=["add_header"], abi_versions=["0.2.1"]
+    )
+    login(store, private_registry.host, "alice", "wonderland", private_registry.options)
+    push(store, ref, private_registry.options)
+    ns = world.namespace_for_test()
+    auth = base64.b64encode(b"alice:wonderland").decode()
+    config = {"auths": {private_registry.host: {"auth": auth}}}
+    world.kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "pull", "namespace": ns},
+            "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+        }
+    )
+    world.workload(ns, "details", {"app": "details"}, ["node-a", "node-b"])
+    options = {"insecureSkipVerify": True}
+    anonymous = _spec(ref, {"app": "details"})
+    anonymous["filter"]["imagePullOptions"] = options
+    world.filter_deployment(ns, "anonymous", anonymous)
+    with_secret = _spec(ref, {"app": "details"})
+    with_secret["filter"]["imagePullOptions"] = {**options, "pullSecret": "pull"}
+    world.filter_deployment(ns, "with-secret", with_secret)
+    world.eventually(lambda: world.ready(ns, "with-secret"), "Ready with the pull Secret", 60)
+
+    def refused() -> str | None:
+        conditions = world.fd(ns, "anonymous").get("status", {}).get("conditions", [])
+        ready = next((c for c in conditions if c["type"] == "Ready"), None)
+        return str(ready["message"]) if ready and ready["reason"] == "Failed" else None
+
+    assert "authentication" in world.eventually(refused, "anonymous is Failed").lower()
+    assert len(world.envoyfilters(ns)) == 1
+
+
+def test_a_deleted_resource_is_evicted_from_the_nodes(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    pushed = publish("evict/filter:v1", wat="bodies", root_id="add_header")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.filter_deployment(ns, "evict", _spec(registry.ref("evict/filter:v1"), {"app": "details"}))
+    world.eventually(lambda: world.ready(ns, "evict"), "Ready", 60)
+    image = registry.ref(f"evict/filter@{pushed.manifest_digest}")
+    assert image in _held(world, "node-b")  # every node holds what any resource names
+    world.kube.delete(
+        {
+            "apiVersion": "wasme.io/v1",
+            "kind": "FilterDeployment",
+            "metadata": {"name": "evict", "namespace": ns},
+        }
+    )
+    world.eventually(lambda: world.gone(ns, "evict"), "the resource gone")
+    world.eventually(lambda: image not in _held(world, "node-b"), "evicted on node-b")
+
+
+def _held(world: World, node: str) -> dict[str, str]:
+    lease = world.kube.get(
+        f"/apis/coordination.k8s.io/v1/namespaces/{world.namespace}/leases/wasmkit-cache-{node}"
+    )
+    return dict(json.loads(lease["metadata"]["annotations"]["wasme.io/held"]))
