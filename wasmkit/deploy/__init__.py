@@ -22,11 +22,11 @@ Against a cluster (these import the Kubernetes client, so they are not loaded he
 from __future__ import annotations
 
 from wasmkit.deploy.envoyfilter import patch_value, render_envoyfilter
+from wasmkit.deploy.inputs import Config, parse_config, parse_labels
 from wasmkit.deploy.render import render_objects
 from wasmkit.deploy.spec import (
     Api,
     CacheService,
-    Config,
     DeploymentSpec,
     DeployRequest,
     ImageInfo,
@@ -37,8 +37,6 @@ from wasmkit.deploy.spec import (
     WasmPluginOptions,
     Workload,
     WorkloadKind,
-    parse_config,
-    parse_labels,
     resolve_spec,
 )
 from wasmkit.deploy.wasmplugin import render_wasmplugin

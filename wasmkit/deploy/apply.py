@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from wasmkit.abi import find_platform
 from wasmkit.deploy import mounts
+from wasmkit.deploy.inputs import check_name
 from wasmkit.deploy.render import render_objects
 from wasmkit.deploy.spec import (
     FIELD_MANAGER,
@@ -34,7 +35,6 @@ from wasmkit.deploy.spec import (
     ModuleSource,
     Workload,
     WorkloadKind,
-    check_name,
     resolve_spec,
 )
 from wasmkit.deploy.validation import istio_check

@@ -20,7 +20,8 @@ import yaml
 
 from wasmkit._documents import load_yaml
 from wasmkit.deploy.images import image_info
-from wasmkit.deploy.spec import Config, ImageInfo, check_name, choose_root_id
+from wasmkit.deploy.inputs import Config, check_name
+from wasmkit.deploy.spec import ImageInfo, choose_root_id
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.process import EnvoyProcess, start_checked

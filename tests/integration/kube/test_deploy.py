@@ -334,7 +334,8 @@ def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(
     tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.kube_server import free_port, write_kubeconfig
+    from tests.kube_pki import write_kubeconfig
+    from tests.kube_server import free_port
 
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -18,7 +18,7 @@ from wasmkit.deploy import (
     parse_labels,
     resolve_spec,
 )
-from wasmkit.deploy.spec import MAX_CONFIG_BYTES
+from wasmkit.deploy.inputs import MAX_CONFIG_BYTES
 from wasmkit.errors import EXIT_USAGE, UsageError
 from wasmkit.filter import FailurePolicy
 
