@@ -288,8 +288,7 @@ def rm(refs: tuple[str, ...]) -> None:
     """Remove images from the local store (blobs no other reference uses are deleted)."""
     store = _store()
     for ref in refs:
-        record = store.remove(ref)
-        click.echo(f"removed {record.ref}")
+        click.echo(f"removed {store.remove(ref)}")
 
 
 @click.command()

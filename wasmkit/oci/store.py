@@ -259,7 +259,25 @@ class LocalStore:
         return target
 
     def manifest(self, record: ImageRecord) -> Manifest:
-        return parse_manifest(self.blob_path(record.manifest_digest).read_bytes())
+        path = self.blob_path(record.manifest_digest)
+        try:
+            return parse_manifest(path.read_bytes())
+        except FileNotFoundError:
+            raise UntrustedInput(
+                f"the manifest of {record.ref} is missing from the store",
+                hint=f"remove the image (`wasmkit rm {record.ref}`) and pull or build it again",
+            ) from None
+
+    def hold_blob(self, digest: Digest, work: Path) -> Path | None:
+        """A hard link in the staging directory ``work`` to a stored blob, or None if it is not
+        stored. A pull holds the blobs it reuses so: an `rm` that deletes them before the pull
+        commits cannot leave the pulled image without them (commit puts them back)."""
+        held = work / digest.hex
+        try:
+            os.link(self.blob_path(digest), held)
+        except FileNotFoundError:
+            return None
+        return held
 
     def has_blob(self, digest: Digest) -> bool:
         return self.blob_path(digest).is_file()
@@ -377,12 +395,13 @@ class LocalStore:
                 write_atomic(path, json.dumps(data, indent=2).encode())
 
     def tag(self, source: str, target: str) -> ImageRecord:
-        record = self.resolve(source)
         reference = parse(target)
         if reference.digest:
             raise UsageError(f"cannot tag with a digest ({target})", hint="give NAME:TAG")
         key = str(reference)
         with self._locked():
+            # looked up under the lock: an `rm` of the source cannot slip in before the write
+            record = self.resolve(source)
             index = self._read_index()
             previous = index.get(key)
             index[key] = record.manifest_digest
@@ -391,18 +410,18 @@ class LocalStore:
                 self._collect(index)
         return self._read_record(key, record.manifest_digest)
 
-    def remove(self, ref: str) -> ImageRecord:
-        """Drop a reference; blobs no other reference uses are deleted."""
-        reference = parse(ref)
-        key = str(reference)
+    def remove(self, ref: str) -> str:
+        """Drop a reference (even one whose record is gone); blobs no other reference uses are
+        deleted. Returns the reference as stored."""
+        key = str(parse(ref))
         with self._locked():
             index = self._read_index()
             if key not in index:
                 raise UnknownImage(key)
-            record = self._read_record(key, index.pop(key))
+            del index[key]
             self._write_index(index)
             self._collect(index)
-        return record
+        return key
 
     def _collect(self, index: Mapping[str, str]) -> None:
         """Delete records, blobs and modules that no reference reaches (lock held)."""

@@ -185,7 +185,9 @@ def pull(
         with store.staging() as work:
             files: dict[Digest, Path] = {}
             for blob in used_blobs(manifest, location):
-                if store.has_blob(blob.digest):
+                held = store.hold_blob(blob.digest, work)
+                if held is not None:
+                    files[blob.digest] = held
                     continue
                 part = work / f"{blob.digest.hex}.partial"
                 client.download_blob(
@@ -197,7 +199,7 @@ def pull(
                 done = work / blob.digest.hex
                 part.rename(done)
                 files[blob.digest] = done
-            layer_file = files.get(location.layer.digest) or store.blob_path(location.layer.digest)
+            layer_file = files[location.layer.digest]
             # A module inside a tar is checked and hashed now (one read of the fresh layer) and
             # unpacked on first use (module_path), so a pull writes each byte once. Scanning in
             # a thread during the download was measured slower on 2 busy cores (GIL handoffs).

@@ -160,7 +160,7 @@ def test_a_store_index_edited_to_point_outside_the_store(
     index = store.root / "index.json"
     data = json.loads(index.read_text())
     evil = traversal_digest(store.root / "images", victim.with_suffix(""))
-    data["refs"]["local/evil:v1"] = evil
+    data["refs"][store.key("local/evil:v1")] = evil
     index.write_text(json.dumps(data))
     listed = wasmkit("images")
     assert listed.code == 0 and "local/ok" in listed.out and "local/evil" not in listed.out
