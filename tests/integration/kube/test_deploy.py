@@ -43,6 +43,11 @@ def _pod_annotations(kube: KubeServer, kind: str, ns: str, name: str) -> dict[st
     return annotations
 
 
+def _web(cli: Callable[..., Result], *flags: str) -> Result:
+    """``wasmkit deploy istio IMAGE --id f -l app=web FLAGS``."""
+    return cli("deploy", "istio", IMAGE, "--id", "f", "-l", "app=web", *flags)
+
+
 def _lines(result: Result) -> set[str]:
     assert result.code == 0, result.err
     return set(result.out.strip().splitlines())
@@ -144,33 +149,11 @@ def test_http_source_needs_no_mount_and_wasmplugin_replaces_envoyfilters(
 ) -> None:
     ns = kube_namespace
     make("Deployment", "web", {"app": "web"})
-    assert _lines(
-        deploy_cli(
-            "deploy",
-            "istio",
-            IMAGE,
-            "--id",
-            "f",
-            "-l",
-            "app=web",
-            "--api",
-            "envoyfilter",
-            "--source",
-            "http",
-        )
-    ) == {f"created: envoyfilter/web-f -n {ns}"}
+    assert _lines(_web(deploy_cli, "--api", "envoyfilter", "--source", "http")) == {
+        f"created: envoyfilter/web-f -n {ns}"
+    }
     assert _pod_annotations(kube_server, "Deployment", ns, "web") == {}
-    result = deploy_cli(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "-l",
-        "app=web",
-        "--config",
-        '{"greeting": "tomorrow"}',
-    )
+    result = _web(deploy_cli, "--config", '{"greeting": "tomorrow"}')
     assert _lines(result) == {
         f"created: wasmplugin/f -n {ns}",
         f"deleted: envoyfilter/web-f -n {ns}",
@@ -189,20 +172,7 @@ def test_dry_run_shows_per_workload_objects_and_changes_nothing(
     kube_namespace: str,
 ) -> None:
     make("Deployment", "web", {"app": "web"})
-    result = deploy_cli(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "-l",
-        "app=web",
-        "--config",
-        "x",
-        "--dry-run",
-        "-o",
-        "yaml",
-    )
+    result = _web(deploy_cli, "--config", "x", "--dry-run", "-o", "yaml")
     assert result.code == 0, result.err
     docs = list(yaml.safe_load_all(result.out))
     assert [d["kind"] for d in docs] == ["EnvoyFilter", "Deployment"]
@@ -240,18 +210,9 @@ def test_input_errors_exit_2_with_hints(
     abi = deploy_cli("deploy", "istio", IMAGE, "--id", "f", "--istio-version", "1.5")
     assert abi.code == 2 and "--ignore-version-check" in abi.err
     forced = deploy_cli(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "--istio-version",
-        "1.5",
-        "--ignore-version-check",
-        "--dry-run",
-        "-o",
-        "json",
-    )
+        "deploy", "istio", IMAGE, "--id", "f", "--istio-version", "1.5",
+        "--ignore-version-check", "--dry-run", "-o", "json"
+    )  # fmt: skip
     assert forced.code == 0, forced.err
     assert (
         json.loads(forced.out)["items"][0]["spec"]["configPatches"][0]["match"]["listener"][
@@ -279,16 +240,9 @@ def test_an_image_without_root_ids_needs_root_id(
     result = deploy_cli("deploy", "istio", "registry.example/f/noroot:v1", "--id", "f")
     assert result.code == 2 and "--root-id" in result.err
     ok = deploy_cli(
-        "deploy",
-        "istio",
-        "registry.example/f/noroot:v1",
-        "--id",
-        "f",
-        "--root-id",
-        "add_header",
-        "--api",
-        "envoyfilter",
-    )
+        "deploy", "istio", "registry.example/f/noroot:v1", "--id", "f", "--root-id",
+        "add_header", "--api", "envoyfilter"
+    )  # fmt: skip
     assert ok.code == 0, ok.err
 
 
@@ -312,17 +266,9 @@ def test_rbac_forbidden_names_verb_resource_and_namespace(
         namespace=kube_namespace,
     )
     result = deploy_cli(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "--istio-version",
-        "1.29",
-        "--api",
-        "envoyfilter",
-        kubeconfig=reader,
-    )
+        "deploy", "istio", IMAGE, "--id", "f", "--istio-version", "1.29", "--api",
+        "envoyfilter", kubeconfig=reader
+    )  # fmt: skip
     assert result.code == 3
     assert f"patch envoyfilters in namespace {kube_namespace}" in result.err
     assert "kubectl auth can-i patch envoyfilters" in result.err
@@ -348,21 +294,9 @@ def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(
     none = wasmkit("deploy", "istio", IMAGE, "--id", "f")
     assert none.code == 3 and "no Kubernetes cluster configured" in none.err
     offline = wasmkit(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "-l",
-        "app=web",
-        "--config",
-        "x",
-        "--istio-version",
-        "1.29",
-        "--dry-run",
-        "-o",
-        "yaml",
-    )
+        "deploy", "istio", IMAGE, "--id", "f", "-l", "app=web", "--config", "x",
+        "--istio-version", "1.29", "--dry-run", "-o", "yaml"
+    )  # fmt: skip
     assert offline.code == 0, offline.err
     (ef,) = yaml.safe_load_all(offline.out)
     assert ef["metadata"]["name"] == "f" and ef["spec"]["workloadSelector"] == {
@@ -371,18 +305,9 @@ def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(
     assert "without a cluster" in offline.err
     out = tmp_path / "gitops"
     files = wasmkit(
-        "deploy",
-        "istio",
-        IMAGE,
-        "--id",
-        "f",
-        "--config",
-        "a: 1",
-        "--istio-version",
-        "1.29",
-        "--output-dir",
-        str(out),
-    )
+        "deploy", "istio", IMAGE, "--id", "f", "--config", "a: 1", "--istio-version", "1.29",
+        "--output-dir", str(out)
+    )  # fmt: skip
     assert files.code == 0, files.err
     kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert kustomization["resources"] == ["wasmplugin-f.yaml"]
