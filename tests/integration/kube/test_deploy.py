@@ -382,3 +382,32 @@ def test_output_dir_with_a_cluster_writes_objects_and_workload_patches(
     assert ef["spec"]["workloadSelector"] == {"labels": {"app": "web"}}
     assert _names(kube_server, EF, ns) == set()  # files only: nothing applied
     assert _pod_annotations(kube_server, "Deployment", ns, "web") == THEIRS
+
+
+def test_context_picks_the_cluster_user_and_default_namespace(
+    wasmkit: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+    istiod: str,
+    store: LocalStore,
+    tmp_path: Path,
+) -> None:
+    make("Deployment", "web", {"app": "web"})
+    config = yaml.safe_load(kube_server.kubeconfig.read_text())
+    base = config["contexts"][0]["context"]
+    config["contexts"] = [
+        {"name": "elsewhere", "context": {**base, "namespace": "default"}},
+        {"name": "here", "context": {**base, "namespace": kube_namespace}},
+    ]
+    config["current-context"] = "elsewhere"
+    path = tmp_path / "two-contexts"
+    path.write_text(yaml.safe_dump(config))
+    args = ("--id", "f", "-l", "app=web", "--config", "x", "--kubeconfig", str(path))
+    result = wasmkit("deploy", "istio", IMAGE, *args, "--context", "here")
+    assert _lines(result) == {
+        f"created: envoyfilter/web-f -n {kube_namespace}",
+        f"changed: deployment/web -n {kube_namespace}",
+    }
+    other = wasmkit("deploy", "istio", IMAGE, *args)  # the current context: namespace default
+    assert other.code == 2 and "namespace default" in other.err
