@@ -7,7 +7,12 @@ so noise hits both, and medians are printed with the ratio wasmkit/skopeo (targe
 Memory: the peak RSS (VmHWM, sampled) of the wasmkit process minus that of the same
 command on a 1 KiB module: the growth that the transfer itself costs (target < 16 MiB at 100 MiB).
 
-    python bench/oci_transfer.py [--runs 3] [--sizes 2,20,100]
+    python bench/oci_transfer.py [--runs 3] [--sizes 2,20,100] [--baseline DIR]
+
+``--baseline DIR`` (a checkout of another wasmkit, e.g. ``git worktree add DIR main``) also
+runs that wasmkit's push and pull on the same images, alternating with this one's, and prints
+both side by side: wall time and CPU time (user+sys of the process, which a busy machine
+disturbs far less than wall time).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -44,8 +50,8 @@ def _hwm_kib(pid: int) -> int | None:
     return None
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Run a command; return (seconds, peak RSS in KiB of the program itself).
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Run a command; return (seconds, peak RSS in KiB of the program itself, CPU seconds).
 
     VmHWM is sampled every 2 ms: it is the high-water mark of the program's own address space
     (ru_maxrss would also count the forked copy of this big benchmark process before exec).
@@ -53,8 +59,14 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
+    cpu = 0.0
     expected = b"\0".join(a.encode() for a in argv) + b"\0"
-    while process.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:  # reaped here, so that its CPU time is known
+            process.returncode = os.waitstatus_to_exitcode(status)
+            cpu = usage.ru_utime + usage.ru_stime
+            break
         try:  # after exec the command line is argv; before, it is this process's copy
             with open(f"/proc/{process.pid}/cmdline", "rb") as f:
                 running = f.read() == expected
@@ -68,7 +80,7 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     if process.returncode != 0:
         assert process.stderr is not None
         raise SystemExit(f"{' '.join(argv)} failed:\n{process.stderr.read().decode()}")
-    return elapsed, peak
+    return elapsed, peak, cpu
 
 
 def export_layout(store: LocalStore, ref: str, directory: Path) -> None:
@@ -93,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="2,20,100", help="module sizes in MiB")
+    parser.add_argument("--baseline", type=Path, help="another wasmkit checkout to compare with")
     args = parser.parse_args()
     wasmkit = [sys.executable, "-m", "wasmkit"]
     skopeo = shutil.which("skopeo")
@@ -114,21 +127,31 @@ def main() -> None:
             )
             layout = tmp / f"layout-{name}"
             export_layout(store, f"bench.local/{name}:v1", layout)
-            results: dict[str, list[float]] = {k: [] for k in ("wpush", "spush", "wpull", "spull")}
+            keys = ("wpush", "spush", "wpull", "spull", "bpush", "bpull") + (
+                "wpush_cpu",
+                "wpull_cpu",
+                "bpush_cpu",
+                "bpull_cpu",
+            )
+            results: dict[str, list[float]] = {k: [] for k in keys}
             rss: dict[str, list[int]] = {"push": [], "pull": []}
             for i in range(args.runs):
                 work = tmp / f"run-{name}-{i}"
                 with (
                     run_registry(work / "registry-w") as reg_w,
                     run_registry(work / "registry-s") as reg_s,
+                    run_registry(work / "registry-b") as reg_b,
                 ):
                     ref_w = f"{reg_w.host}/bench/{name}:v1"
                     ref_s = f"{reg_s.host}/bench/{name}:v1"
                     run([*wasmkit, "tag", f"bench.local/{name}:v1", ref_w], env)
-                    seconds, peak = run([*wasmkit, "push", ref_w, "--plain-http"], env)
+                    seconds, peak, cpu = run([*wasmkit, "push", ref_w, "--plain-http"], env)
                     results["wpush"].append(seconds)
+                    results["wpush_cpu"].append(cpu)
                     rss["push"].append(peak)
-                    seconds, _ = run(
+                    if args.baseline:
+                        _baseline(args.baseline, name, reg_b.host, env, work, results)
+                    seconds, _, _ = run(
                         [
                             skopeo,
                             "copy",
@@ -141,10 +164,11 @@ def main() -> None:
                     )
                     results["spush"].append(seconds)
                     pull_env = {**env, "WASMKIT_HOME": str(work / "dst-home")}
-                    seconds, peak = run([*wasmkit, "pull", ref_w, "--plain-http"], pull_env)
+                    seconds, peak, cpu = run([*wasmkit, "pull", ref_w, "--plain-http"], pull_env)
                     results["wpull"].append(seconds)
+                    results["wpull_cpu"].append(cpu)
                     rss["pull"].append(peak)
-                    seconds, _ = run(
+                    seconds, _, _ = run(
                         [
                             skopeo,
                             "copy",
@@ -158,7 +182,7 @@ def main() -> None:
                     results["spull"].append(seconds)
                     run([*wasmkit, "rm", ref_w], env)
                 shutil.rmtree(work, ignore_errors=True)
-            med = {k: statistics.median(v) for k, v in results.items()}
+            med = {k: statistics.median(v) for k, v in results.items() if v}
             rows.append((size, med, max(rss["push"]), max(rss["pull"])))
     base_push, base_pull = rows[0][2], rows[0][3]
     print(
@@ -179,6 +203,46 @@ def main() -> None:
         f"{base_push / 1024:.1f} / {base_pull / 1024:.1f} MiB; "
         "targets: ratio <= 1.0x, growth < 16 MiB)"
     )
+    if args.baseline:
+        _print_baseline(rows, args.baseline, args.runs)
+
+
+def _baseline(
+    directory: Path,
+    name: str,
+    host: str,
+    env: dict[str, str],
+    work: Path,
+    results: dict[str, list[float]],
+) -> None:
+    """The baseline wasmkit's push and pull of the same image, to a registry of its own."""
+    base_env = {**env, "PYTHONPATH": str(directory)}
+    wasmkit = [sys.executable, "-m", "wasmkit"]
+    ref = f"{host}/bench/{name}:v1"
+    run([*wasmkit, "tag", f"bench.local/{name}:v1", ref], base_env)
+    seconds, _, cpu = run([*wasmkit, "push", ref, "--plain-http"], base_env)
+    results["bpush"].append(seconds)
+    results["bpush_cpu"].append(cpu)
+    pull_env = {**base_env, "WASMKIT_HOME": str(work / "baseline-home")}
+    seconds, _, cpu = run([*wasmkit, "pull", ref, "--plain-http"], pull_env)
+    results["bpull"].append(seconds)
+    results["bpull_cpu"].append(cpu)
+    run([*wasmkit, "rm", ref], base_env)
+
+
+def _print_baseline(rows: list[Any], directory: Path, runs: int) -> None:
+    print(f"\nthis wasmkit vs the baseline {directory} (wall s, CPU s; ratio this/baseline)")
+    print(f"{'module':>8} | {'push wall':>17} {'ratio':>6} {'push CPU':>13} {'ratio':>6} | "
+          f"{'pull wall':>17} {'ratio':>6} {'pull CPU':>13} {'ratio':>6}")  # fmt: skip
+    for size, med, _, _ in rows:
+        label = f"{size:g} MiB" if size >= 1 else "1 KiB"
+        cells = []
+        for op in ("push", "pull"):
+            for suffix in ("", "_cpu"):
+                mine, theirs = med[f"w{op}{suffix}"], med[f"b{op}{suffix}"]
+                cells.append(f"{mine:>6.2f} / {theirs:>6.2f} {mine / theirs:>5.2f}x")
+        print(f"{label:>8} | {cells[0]} {cells[1]} | {cells[2]} {cells[3]}")
+    print(f"(medians of {runs} runs, the two alternating)")
 
 
 if __name__ == "__main__":
