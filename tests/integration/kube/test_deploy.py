@@ -16,6 +16,8 @@ from tests.integration.oci.servers import Registry
 from tests.kube_server import CRDS, KubeServer
 from wasmkit.oci import LocalStore, push
 
+pytestmark = [pytest.mark.kube]
+
 EF = "/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
 WP = "/apis/extensions.istio.io/v1alpha1/namespaces/{ns}/wasmplugins"
 USER_VOLUME = "sidecar.istio.io/userVolume"

@@ -16,7 +16,7 @@ from wasmkit.deploy import ModuleSource, render_objects, resolve_spec
 from wasmkit.deploy.validation import BLANKET_ADVISORY
 from wasmkit.istio import IstioRelease, check_objects
 
-pytestmark = [pytest.mark.istio]
+pytestmark = [pytest.mark.istio, pytest.mark.kube]
 
 
 def _render(api: str, version: str, source: ModuleSource) -> list[dict[str, Any]]:

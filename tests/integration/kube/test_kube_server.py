@@ -10,6 +10,8 @@ import yaml
 
 from tests.kube_server import KubeServer
 
+pytestmark = [pytest.mark.kube]
+
 
 def _as_user(kubeconfig: Path, server: KubeServer, method: str, path: str) -> int:
     config = yaml.safe_load(kubeconfig.read_text())

@@ -9,6 +9,8 @@ from tests.unit.deploy.conftest import DETAILS, SEED_IMAGE
 from tests.unit.deploy.test_render import CASES, _request, full_plugin_spec
 from wasmkit.deploy import ModuleSource, render_objects, resolve_spec
 
+pytestmark = [pytest.mark.kube]
+
 
 @pytest.mark.parametrize(("api", "version", "source"), CASES, ids=lambda v: str(v))
 def test_accepted_with_strict_field_validation(
