@@ -70,6 +70,8 @@ class StreamFacts:
     response_body_size: int
     start_ns: int
     details: str | None
+    #: The filter answered the request itself (a local reply): its attributes stay readable.
+    local_reply: bool = False
 
 
 def _path(f: StreamFacts) -> str:
@@ -123,7 +125,15 @@ MISSING = Missing()
 
 def stream_property(facts: StreamFacts, path: tuple[str, ...]) -> Value | Missing | None:
     """One attribute, computed alone (a filter reads a few of them per callback)."""
-    attribute = (_RESPONSE if facts.response_headers else _REQUEST).get(path) or _ALWAYS.get(path)
+    if not facts.response_headers:
+        table = _REQUEST
+    elif facts.local_reply:
+        # Measured (Envoy 1.40): answering a local reply, request.path still reads; after an
+        # upstream's answer it does not.
+        table = {**_RESPONSE, **_REQUEST}
+    else:
+        table = _RESPONSE
+    attribute = table.get(path) or _ALWAYS.get(path)
     return MISSING if attribute is None else attribute(facts)
 
 

@@ -160,17 +160,24 @@ class StreamRun:
         if not self._proceeds(ctx, action, 0):
             return self._end(ctx)
         self.headers_forwarded = bool(body)
+        forwarded = b""
         if body:
-            ctx.request_body, ctx.request_complete = bytearray(body), True
-            action = vm.callback(ctx, "proxy_on_request_body", len(body), 1)
+            ctx.request_body, ctx.request_complete = bytearray(body), False
+            action = vm.callback(ctx, "proxy_on_request_body", len(body), 0)
+            passed = self._data_passed(ctx, action, "request_body")
+            if passed is None:
+                return self._end(ctx)
+            ctx.request_complete = True
+            action = vm.callback(ctx, "proxy_on_request_body", len(ctx.request_body or b""), 1)
             if not self._proceeds(ctx, action, 0):
                 return self._end(ctx)
+            forwarded = passed + bytes(ctx.request_body or b"")
         headers = ctx.request_headers or []
         self.reached = HttpRequest(
             method=_header(headers, ":method") or self.request.method,
             path=_header(headers, ":path") or self.request.path,
             headers=upstream_headers(headers),
-            body=bytes(ctx.request_body or b""),
+            body=forwarded,
         )
         response = self.upstream_fn(self.reached)
         self.responding = True
@@ -178,6 +185,23 @@ class StreamRun:
         pairs = [(k.lower(), v) for k, v in response.headers]
         self._respond(ctx, [(":status", str(response.status)), *pairs], response.body)
         return self._end(ctx)
+
+    def _data_passed(self, ctx: Context, action: int | None, buffer: str) -> bytes | None:
+        """After a body's data (end_of_stream false): what the filter let through (its buffer
+        is then empty), or b"" when it keeps buffering; None once it answered itself.
+
+        Envoy's HTTP/1 codec hands a body over in two calls: its data, then an empty end
+        (end_of_stream true); measured with Envoy 1.36-1.40, both ways. A filter that wants
+        the whole body returns StopIterationAndBuffer until the end."""
+        self.vm.drain()
+        if buffer == "request_body" and ctx.local_reply is not None:
+            self._local_reply(ctx, ctx.local_reply)
+            return None
+        if action not in (None, CONTINUE):
+            return b""
+        data: bytearray = getattr(ctx, buffer) or bytearray()
+        setattr(ctx, buffer, bytearray())
+        return bytes(data)
 
     def _proceeds(self, ctx: Context, action: int | None, stream: int) -> bool:
         self.vm.drain()
@@ -251,7 +275,19 @@ class StreamRun:
         if not self._proceeds_response(ctx, action):
             ctx.response_headers = None
             return
-        if body:
+        if body and not local:
+            # From the upstream: data, then an empty end (see _data_passed).
+            ctx.response_body, ctx.response_complete = bytearray(body), False
+            action = vm.callback(ctx, "proxy_on_response_body", len(body), 0)
+            passed = self._data_passed(ctx, action, "response_body") or b""
+            ctx.response_complete = True
+            action = vm.callback(ctx, "proxy_on_response_body", len(ctx.response_body), 1)
+            if not self._proceeds_response(ctx, action):
+                ctx.response_headers = None
+                return
+            ctx.response_body = bytearray(passed) + ctx.response_body
+        elif body:
+            # A local reply's body goes through in one piece.
             ctx.response_body, ctx.response_complete = bytearray(body), True
             action = vm.callback(ctx, "proxy_on_response_body", len(body), 1)
             if not self._proceeds_response(ctx, action):

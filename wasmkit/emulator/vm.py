@@ -221,6 +221,7 @@ class Vm:
                 len(ctx.response_body or b""),
                 ctx.start_ns,
                 ctx.details,
+                local_reply=ctx.local_reply is not None,
             )
             value = stream_property(facts, path)
             if not isinstance(value, Missing):

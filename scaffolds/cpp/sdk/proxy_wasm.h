@@ -2,8 +2,10 @@
 //
 // Write a filter as two classes: a RootContext (one per plugin configuration: reads the
 // configuration, owns metrics) and a Context (one per HTTP stream: header and body callbacks).
-// Register them for a root id with RegisterContextFactory. See README.md for how this maps to
-// the official proxy-wasm C++ SDK.
+// Register them for a root id with RegisterContextFactory. The names and signatures follow the
+// official proxy-wasm C++ SDK's public API, so its filters compile here: include
+// "proxy_wasm_intrinsics.h" (this header with the names in the global namespace, as the official
+// SDK has them). See README.md for what is left out.
 //
 // Build: clang++ --target=wasm32-wasi -mexec-model=reactor -std=c++17 -fno-exceptions
 //        -Wl,--export=malloc (wasmkit build does this). Define PROXY_WASM_ABI_0_1_0 for hosts
@@ -19,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -62,6 +65,7 @@ uint32_t proxy_increment_metric(uint32_t id, int64_t offset) PROXY_WASM_IMPORT(p
 uint32_t proxy_record_metric(uint32_t id, uint64_t value) PROXY_WASM_IMPORT(proxy_record_metric);
 uint32_t proxy_set_tick_period_milliseconds(uint32_t millis)
     PROXY_WASM_IMPORT(proxy_set_tick_period_milliseconds);
+uint32_t proxy_continue_stream(uint32_t stream_type) PROXY_WASM_IMPORT(proxy_continue_stream);
 }
 
 // ---- Keep libc++'s abort paths from importing WASI file functions: trap instead -------------
@@ -86,18 +90,55 @@ enum class HeaderMapType : uint32_t {
   RequestTrailers = 1,
   ResponseHeaders = 2,
   ResponseTrailers = 3,
+  GrpcReceiveInitialMetadata = 4,
+  GrpcReceiveTrailingMetadata = 5,
+  HttpCallResponseHeaders = 6,
+  HttpCallResponseTrailers = 7,
 };
 enum class BufferType : uint32_t {
   HttpRequestBody = 0,
   HttpResponseBody = 1,
+  NetworkDownstreamData = 2,
+  NetworkUpstreamData = 3,
+  HttpCallResponseBody = 4,
+  GrpcReceiveBuffer = 5,
   VmConfiguration = 6,
   PluginConfiguration = 7,
+  CallData = 8,
+};
+// The official SDK's names for the same numbers.
+using WasmHeaderMapType = HeaderMapType;
+using WasmBufferType = BufferType;
+// gRPC status codes (a local reply's grpc-status); InvalidCode: none, Envoy derives one.
+enum class GrpcStatus : int32_t {
+  Ok = 0,
+  Canceled = 1,
+  Unknown = 2,
+  InvalidArgument = 3,
+  DeadlineExceeded = 4,
+  NotFound = 5,
+  AlreadyExists = 6,
+  PermissionDenied = 7,
+  ResourceExhausted = 8,
+  FailedPrecondition = 9,
+  Aborted = 10,
+  OutOfRange = 11,
+  Unimplemented = 12,
+  Internal = 13,
+  Unavailable = 14,
+  DataLoss = 15,
+  Unauthenticated = 16,
+  InvalidCode = -1,
 };
 enum class FilterHeadersStatus : uint32_t { Continue = 0, StopIteration = 1 };
 enum class FilterDataStatus : uint32_t { Continue = 0, StopIterationAndBuffer = 1 };
 enum class MetricType : uint32_t { Counter = 0, Gauge = 1, Histogram = 2 };
 
+// Headers to send (owned strings); HeaderStringPairs is the official SDK's name for them.
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
+using HeaderStringPairs = HeaderPairs;
+// Headers received: views into the WasmData that holds them (valid while it lives).
+using HeaderViewPairs = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // Bytes the host allocated in our memory (through malloc); freed with the object.
 class WasmData {
@@ -111,8 +152,8 @@ class WasmData {
   std::string_view view() const { return {data_ ? data_ : "", size_}; }
   std::string toString() const { return std::string(view()); }
   // Decode a serialized header map: u32 count, count x (u32 key size, u32 value size),
-  // then each key and value followed by a NUL byte.
-  HeaderPairs pairs() const;
+  // then each key and value followed by a NUL byte. The views point into this object.
+  HeaderViewPairs pairs() const;
 
  private:
   const char* data_;
@@ -120,9 +161,9 @@ class WasmData {
 };
 using WasmDataPtr = std::unique_ptr<WasmData>;
 
-inline HeaderPairs WasmData::pairs() const {
-  HeaderPairs out;
-  if (size_ < 4) return out;
+inline HeaderViewPairs WasmData::pairs() const {
+  HeaderViewPairs out;
+  if (data_ == nullptr || size_ < 4) return out;
   uint32_t count;
   std::memcpy(&count, data_, 4);
   const char* sizes = data_ + 4;
@@ -133,11 +174,11 @@ inline HeaderPairs WasmData::pairs() const {
     std::memcpy(&key_size, sizes + 8 * i, 4);
     std::memcpy(&value_size, sizes + 8 * i + 4, 4);
     if (cursor + key_size + value_size + 2 > end) break;
-    std::string key(cursor, key_size);
+    std::string_view key(cursor, key_size);
     cursor += key_size + 1;
-    std::string value(cursor, value_size);
+    std::string_view value(cursor, value_size);
     cursor += value_size + 1;
-    out.emplace_back(std::move(key), std::move(value));
+    out.emplace_back(key, value);
   }
   return out;
 }
@@ -168,6 +209,17 @@ inline void logWarn(std::string_view m) { log(LogLevel::warn, m); }
 inline void logError(std::string_view m) { log(LogLevel::error, m); }
 inline void logCritical(std::string_view m) { log(LogLevel::critical, m); }
 
+namespace internal {
+// "[file:line]::function() message": where a LOG_* line was written, then what it says.
+inline std::string located(const char* file, int line, const char* function,
+                           std::string_view message) {
+  std::string out = "[";
+  out.append(file).append(":").append(std::to_string(line)).append("]::");
+  out.append(function).append("() ").append(message);
+  return out;
+}
+}  // namespace internal
+
 // ---- Buffers --------------------------------------------------------------------------------
 inline WasmDataPtr getBufferBytes(BufferType type, size_t start, size_t length) {
   const char* ptr = nullptr;
@@ -175,6 +227,9 @@ inline WasmDataPtr getBufferBytes(BufferType type, size_t start, size_t length) 
   proxy_get_buffer_bytes(static_cast<uint32_t>(type), static_cast<uint32_t>(start),
                          static_cast<uint32_t>(length), &ptr, &size);
   return std::make_unique<WasmData>(ptr, size);
+}
+inline WasmResult getBufferStatus(BufferType type, size_t* size, uint32_t* flags) {
+  return static_cast<WasmResult>(proxy_get_buffer_status(static_cast<uint32_t>(type), size, flags));
 }
 inline size_t getBufferSize(BufferType type) {
   size_t length = 0;
@@ -210,11 +265,11 @@ inline WasmResult removeHeaderMapValue(HeaderMapType type, std::string_view key)
   return static_cast<WasmResult>(
       proxy_remove_header_map_value(static_cast<uint32_t>(type), key.data(), key.size()));
 }
-inline HeaderPairs getHeaderMapPairs(HeaderMapType type) {
+inline WasmDataPtr getHeaderMapPairs(HeaderMapType type) {
   const char* ptr = nullptr;
   size_t size = 0;
   proxy_get_header_map_pairs(static_cast<uint32_t>(type), &ptr, &size);
-  return WasmData(ptr, size).pairs();
+  return std::make_unique<WasmData>(ptr, size);
 }
 
 inline WasmDataPtr getRequestHeader(std::string_view key) {
@@ -241,32 +296,54 @@ inline WasmResult removeRequestHeader(std::string_view key) {
 inline WasmResult removeResponseHeader(std::string_view key) {
   return removeHeaderMapValue(HeaderMapType::ResponseHeaders, key);
 }
-inline HeaderPairs getRequestHeaderPairs() { return getHeaderMapPairs(HeaderMapType::RequestHeaders); }
-inline HeaderPairs getResponseHeaderPairs() {
+inline WasmDataPtr getRequestHeaderPairs() {
+  return getHeaderMapPairs(HeaderMapType::RequestHeaders);
+}
+inline WasmDataPtr getResponseHeaderPairs() {
   return getHeaderMapPairs(HeaderMapType::ResponseHeaders);
 }
 
 // ---- Local replies --------------------------------------------------------------------------
 // Answer the request from the filter (the upstream never sees it); return StopIteration after.
+// To a gRPC client Envoy answers HTTP 200 with grpc_status (or one derived from `status`).
 inline WasmResult sendLocalResponse(uint32_t status, std::string_view details,
-                                    std::string_view body, const HeaderPairs& headers = {}) {
+                                    std::string_view body, const HeaderPairs& headers = {},
+                                    GrpcStatus grpc_status = GrpcStatus::InvalidCode) {
   std::string serialized = serializePairs(headers);
   return static_cast<WasmResult>(proxy_send_local_response(
       status, details.data(), details.size(), body.data(), body.size(), serialized.data(),
-      serialized.size(), /*grpc_status: none*/ static_cast<uint32_t>(-1)));
+      serialized.size(), static_cast<uint32_t>(grpc_status)));
 }
+
+// Resume a stream a callback paused (StopIteration) earlier.
+inline WasmResult continueRequest() { return static_cast<WasmResult>(proxy_continue_stream(0)); }
+inline WasmResult continueResponse() { return static_cast<WasmResult>(proxy_continue_stream(1)); }
 
 // ---- Properties (request.path, source.address, plugin_root_id ...) ---------------------------
 inline WasmDataPtr getProperty(std::initializer_list<std::string_view> parts) {
+  // Each part NUL-terminated, as the official SDK sends a path.
   std::string path;
-  for (auto part : parts) {
-    if (!path.empty()) path.push_back('\0');
-    path.append(part);
-  }
+  for (auto part : parts) path.append(part).push_back('\0');
   const char* ptr = nullptr;
   size_t size = 0;
   if (proxy_get_property(path.data(), path.size(), &ptr, &size) != 0) return nullptr;
   return std::make_unique<WasmData>(ptr, size);
+}
+
+// A property as a value: std::string takes the bytes; other types (int64_t, uint64_t, double,
+// bool) must be exactly their size. false when the property is missing.
+template <typename T>
+inline bool getValue(std::initializer_list<std::string_view> parts, T* out) {
+  auto value = getProperty(parts);
+  if (!value) return false;
+  if constexpr (std::is_same_v<T, std::string>) {
+    out->assign(value->data() ? value->data() : "", value->size());
+    return true;
+  } else {
+    if (value->size() != sizeof(T)) return false;
+    std::memcpy(out, value->data(), sizeof(T));
+    return true;
+  }
 }
 
 // ---- Metrics --------------------------------------------------------------------------------
@@ -304,9 +381,10 @@ class ContextBase {
   virtual ~ContextBase() = default;
   uint32_t id() const { return id_; }
   virtual void onCreate() {}
-  virtual bool onDone() { return true; }
   virtual void onLog() {}
   virtual void onDelete() {}
+  // proxy_on_done's answer: a stream is always done; a root context may say it is not yet.
+  virtual bool finished() = 0;
 
  private:
   uint32_t id_;
@@ -321,6 +399,9 @@ class RootContext : public ContextBase {
   // The plugin configuration arrived or changed. false rejects it (the load fails).
   virtual bool onConfigure(size_t /*configuration_size*/) { return true; }
   virtual void onTick() {}
+  // The VM is being torn down; false: not done yet.
+  virtual bool onDone() { return true; }
+  bool finished() override { return onDone(); }
   // The plugin configuration (wasmkit.yaml `config`, Envoy's `configuration`).
   WasmDataPtr getConfiguration(size_t size) {
 #ifdef PROXY_WASM_ABI_0_1_0
@@ -355,6 +436,12 @@ class Context : public ContextBase {
   }
   virtual FilterDataStatus onResponseBody(size_t /*body_size*/, bool /*end_of_stream*/) {
     return FilterDataStatus::Continue;
+  }
+  // The stream is complete (before onLog).
+  virtual void onDone() {}
+  bool finished() override {
+    onDone();
+    return true;
   }
 
  private:
@@ -391,13 +478,30 @@ T* find(uint32_t id) {
 
 // Register a filter for a root id (Envoy's `root_id`), at namespace scope:
 //   static RegisterContextFactory reg(CONTEXT_FACTORY(MyContext), ROOT_FACTORY(MyRoot), "my_id");
+// Either factory may be left out: a missing root factory gets a plain RootContext.
 struct RegisterContextFactory {
-  RegisterContextFactory(ContextFactory context, RootFactory root, std::string_view root_id) {
+  RegisterContextFactory(ContextFactory context, RootFactory root, std::string_view root_id = "") {
     internal::registry()[std::string(root_id)] = {root, context};
   }
+  explicit RegisterContextFactory(RootFactory root, std::string_view root_id = "")
+      : RegisterContextFactory(nullptr, root, root_id) {}
+  explicit RegisterContextFactory(ContextFactory context, std::string_view root_id = "")
+      : RegisterContextFactory(context, nullptr, root_id) {}
 };
 
 }  // namespace proxy_wasm
+
+// LOG_INFO(message) and friends: the message with the place that wrote it.
+#define PROXY_WASM_LOG_AT(level, ...)                                                     \
+  ::proxy_wasm::log(::proxy_wasm::LogLevel::level,                                        \
+                    ::proxy_wasm::internal::located(__FILE__, __LINE__, __func__,        \
+                                                    std::string(__VA_ARGS__)))
+#define LOG_TRACE(...) PROXY_WASM_LOG_AT(trace, __VA_ARGS__)
+#define LOG_DEBUG(...) PROXY_WASM_LOG_AT(debug, __VA_ARGS__)
+#define LOG_INFO(...) PROXY_WASM_LOG_AT(info, __VA_ARGS__)
+#define LOG_WARN(...) PROXY_WASM_LOG_AT(warn, __VA_ARGS__)
+#define LOG_ERROR(...) PROXY_WASM_LOG_AT(error, __VA_ARGS__)
+#define LOG_CRITICAL(...) PROXY_WASM_LOG_AT(critical, __VA_ARGS__)
 
 #define ROOT_FACTORY(T)                                                              \
   [](uint32_t id, std::string_view root_id) -> std::unique_ptr<proxy_wasm::RootContext> { \
@@ -438,7 +542,8 @@ void proxy_on_context_create(uint32_t context_id, uint32_t parent_context_id) {
       internal::orphans()[context_id] = root_id;
       return;
     }
-    auto root = it->second.root(context_id, root_id);
+    auto root = it->second.root ? it->second.root(context_id, root_id)
+                                : std::make_unique<RootContext>(context_id, root_id);
     root->onCreate();
     internal::contexts()[context_id] = std::move(root);
     return;
@@ -514,7 +619,7 @@ PROXY_WASM_EXPORT(proxy_on_log) void proxy_on_log(uint32_t id) {
 
 PROXY_WASM_EXPORT(proxy_on_done) uint32_t proxy_on_done(uint32_t id) {
   auto* context = proxy_wasm::internal::find<proxy_wasm::ContextBase>(id);
-  return context == nullptr || context->onDone() ? 1 : 0;
+  return context == nullptr || context->finished() ? 1 : 0;
 }
 
 PROXY_WASM_EXPORT(proxy_on_delete) void proxy_on_delete(uint32_t id) {

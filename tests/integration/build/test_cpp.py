@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXTURES
 from tests.integration.build.conftest import (
     build_without_toolchains,
     copy,
@@ -15,6 +17,7 @@ from tests.integration.build.conftest import (
     set_config,
     wasmkit,
 )
+from wasmkit._resources import resource_dir
 from wasmkit.abi import AbiVersion
 from wasmkit.module import inspect_file
 
@@ -160,3 +163,17 @@ def test_tag_stores_the_module_in_the_local_store(built: Path, tmp_path: Path) -
     images = wasmkit("images")
     if images.returncode == 0:  # the image commands may land separately
         assert "demo/filter" in images.stdout
+
+
+def test_a_filter_written_for_the_official_sdk_compiles_and_agrees(tmp_path: Path) -> None:
+    """tests/fixtures/cpp/official_api: our own filter using the official proxy-wasm C++ SDK's
+    public API (global names, LOG_*, WasmBufferType, getRequestHeaderPairs()->pairs(),
+    `void onDone()`, RegisterContextFactory with root id "", a gRPC local reply), built
+    unchanged against the scaffold's SDK and run on both engines."""
+    project = tmp_path / "official_api"
+    shutil.copytree(FIXTURES / "cpp" / "official_api", project)
+    shutil.copytree(resource_dir("scaffolds") / "cpp" / "sdk", project / "sdk")
+    ok(wasmkit("build", project, "--runner", "local"))
+    done = ok(wasmkit("test", project, "--engine", "both", "--json"))
+    report = json.loads(done.stdout)
+    assert report["summary"] == {"passed": 8, "failed": 0, "skipped": 0, "diverged": 0}

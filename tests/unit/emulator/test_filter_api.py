@@ -205,3 +205,45 @@ def test_a_stream_nobody_resumes_gives_up_after_the_clients_patience() -> None:
     ex = f.request(HttpRequest())
     assert (ex.status, ex.error) == (None, STALLED)
     assert f.vm.guest.global_value("ticks") == 100  # 10 s of 100 ms ticks
+
+
+BODY_CALLS = """
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "data end ")
+  (global $buffer (mut i32) (i32.const 0))
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param $root i32) (param $size i32) (result i32)
+    (global.set $buffer (local.get $size)) (i32.const 1))
+  ;; logs "data" or "end" with the size it was given; buffers the data if configured to
+  (func $body (param $size i32) (param $eos i32) (result i32)
+    (drop (call $log (i32.const 2) (i32.add (i32.const 16) (i32.mul (local.get $eos) (i32.const 5)))
+                     (i32.add (i32.const 3) (i32.eqz (local.get $eos)))))
+    (drop (call $log (i32.const 2) (i32.const 16) (local.get $size)))
+    (if (result i32) (i32.and (i32.eqz (local.get $eos)) (i32.ne (global.get $buffer) (i32.const 0)))
+      (then (i32.const 1)) (else (i32.const 0))))
+  (func (export "proxy_on_request_body") (param i32) (param $size i32) (param $eos i32) (result i32)
+    (call $body (local.get $size) (local.get $eos)))
+  (func (export "proxy_on_response_body") (param i32) (param $size i32) (param $eos i32) (result i32)
+    (call $body (local.get $size) (local.get $eos))))
+"""
+
+
+@pytest.mark.parametrize(("buffering", "end_size"), [(False, 0), (True, 4)])
+def test_bodies_arrive_as_data_then_an_empty_end_as_in_envoy(
+    buffering: bool, end_size: int
+) -> None:
+    """Envoy's HTTP/1 codec: (data, end_of_stream false), then (nothing, true); a filter that
+    buffers (StopIterationAndBuffer) sees the whole body again at the end."""
+    f = load_filter(bytes(wasmtime.wat2wasm(BODY_CALLS)), configuration="b" if buffering else "")
+    ex = f.send("POST", "/", {}, "abcd", upstream=lambda r: HttpResponse(200, (), b"wxyz"))
+    said = [line.message for line in ex.logs]
+    # (kind, the first `size` bytes of "data end ": its length says the size it was given)
+    request = list(zip(said[0:4:2], [len(s) for s in said[1:4:2]], strict=True))
+    assert request == [("data", 4), ("end", end_size)]
+    assert ex.upstream is not None and ex.upstream.body == b"abcd"
+    assert ex.body == b"wxyz" and said[4::2] == ["data", "end"]
