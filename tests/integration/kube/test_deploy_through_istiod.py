@@ -1,0 +1,80 @@
+"""What `wasmkit deploy istio` applied, as the API server stores it, works through a real istiod.
+
+The EnvoyFilter deploy wrote for a Deployment is read back from the apiserver and given to
+istiod 1.29.1 (configDir mode, wasmkit.mesh); a plain Envoy 1.37 runs as that workload's
+sidecar, with the node cache directory bound where deploy points (root: a private mount
+namespace), and a request through it carries the filter's header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.integration.istio.conftest import sidecar_envoy  # noqa: F401  (fixture)
+from tests.integration.kube.conftest import IMAGE
+from tests.integration.oci.conftest import Result
+from tests.kube_server import KubeServer
+from wasmkit._process import can_bind_mount
+from wasmkit.deploy.spec import CACHE_DIR
+from wasmkit.envoy.binary import EnvoyBinary
+from wasmkit.envoy.upstream import EchoUpstream
+from wasmkit.istio import IstioRelease
+from wasmkit.istio.istiod import free_port
+from wasmkit.mesh.box import MeshBox
+from wasmkit.mesh.workload import Workload
+from wasmkit.oci import LocalStore
+
+pytestmark = [pytest.mark.kube, pytest.mark.istio, pytest.mark.envoy]
+
+
+def test_the_applied_envoyfilter_runs_in_the_workloads_sidecar(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+    store: LocalStore,
+    istio_release: IstioRelease,
+    sidecar_envoy: EnvoyBinary,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    if not can_bind_mount():
+        pytest.skip("the node cache mount needs a private mount namespace (root)")
+    labels = {"app": "web", "version": "v1"}
+    make("Deployment", "web-v1", labels)
+    result = deploy_cli(
+        "deploy", "istio", IMAGE, "--id", "hello", "-l", "app=web", "--config", "tomorrow",
+        "--api", "envoyfilter",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    stored = kube_server.get(
+        f"/apis/networking.istio.io/v1alpha3/namespaces/{kube_namespace}/envoyfilters/web-v1-hello"
+    )
+    applied = {
+        "apiVersion": stored["apiVersion"],
+        "kind": stored["kind"],
+        "metadata": {"name": stored["metadata"]["name"], "namespace": kube_namespace},
+        "spec": stored["spec"],
+    }
+    module = store.module_path(IMAGE)
+    sha = store.resolve(IMAGE).module_sha256
+    cache = tmp_path / "node-cache"
+    cache.mkdir()
+    (cache / sha).write_bytes(module.read_bytes())
+    Path(CACHE_DIR).mkdir(parents=True, exist_ok=True)  # the mount point; empty on the host
+    with (
+        EchoUpstream() as upstream,
+        MeshBox(istio_release, sidecar_envoy, tmp_path / "mesh") as box,
+    ):
+        workload = Workload("web-v1", free_port(), upstream.port, kube_namespace, labels)
+        box.write("workload", [workload.sidecar()])
+        box.write("deployed", [applied])
+        sidecar = box.add_sidecar(workload, mounts=[(cache, Path(CACHE_DIR))])
+        verdict = box.verdict(sidecar)
+        assert verdict.applied, (verdict, box.logs())
+        response = requests.get(f"http://127.0.0.1:{workload.port}/", timeout=10)
+    assert response.status_code == 200 and response.headers.get("hello") == "tomorrow"
