@@ -23,6 +23,7 @@ from typing import Any
 
 import kopf
 
+from wasmkit.deploy.spec import FIELD_MANAGER
 from wasmkit.errors import WasmkitError
 from wasmkit.kube import Connection
 from wasmkit.operator.reconcile import Outcome, Reconciler
@@ -60,6 +61,13 @@ def _owner(body: Mapping[str, Any]) -> str | None:
         if ref.get("kind") == KIND and str(ref.get("apiVersion", "")).startswith(GROUP + "/"):
             return str(ref.get("name"))
     return None
+
+
+def _last_writer(body: Mapping[str, Any]) -> str | None:
+    """The field manager of the latest write (ours echoing back is not drift)."""
+    entries = body.get("metadata", {}).get("managedFields") or []
+    latest = max(entries, key=lambda e: str(e.get("time", "")), default=None)
+    return str(latest.get("manager")) if latest else None
 
 
 def build_registry(
@@ -122,7 +130,10 @@ def build_registry(
     )
 
     def owned_changed(**kwargs: Any) -> None:
-        owner = _owner(kwargs["body"])
+        event, body = kwargs.get("type"), kwargs["body"]
+        if event is None or (event != "DELETED" and _last_writer(body) == FIELD_MANAGER):
+            return  # the initial listing (resume covers it), or our own write coming back
+        owner = _owner(body)
         if owner is not None:
             _pass(lambda: reconciler.reconcile(kwargs["namespace"], owner), retry=False)
 

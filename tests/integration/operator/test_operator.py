@@ -221,6 +221,22 @@ def test_drift_is_repaired_and_deletion_restores_everything(
         "the EnvoyFilter restored",
     )
 
+    # an edited EnvoyFilter is put back
+    [ef] = world.envoyfilters(ns)
+    edited = {
+        "apiVersion": ef["apiVersion"],
+        "kind": "EnvoyFilter",
+        "metadata": {"name": ef["metadata"]["name"], "namespace": ns},
+        "spec": {"workloadSelector": {"labels": {"app": "hijacked"}}},
+    }
+    world.kube.apply(edited)
+
+    def selector() -> dict[str, str]:
+        [e] = world.envoyfilters(ns)
+        return dict(e["spec"]["workloadSelector"]["labels"])
+
+    world.eventually(lambda: selector().get("app") == "details", "the edit reverted")
+
     # a new matching workload is picked up; one relabelled away is cleaned
     world.workload(ns, "details-v2", {"app": "details"}, ["node-b"])
     world.eventually(lambda: len(world.envoyfilters(ns)) == 2, "the new workload's EnvoyFilter")
