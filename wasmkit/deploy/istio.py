@@ -9,15 +9,17 @@ file per object plus a ``kustomization.yaml``. The caller (CLI or operator) rend
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wasmkit.deploy import apply as kube_apply
+from wasmkit.deploy import mounts
 from wasmkit.deploy.gitops import write_output_dir
 from wasmkit.deploy.images import image_info
 from wasmkit.deploy.render import render_objects
-from wasmkit.deploy.spec import DeployRequest, ImageInfo, resolve_spec
+from wasmkit.deploy.spec import Api, DeployRequest, ImageInfo, ModuleSource, resolve_spec
 from wasmkit.deploy.validation import istio_check
 from wasmkit.errors import ServiceUnavailable, UsageError
 from wasmkit.kube import KubeClient
@@ -79,15 +81,21 @@ def _offline(request: DeployRequest, image: ImageInfo, *, why: str) -> kube_appl
         replace(request, namespace=request.namespace or "default"), image, request.istio_version
     )
     objects = render_objects(spec, None)
-    note = f"rendered without a cluster ({why})"
-    if spec.api.value == "envoyfilter":
-        note += ": one EnvoyFilter selecting the labels instead of one per workload"
+    notes = [f"rendered without a cluster ({why})"]
+    if spec.api is Api.ENVOYFILTER:
+        notes[0] += ": one EnvoyFilter selecting the labels instead of one per workload"
+    if spec.api is Api.ENVOYFILTER and spec.source is ModuleSource.CACHE:
+        pod = {k: json.dumps([v], separators=(",", ":")) for k, v in mounts.ENTRIES.items()}
+        notes.append(
+            "the pods need the node cache: add to their pod template (with a cluster, deploy "
+            "adds them) " + ", ".join(f"{k}: '{v}'" for k, v in pod.items())
+        )
     return kube_apply.DeployResult(
         changes=(),
         objects=tuple(objects),
         spec=spec,
         dry_run=True,
-        notes=(*spec.notes, note, *istio_check(objects, spec.platform.version)),
+        notes=(*spec.notes, *notes, *istio_check(objects, spec.platform.version)),
     )
 
 

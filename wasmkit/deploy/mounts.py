@@ -31,7 +31,8 @@ PREVIOUS_ANNOTATION = "wasmkit.dev/previous-annotations"
 VOLUME_NAME = "cache-dir"
 CACHE_VOLUME = {"name": VOLUME_NAME, "hostPath": {"path": CACHE_DIR}}
 CACHE_MOUNT = {"mountPath": CACHE_DIR, "name": VOLUME_NAME}
-_ENTRIES = {USER_VOLUME: CACHE_VOLUME, USER_VOLUME_MOUNT: CACHE_MOUNT}
+#: What wasmkit adds to each annotation's JSON list.
+ENTRIES = {USER_VOLUME: CACHE_VOLUME, USER_VOLUME_MOUNT: CACHE_MOUNT}
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _merged(workload: Workload, key: str) -> str:
                 hint="fix the annotation (Istio would refuse it too), then deploy again",
             )
         entries = parsed
-    ours = _ENTRIES[key]
+    ours = ENTRIES[key]
     for entry in entries:
         if isinstance(entry, dict) and entry.get("name") == VOLUME_NAME:
             if entry != ours:

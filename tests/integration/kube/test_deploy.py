@@ -305,6 +305,7 @@ def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(
         "labels": {"app": "web"}
     }
     assert "without a cluster" in offline.err
+    assert """sidecar.istio.io/userVolume: '[{"name":"cache-dir",""" in offline.err
     out = tmp_path / "gitops"
     files = wasmkit(
         "deploy", "istio", IMAGE, "--id", "f", "--config", "a: 1", "--istio-version", "1.29",
