@@ -414,3 +414,25 @@ def test_context_picks_the_cluster_user_and_default_namespace(
     }
     other = wasmkit("deploy", "istio", IMAGE, *args)  # the current context: namespace default
     assert other.code == 2 and "namespace default" in other.err
+
+
+def test_a_workload_that_no_longer_matches_loses_its_filter_and_mount(
+    deploy_cli: Callable[..., Result],
+    make: Callable[..., Any],
+    kube_server: KubeServer,
+    kube_namespace: str,
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "web-a", {"app": "web", "track": "a"})
+    make("Deployment", "web-b", {"app": "web", "track": "b"}, annotations=THEIRS)
+    assert _web(deploy_cli, "--config", "x").code == 0
+    narrowed = deploy_cli(
+        "deploy", "istio", IMAGE, "--id", "f", "-l", "track=a", "--config", "x"
+    )  # fmt: skip
+    assert _lines(narrowed) == {
+        f"unchanged: envoyfilter/web-a-f -n {ns}",
+        f"deleted: envoyfilter/web-b-f -n {ns}",
+        f"changed: deployment/web-b -n {ns}",
+    }
+    assert _names(kube_server, EF, ns) == {"web-a-f"}
+    assert _pod_annotations(kube_server, "Deployment", ns, "web-b") == THEIRS
