@@ -85,10 +85,23 @@ class KubeServer:
     pki: Pki
     kubeconfig: Path
     _session: requests.Session = field(default_factory=requests.Session, repr=False)
+    #: The kube-apiserver process (set by run_kube_server), for outage tests.
+    process: ManagedProcess | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._session.cert = (str(self.pki["admin.crt"]), str(self.pki["admin.key"]))
         self._session.headers["Accept"] = "application/json"
+
+    def restart(self, down_s: float = 1.0, timeout_s: float = 90.0) -> None:
+        """Stop kube-apiserver, leave it down ``down_s``, start it again on the same port and
+        etcd, and wait until it is ready: clients see refused connections meanwhile."""
+        assert self.process is not None
+        self.process.stop()
+        time.sleep(down_s)
+        self.process.start()
+        admin = (str(self.pki["admin.crt"]), str(self.pki["admin.key"]))
+        ready = _ready(self.url + "/readyz", cert=admin, verify=str(self.pki["ca.crt"]))
+        self.process.wait_until(ready, timeout_s, "/readyz = 200 after a restart")
 
     # --- REST, as the admin ------------------------------------------------------------------
 
@@ -342,7 +355,7 @@ def run_kube_server(
         kubeconfig = write_kubeconfig(
             directory / "kubeconfig", url, pki["ca.crt"], pki["admin.crt"], pki["admin.key"]
         )
-        server = KubeServer(directory, url, pki, kubeconfig)
+        server = KubeServer(directory, url, pki, kubeconfig, process=api)
         admin = (str(pki["admin.crt"]), str(pki["admin.key"]))
         ready = _ready(url + "/readyz", cert=admin, verify=str(pki["ca.crt"]))
         api.wait_until(ready, timeout_s, "/readyz = 200")

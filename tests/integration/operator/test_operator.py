@@ -465,3 +465,22 @@ def _held(world: World, node: str) -> dict[str, str]:
         f"/apis/coordination.k8s.io/v1/namespaces/{world.namespace}/leases/wasmkit-cache-{node}"
     )
     return dict(json.loads(lease["metadata"]["annotations"]["wasme.io/held"]))
+
+
+def test_an_apiserver_outage_is_retried(
+    world: World, registry: Registry, publish: Callable[..., PushResult]
+) -> None:
+    publish("outage/filter:v1")
+    ns = world.namespace_for_test()
+    world.workload(ns, "details", {"app": "details"}, ["node-a"])
+    world.workload(ns, "after", {"app": "after"}, ["node-a"])
+    world.filter_deployment(
+        ns, "during", _spec(registry.ref("outage/filter:v1"), {"app": "details"})
+    )
+    world.kube.restart(down_s=2.0)  # the operator is mid-pass or about to be: refused connections
+    world.eventually(lambda: world.ready(ns, "during"), "Ready after the outage", 90)
+    # the watches came back: a resource created after the outage is handled as it happens
+    world.filter_deployment(ns, "after", _spec(registry.ref("outage/filter:v1"), {"app": "after"}))
+    world.eventually(lambda: world.ready(ns, "after"), "Ready, created after the outage", 60)
+    assert world.operator is not None and world.operator.alive()
+    assert len(world.envoyfilters(ns)) == 2
