@@ -10,27 +10,7 @@ from pathlib import Path
 
 import pytest
 
-
-def wasmkit(
-    *args: str | Path,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wasmkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done
+from tests.cli import ok, wasmkit
 
 
 def init(tmp: Path, language: str, version: str = "1.28", platform: str = "istio") -> Path:

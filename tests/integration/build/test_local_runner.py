@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import wasmkit
+from tests.cli import wasmkit
 from wasmkit.build.local import LocalRunner
 from wasmkit.build.runner import Step, Workspace
 from wasmkit.errors import ToolNotFound

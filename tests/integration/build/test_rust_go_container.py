@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import init, ok, wasmkit
+from tests.cli import ok, wasmkit
+from tests.integration.build.conftest import init
 from wasmkit.loadcheck import load_problems
 from wasmkit.module import inspect_file
 

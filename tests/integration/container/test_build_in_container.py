@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import wasmkit as _wasmkit
 from wasmkit.build.engine import Engine
 
 pytestmark = [pytest.mark.container, pytest.mark.envoy, pytest.mark.slow]
 
 
 def wasmkit(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wasmkit", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return _wasmkit(*args, cwd=cwd, env=env, timeout=900)
 
 
 #: Kept between runs (a cold Rust std build takes about a minute), apart from the local runner's.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import wasmkit as _wasmkit
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.envoy
@@ -26,14 +26,7 @@ EXAMPLE = REPO / "examples" / "add-header"
 def wasmkit(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wasmkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+    return _wasmkit(*args, cwd=cwd, env=env, timeout=120)
 
 
 def test_example_project_passes() -> None:

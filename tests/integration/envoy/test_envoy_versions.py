@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import wasmkit as _wasmkit
 from tests.conftest import REPO
 from wasmkit.envoy.versions import ensure_envoy
 
@@ -16,12 +17,7 @@ pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
 
 def wasmkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wasmkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return _wasmkit(*args, timeout=600)
 
 
 def test_example_passes_in_envoy_1_36() -> None:
