@@ -174,11 +174,9 @@ def _engine_answers() -> bool:
 
 def write_runtime_config(path: Path, *, root_ids: list[str], abis: list[AbiVersion]) -> None:
     """The wasme-style runtime config that travels with the module in an image."""
-    data = {
-        "type": "envoy_proxy",
-        "abiVersions": [a.value for a in abis],
-        "config": {"rootIds": root_ids},
-    }
+    from wasmkit.oci.layout import runtime_config
+
+    data = runtime_config(root_ids, [a.value for a in abis])
     write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 

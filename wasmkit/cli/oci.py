@@ -231,16 +231,9 @@ def tag(source: str, target: str) -> None:
 def _record_json(
     record: ImageRecord, store: LocalStore, *, with_module: bool = True
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "ref": record.ref,
-        "manifestDigest": record.manifest_digest,
-        "moduleSha256": record.module_sha256,
-        "size": record.size,
-        "layout": record.layout,
-        "abiVersions": list(record.abi_versions),
-        "rootIds": list(record.root_ids),
-        "created": record.created,
-    }
+    from wasmkit.oci.inspection import record_summary
+
+    data = record_summary(record)
     if with_module:  # unpacks the module of a pulled tar layer on first use
         data["module"] = str(store.module_path(record.ref))
     return data

@@ -26,6 +26,20 @@ from wasmkit.oci.layout import (
 from wasmkit.oci.store import ImageRecord, LocalStore
 
 
+def record_summary(record: ImageRecord) -> dict[str, Any]:
+    """A stored image as ``wasmkit images --json`` and ``wasmkit inspect --json`` show it."""
+    return {
+        "ref": record.ref,
+        "manifestDigest": record.manifest_digest,
+        "moduleSha256": record.module_sha256,
+        "size": record.size,
+        "layout": record.layout,
+        "abiVersions": list(record.abi_versions),
+        "rootIds": list(record.root_ids),
+        "created": record.created,
+    }
+
+
 @dataclass(frozen=True)
 class Inspection:
     record: ImageRecord
@@ -36,14 +50,7 @@ class Inspection:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "ref": self.record.ref,
-            "manifestDigest": self.record.manifest_digest,
-            "moduleSha256": self.record.module_sha256,
-            "size": self.record.size,
-            "layout": self.record.layout,
-            "abiVersions": list(self.record.abi_versions),
-            "rootIds": list(self.record.root_ids),
-            "created": self.record.created,
+            **record_summary(self.record),
             "configDigest": self.config_digest,
             "manifest": self.manifest,
             "config": self.config,
