@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import ok, wasmkit
+from tests.cli import ok as ok  # re-exported: tests import the CLI helper from here too
+from tests.cli import wasmkit as wasmkit
 
 
 def init(tmp: Path, language: str, version: str = "1.28", platform: str = "istio") -> Path:

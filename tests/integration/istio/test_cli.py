@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import ok, wasmkit
 from tests.conftest import FIXTURES, compile_wat
-from tests.integration.build.conftest import init, ok, wasmkit
+from tests.integration.build.conftest import init
 from tests.integration.oci.servers import Registry
 from wasmkit.istio import IstioRelease
 from wasmkit.mesh import mesh_engine
