@@ -127,11 +127,9 @@ def main() -> None:
             )
             layout = tmp / f"layout-{name}"
             export_layout(store, f"bench.local/{name}:v1", layout)
-            keys = ("wpush", "spush", "wpull", "spull", "bpush", "bpull") + (
-                "wpush_cpu",
-                "wpull_cpu",
-                "bpush_cpu",
-                "bpull_cpu",
+            keys = (
+                *("wpush", "spush", "wpull", "spull", "bpush", "bpull"),
+                *("wpush_cpu", "wpull_cpu", "bpush_cpu", "bpull_cpu"),
             )
             results: dict[str, list[float]] = {k: [] for k in keys}
             rss: dict[str, list[int]] = {"push": [], "pull": []}
