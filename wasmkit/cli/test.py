@@ -235,6 +235,25 @@ def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwar
     type=click.Path(path_type=Path, file_okay=False),
     help="Keep Envoy's config and logs here.",
 )
+@click.option(
+    "--istio",
+    metavar="VERSION",
+    help="Serve it through a real istiod of this Istio release, as a workload's sidecar "
+    "(the mesh-in-a-box of `wasmkit test --istio`).",
+)
+@click.option(
+    "--api",
+    "istio_api",
+    type=click.Choice(["envoyfilter", "wasmplugin"]),
+    default="envoyfilter",
+    show_default=True,
+    help="With --istio: the Istio API that carries the filter.",
+)
+@click.option(
+    "--istiod",
+    envvar="WASMKIT_ISTIOD",
+    help="istiod (pilot-discovery) binary [env: WASMKIT_ISTIOD].",
+)
 def run(
     module: Path,
     config: str,
@@ -243,10 +262,28 @@ def run(
     port: int,
     envoy_path: str | None,
     keep_artifacts: Path | None,
+    istio: str | None,
+    istio_api: str,
+    istiod: str | None,
 ) -> None:
     """Run a module in the test harness until Ctrl-C, for manual requests (curl)."""
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port number")
+    if istio is not None:
+        if envoy_path is not None:
+            raise UsageError("--istio runs the release's own Envoy; drop --envoy")
+        _serve_mesh(
+            istio,
+            module,
+            root_id=root_id,
+            config=config,
+            failure_policy=FailurePolicy(failure_policy),
+            port=port,
+            run_dir=keep_artifacts,
+            api=istio_api,
+            istiod=istiod,
+        )
+        return
     _serve(
         module,
         root_id=root_id,
@@ -256,3 +293,16 @@ def run(
         envoy_path=envoy_path,
         run_dir=keep_artifacts,
     )
+
+
+def _serve_mesh(istio: str, module: Path, **kwargs: Any) -> None:
+    from wasmkit.mesh import serve_mesh
+
+    with serve_mesh(istio, module, **kwargs) as serving:
+        click.echo(f"serving {module} through istiod {istio} at {serving.url}")
+        click.echo(f"istiod's debug endpoints: {serving.istiod_debug}/syncz, .../configz")
+        for note in serving.notes:
+            click.echo(f"note: {note}")
+        click.echo(f"try: curl -i {serving.url}")
+        wait_for_stop(serving.alive, serving.run_dir)
+    click.echo("stopped")

@@ -6,11 +6,63 @@ objects istiod receives are the ones ``wasmkit deploy`` renders. See ``docs/isti
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from wasmkit.filter import FailurePolicy, filter_name_for
 from wasmkit.mesh.engine import MeshApi, MeshEngine
+from wasmkit.testing.plan import FilterVariant, TestPlan
 
-__all__ = ["MeshApi", "MeshEngine", "mesh_engine"]
+__all__ = ["MeshApi", "MeshEngine", "ServingMesh", "mesh_engine", "serve_mesh"]
+
+
+@dataclass(frozen=True)
+class ServingMesh:
+    url: str  # the workload's inbound listener, through its sidecar
+    istiod_debug: str  # istiod's debug endpoints (/debug/syncz, /debug/configz, ...)
+    run_dir: Path
+    alive: Callable[[], bool]
+    notes: tuple[str, ...]
+
+
+@contextmanager
+def serve_mesh(
+    istio: str,
+    module: Path,
+    *,
+    root_id: str = "",
+    config: str = "",
+    failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
+    port: int = 0,
+    run_dir: Path | None = None,
+    **options: Any,
+) -> Iterator[ServingMesh]:
+    """``wasmkit run --istio``: the mesh-in-a-box with one workload, kept up for curl."""
+    engine = mesh_engine(istio, module, **options)
+    engine.listen_port = port
+    variant = FilterVariant(0, root_id, config, failure_policy)
+    plan = TestPlan(filter_name_for(module), module, None, (variant,), ())
+    directory = run_dir or Path(tempfile.mkdtemp(prefix="wasmkit-istio-"))
+    try:
+        with engine.up(plan, directory) as mesh:
+            istiod = mesh.box.istiod
+            assert istiod is not None and istiod.process is not None
+            processes = [istiod.process.alive, *(s.envoy.alive for s in mesh.box.sidecars)]
+            yield ServingMesh(
+                url=f"http://127.0.0.1:{mesh.targets[0].workload.port}",
+                istiod_debug=f"http://127.0.0.1:{istiod.ports.http}/debug",
+                run_dir=directory,
+                alive=lambda: all(check() for check in processes),
+                notes=mesh.notes,
+            )
+    finally:
+        if run_dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def mesh_engine(

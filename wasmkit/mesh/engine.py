@@ -16,8 +16,9 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -92,6 +93,14 @@ Render = Callable[[MeshTarget], list[dict[str, Any]]]
 Publish = Callable[[Path], tuple[str, str | None]]
 
 
+@dataclass(frozen=True)
+class RunningMesh:
+    upstream: EchoUpstream
+    box: MeshBox
+    targets: tuple[MeshTarget, ...]
+    notes: tuple[str, ...]
+
+
 class MeshEngine:
     name = "istio"
 
@@ -111,6 +120,8 @@ class MeshEngine:
     ):
         #: Given a directory of the run, what every sidecar must see (deploy's node cache).
         self.mounts = mounts
+        #: The inbound port of a single variant's workload (``wasmkit run --port``); 0: free.
+        self.listen_port = 0
         self.release = release
         self.envoy = envoy
         self.render = render
@@ -131,7 +142,8 @@ class MeshEngine:
             )
         targets = []
         for variant in plan.variants:
-            workload = Workload(f"variant-{variant.index}", free_port(), upstream_port)
+            port = self.listen_port if self.listen_port and len(plan.variants) == 1 else free_port()
+            workload = Workload(f"variant-{variant.index}", port, upstream_port)
             target = MeshTarget(workload, variant_filter(plan, variant), self.api, url, sha256)
             if self.api is MeshApi.WASM_PLUGIN:
                 target.plugin_config  # noqa: B018 - refuse a string configuration up front
@@ -158,9 +170,12 @@ class MeshEngine:
             filter_log=logged,
         )
 
-    def _run_in(
-        self, plan: TestPlan, run_dir: Path
-    ) -> tuple[list[Observed], list[str], tuple[LogRecord, ...]]:
+    @contextmanager
+    def up(self, plan: TestPlan, run_dir: Path) -> Iterator[RunningMesh]:
+        """istiod and one sidecar per variant, their objects applied and checked; stopped on exit.
+
+        Raises before yielding when Istio refused the objects, applied them to no listener, the
+        proxy NACKed them or the agent could not fetch the module."""
         box = MeshBox(self.release, self.envoy, run_dir / "mesh")
         with EchoUpstream() as upstream, ThreadPoolExecutor(1) as pool:
             targets = self.targets(plan, upstream.port)
@@ -181,17 +196,24 @@ class MeshEngine:
                 notes = checking.result()
                 for sidecar in sidecars:
                     self._judge(box.verdict(sidecar, self.apply_timeout_s), rendered, notes, box)
-                ports = {
-                    v.index: t.workload.port for v, t in zip(plan.variants, targets, strict=True)
-                }
-                ids = [request_id_for(pc) for pc in plan.cases]
-                observed, starts_ms, answered = [], [], 0.0
-                for pc, rid in zip(plan.cases, ids, strict=True):
-                    started = next_millisecond(answered)
-                    starts_ms.append(int(started * 1000))
-                    port = ports[pc.variant.index]
-                    observed.append(exchange(upstream, port, pc, self.request_timeout_s, rid))
-                    answered = time.time()
+                yield RunningMesh(upstream, box, tuple(targets), tuple(notes))
+
+    def _run_in(
+        self, plan: TestPlan, run_dir: Path
+    ) -> tuple[list[Observed], list[str], tuple[LogRecord, ...]]:
+        with self.up(plan, run_dir) as mesh:
+            box, notes = mesh.box, list(mesh.notes)
+            ports = {
+                v.index: t.workload.port for v, t in zip(plan.variants, mesh.targets, strict=True)
+            }
+            ids = [request_id_for(pc) for pc in plan.cases]
+            observed, starts_ms, answered = [], [], 0.0
+            for pc, rid in zip(plan.cases, ids, strict=True):
+                started = next_millisecond(answered)
+                starts_ms.append(int(started * 1000))
+                port = ports[pc.variant.index]
+                observed.append(exchange(mesh.upstream, port, pc, self.request_timeout_s, rid))
+                answered = time.time()
         # Envoy writes its log and access log fully on exit: both are read only now.
         per_case: list[tuple[LogRecord, ...]] = [() for _ in plan.cases]
         logged: list[LogRecord] = []

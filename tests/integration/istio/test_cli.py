@@ -8,6 +8,11 @@ to Istio 1.29 fails as applied to no listener.
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +132,30 @@ def test_flags_that_cannot_combine_are_usage_errors(
     ):
         done = wasmkit("test", "--module", module, "--file", suite, "--istio", ISTIO, *extra)
         assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)
+
+
+def test_run_keeps_the_mesh_up_until_ctrl_c(istio_release: IstioRelease, tmp_path: Path) -> None:
+    module = compile_wat("add_header", tmp_path)
+    command = ["run", "--module", str(module), "--config", "served", "--root-id", "add_header"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasmkit", *command, "--istio", ISTIO],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving "), line + (proc.stderr.read() if proc.stderr else "")
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.headers["hello"] == "served"
+        debug = proc.stdout.readline().split(": ", 1)[1].split(",")[0]
+        with urllib.request.urlopen(debug, timeout=5) as response:
+            assert json.loads(response.read())[0]["proxy"] == "variant-0-0.wasmkit-test"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0
+        assert out.splitlines()[-1] == "stopped"
+    finally:
+        proc.kill()
