@@ -159,6 +159,8 @@ class Expect(Camel):
     logs: list[LogExpectation] | None = None
     #: Metric values after this case (counters and gauges; histograms: number of samples).
     metrics: dict[str, int] | None = None
+    #: The proxy must refuse the module or this case's configuration, for this reason.
+    load_error: BodyExpectation = None
 
     @field_validator("headers", "upstream_headers")
     @classmethod
@@ -169,6 +171,8 @@ class Expect(Camel):
     def _not_empty(self) -> Expect:
         if not self.model_fields_set:
             raise ValueError("expect needs at least one of " + ", ".join(_EXPECT_KEYS))
+        if "load_error" in self.model_fields_set and len(self.model_fields_set) > 1:
+            raise ValueError("loadError stands alone: a refused filter answers no request")
         return self
 
 
@@ -181,6 +185,7 @@ _EXPECT_KEYS = (
     "reachedUpstream",
     "logs",
     "metrics",
+    "loadError",
 )
 
 

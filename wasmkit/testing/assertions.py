@@ -97,6 +97,12 @@ def check_metrics(expected: Mapping[str, int], metrics: Mapping[str, int]) -> li
 
 def check(expect: Expect, observed: Observed) -> list[Mismatch]:
     """Every way ``observed`` differs from ``expect``; empty means the case passed."""
+    if expect.load_error is not None:
+        if observed.load_error is None:
+            return [Mismatch("module", f"refused ({expect.load_error.describe()})", "loaded")]
+        return check_body("load error", expect.load_error, observed.load_error.encode())
+    if observed.load_error is not None:
+        return [Mismatch("module", "loads in the proxy", observed.load_error)]
     if observed.status is None:
         return [Mismatch("response", "an HTTP response", observed.error or "nothing")]
     out: list[Mismatch] = []

@@ -127,6 +127,15 @@ def _status(observed: Observed) -> str:
 
 
 def compare_observed(left: Observed, right: Observed) -> list[Difference]:
+    if left.load_error is not None or right.load_error is not None:
+        return compare_outcomes(
+            Outcome("left", load_error=left.load_error)
+            if left.load_error
+            else Outcome("left", left),
+            Outcome("right", load_error=right.load_error)
+            if right.load_error
+            else Outcome("right", right),
+        )
     out: list[Difference] = []
     if left.status != right.status:
         out.append(Difference("status", _status(left), _status(right)))

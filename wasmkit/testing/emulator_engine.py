@@ -26,10 +26,11 @@ from wasmkit.emulator import (
 )
 from wasmkit.emulator import Upstream as EmulatedUpstream
 from wasmkit.envoy.upstream import ReceivedRequest, echo_document
+from wasmkit.errors import ModuleLoadError
 from wasmkit.module import load_bytes
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.envoy_engine import DEFAULT_HOST
-from wasmkit.testing.plan import PlannedCase, TestPlan
+from wasmkit.testing.plan import PlannedCase, TestPlan, refusal_variants
 from wasmkit.testspec import HttpCallReply, Upstream
 
 #: Headers the harness upstream never repeats from a canned reply (it sets its own length).
@@ -103,6 +104,8 @@ class EmulatorEngine:
         filters: dict[int, Filter] = {}
         #: What each VM logged while starting; the variant's first case reports it.
         startup: dict[int, tuple[LogRecord, ...]] = {}
+        #: Variants a case expects to be refused, and the words they were refused with.
+        refusing, refused = refusal_variants(plan), dict[int, str]()
         for variant in plan.variants:
             logged = len(world.logs)
             settings = FilterSettings(
@@ -112,15 +115,24 @@ class EmulatorEngine:
                 failure_policy=variant.failure_policy,
                 vm_id=plan.vm_id(variant),
             )
-            filters[variant.index] = start_filter(
-                data, settings, plan.module, world=world, responder=replies, limits=self.limits
-            )
+            try:
+                filters[variant.index] = start_filter(
+                    data, settings, plan.module, world=world, responder=replies, limits=self.limits
+                )
+            except ModuleLoadError as exc:
+                if variant.index not in refusing:
+                    raise
+                refused[variant.index] = exc.reason
+                continue
             startup[variant.index] = tuple(
                 LogRecord(line.level, line.message) for line in world.logs[logged:]
             )
         observed: list[Observed] = []
         notes: list[str] = []
         for planned in plan.cases:
+            if planned.variant.index in refused:
+                observed.append(Observed(None, load_error=refused[planned.variant.index]))
+                continue
             replies.replies = list(planned.case.http_calls or ())
             case_started = time.perf_counter()
             exchange = filters[planned.variant.index].request(

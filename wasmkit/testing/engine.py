@@ -55,6 +55,8 @@ class Observed:
     #: Whether the upstream saw the request is a race in Envoy here (the filter answered after
     #: the router had the request headers); engines compare it only where it is determined.
     upstream_race: bool = False
+    #: The proxy refused the module or this case's configuration (its words); nothing ran.
+    load_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from pathlib import Path
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.logs import FilterLine, filter_lines
-from wasmkit.envoy.process import EnvoyProcess, start_checked, startup_deadline
+from wasmkit.envoy.process import EnvoyProcess, Validation, start_checked, startup_deadline
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
-from wasmkit.errors import ProcessFailed
+from wasmkit.errors import ModuleLoadError, ProcessFailed
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
-from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan
+from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan, refusal_variants
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,20 @@ class EnvoyEngine:
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            observed, version, logged = self._run_in(plan, run_dir)
+            refused = self._refused(plan, run_dir)
+            kept = replace(
+                plan,
+                variants=tuple(v for v in plan.variants if v.index not in refused),
+                cases=tuple(pc for pc in plan.cases if pc.variant.index not in refused),
+            )
+            ran, version, logged = self._run_in(kept, run_dir) if kept.cases else ([], None, ())
+            answers = iter(ran)
+            observed = [
+                Observed(None, load_error=refused[pc.variant.index])
+                if pc.variant.index in refused
+                else next(answers)
+                for pc in plan.cases
+            ]
         except ProcessFailed:
             keep = True  # the error names the run directory: it must still be there
             raise
@@ -205,6 +218,22 @@ class EnvoyEngine:
             artifacts=str(run_dir) if keep else None,
             filter_log=logged,
         )
+
+    def _refused(self, plan: TestPlan, run_dir: Path) -> dict[int, str]:
+        """The variants a case expects to be refused, that Envoy does refuse (its words): each
+        is loaded alone by ``envoy --mode validate``, so that the others still run."""
+        refused: dict[int, str] = {}
+        for variant in plan.variants:
+            if variant.index not in refusal_variants(plan):
+                continue
+            alone = replace(plan, variants=(variant,), cases=())
+            config = run_dir / f"refusal-{variant.index}.yaml"
+            config.write_text(harness_config(alone, 9, run_dir))  # no traffic: any port
+            try:
+                Validation(self.binary, config, run_dir).result(timeout_s=self.deadline(alone))
+            except ModuleLoadError as exc:
+                refused[variant.index] = exc.reason
+        return refused
 
     def _run_in(
         self, plan: TestPlan, run_dir: Path

@@ -98,3 +98,9 @@ def make_plan(
     return TestPlan(
         filter_name, module_path, module, tuple(variants.values()), tuple(planned), source_path
     )
+
+
+def refusal_variants(plan: TestPlan) -> set[int]:
+    """The variants a case expects the proxy to refuse (``expect.loadError``): engines load
+    them on their own, so that the others still run."""
+    return {pc.variant.index for pc in plan.cases if pc.case.expect.load_error is not None}

@@ -125,17 +125,10 @@ def run_plan(
         try:
             run = engine.run(plan)
         except ModuleLoadError as exc:
-            load_error = exc.reason
-            results += [
-                CaseResult(
-                    pc.case.name,
-                    pc.index,
-                    engine.name,
-                    (Mismatch("module", "loads in the proxy", exc.reason),),
-                    None,
-                )
-                for pc in plan.cases
-            ]
+            refused_case = Observed(status=None, load_error=exc.reason)
+            if any(pc.case.expect.load_error is None for pc in plan.cases):
+                load_error = exc.reason
+            results += [judge(pc, engine.name, refused_case) for pc in plan.cases]
             refused = Outcome(engine.name, load_error=exc.reason)
             outcomes[engine.name] = [refused for _ in plan.cases]
             continue

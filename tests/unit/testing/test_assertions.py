@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from wasmkit._validation import validate
 from wasmkit.testing.assertions import check, matches
 from wasmkit.testing.engine import Observed, UpstreamRecord
@@ -82,3 +85,20 @@ def test_details_shown_with_status() -> None:
 def test_long_bodies_are_truncated_in_reports() -> None:
     got = check(expect(body="x"), observed(body=b"y" * 5000))[0].got
     assert got.endswith("...(truncated)") and len(got) < 400
+
+
+def test_a_refusal_is_expected_with_load_error() -> None:
+    expect = Expect.model_validate({"loadError": {"contains": "configure"}})
+    refused = Observed(None, load_error="Failed to configure base Wasm plugin")
+    assert check(expect, refused) == []
+    other = Observed(None, load_error="Failed to start base Wasm module")
+    assert [m.what for m in check(expect, other)] == ["load error"]
+    (loaded,) = check(expect, Observed(200))
+    assert (loaded.what, loaded.got) == ("module", "loaded")
+    (unexpected,) = check(Expect.model_validate({"status": 200}), refused)
+    assert (unexpected.what, unexpected.got) == ("module", refused.load_error)
+
+
+def test_load_error_stands_alone() -> None:
+    with pytest.raises(ValidationError, match="loadError stands alone"):
+        Expect.model_validate({"loadError": "x", "status": 200})
