@@ -72,9 +72,9 @@ from wasmkit.filter import FailurePolicy
     "--istio",
     "istio",
     metavar="VERSION",
-    help="Run the cases through a real istiod of this Istio release (e.g. 1.29), its Envoy "
-    "as the workload's sidecar, with the objects `wasmkit deploy` renders "
-    "(`wasmkit istio install VERSION` builds it once).",
+    help="Run the cases through a real istiod of this Istio release (e.g. 1.29; `platform`: "
+    "the project's), its Envoy as the workload's sidecar, with the objects `wasmkit deploy` "
+    "renders (`wasmkit istio install VERSION` builds it once).",
 )
 @click.option(
     "--api",

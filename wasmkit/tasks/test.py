@@ -131,7 +131,12 @@ def prepare(request: TestRequest, notify: Callable[[str], None] = lambda _: None
         from wasmkit.envoy.versions import ensure_envoy
 
         envoy_path = str(ensure_envoy(envoy_version).path)
-    elif envoy_path is None and inputs.platform_envoy and request.engine != "emulator":
+    elif (
+        envoy_path is None
+        and inputs.platform_envoy
+        and request.engine != "emulator"
+        and request.istio is None  # --istio runs the release's own Envoy
+    ):
         _note_platform_envoy(notify, inputs.platform_envoy)
     return Prepared(inputs, envoy_path)
 
@@ -189,7 +194,7 @@ def _mesh_engine(
     from wasmkit.mesh import mesh_engine
 
     return mesh_engine(
-        request.istio,
+        _istio_version(request),
         prepared.inputs.module_path,
         api=request.istio_api,
         source=request.istio_source,
@@ -199,3 +204,17 @@ def _mesh_engine(
         artifacts_dir=artifacts_dir,
         request_timeout_s=request_timeout_s,
     )
+
+
+def _istio_version(request: TestRequest) -> str:
+    """``--istio platform``: the Istio release of the project's platform."""
+    assert request.istio is not None
+    if request.istio != "platform":
+        return request.istio
+    platform = load_project(request.project_dir or Path.cwd()).project.platform
+    if platform is None or platform.name != "istio":
+        raise UsageError(
+            "--istio platform needs a project whose platform is Istio",
+            hint="give a release instead, e.g. --istio 1.29",
+        )
+    return platform.version
