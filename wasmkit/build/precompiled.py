@@ -36,32 +36,46 @@ def parse_abi(value: str) -> AbiVersion:
         ) from None
 
 
+def _platform_row(platform: str | None, version: str | None) -> PlatformRelease:
+    if not platform and not version:
+        return find_platform(*DEFAULT_PLATFORM)
+    if not (platform and version):
+        raise UsageError("give both --platform and --platform-version")
+    return find_platform(platform, version)
+
+
 def import_precompiled(
     module: Path,
     *,
-    root_id: str,
-    abi: str,
+    root_id: str | None,
+    abi: str | None,
     out_dir: Path,
-    platform: PlatformRelease | None = None,
+    platform: str | None = None,
+    platform_version: str | None = None,
     configuration: str = "",
     tag: str | None = None,
     root_check: str = "emulator",
     envoy: str | None = None,
 ) -> BuildResult:
-    """Copy ``module`` to ``out_dir/filter.wasm`` after checking it; write its runtime config."""
+    """Copy ``module`` to ``out_dir/filter.wasm`` after checking it for ``platform`` at
+    ``platform_version`` (both or neither; neither: the Envoy wasmkit tests with); write its
+    runtime config."""
     import time
 
     started = time.monotonic()
-    if not root_id:
-        raise UsageError("--precompiled needs --root-id", hint="the root id the module registers")
+    if not root_id or not abi:
+        raise UsageError(
+            "--precompiled needs --root-id and --abi",
+            hint="wasmkit build --precompiled filter.wasm --root-id add_header --abi 0.2.1",
+        )
     version = parse_abi(abi)
-    platform = platform or find_platform(*DEFAULT_PLATFORM)
+    row = _platform_row(platform, platform_version)
     load_bytes(module)  # exists, not too big, starts with \0asm
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / MODULE_NAME
     if module.resolve() != target.resolve():
         copy_atomic(module, target)
-    info = check_static(target, platform)
+    info = check_static(target, row)
     check_declared_abi(info, version)
     notes = [f"imported {module}"]
     note = check_root(target, root_check, root_id=root_id, configuration=configuration, envoy=envoy)
@@ -78,7 +92,7 @@ def import_precompiled(
         runtime_config=runtime_config,
         info=info,
         language="precompiled",
-        platform=platform,
+        platform=row,
         abi=version,
         runner="none",
         skipped=False,

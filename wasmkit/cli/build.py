@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from wasmkit.cli._app import output
 from wasmkit.errors import UsageError
-
-if TYPE_CHECKING:
-    from wasmkit.build.core import BuildResult
 
 
 @click.command()
@@ -83,16 +79,18 @@ def build(
             show(line)
 
     if precompiled is not None:
-        result = _precompiled(
+        from wasmkit.build.precompiled import import_precompiled
+
+        result = import_precompiled(
             precompiled,
-            project,
-            root_id,
-            abi,
-            platform,
-            platform_version,
-            tag,
-            envoy_path,
-            root_check,
+            root_id=root_id,
+            abi=abi,
+            out_dir=project / "build",
+            platform=platform,
+            platform_version=platform_version,
+            tag=tag,
+            envoy=envoy_path,
+            root_check=root_check,
         )
     else:
         if root_id or abi:
@@ -123,39 +121,3 @@ def build(
     for note in result.notes:
         out.info(f"  {note}")
     click.echo(str(result.module))
-
-
-def _precompiled(
-    module: Path,
-    project: Path,
-    root_id: str | None,
-    abi: str | None,
-    platform: str | None,
-    platform_version: str | None,
-    tag: str | None,
-    envoy_path: str | None,
-    root_check: str,
-) -> BuildResult:
-    from wasmkit.abi import find_platform
-    from wasmkit.build.precompiled import import_precompiled
-
-    if not root_id or not abi:
-        raise UsageError(
-            "--precompiled needs --root-id and --abi",
-            hint="wasmkit build --precompiled filter.wasm --root-id add_header --abi 0.2.1",
-        )
-    row = None
-    if platform or platform_version:
-        if not (platform and platform_version):
-            raise UsageError("give both --platform and --platform-version")
-        row = find_platform(platform, platform_version)
-    return import_precompiled(
-        module,
-        root_id=root_id,
-        abi=abi,
-        out_dir=project / "build",
-        platform=row,
-        tag=tag,
-        envoy=envoy_path,
-        root_check=root_check,
-    )
