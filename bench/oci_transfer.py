@@ -4,6 +4,8 @@ Each side pushes the same image bytes (wasmkit's stored compat image, exported a
 layout for skopeo) to a fresh docker-registry, and pulls it back into an empty store (wasmkit)
 or an empty OCI layout directory (skopeo). Every command is a separate process, runs alternate
 so noise hits both, and medians are printed with the ratio wasmkit/skopeo (target <= 1.0x).
+Requests: each side's HTTP requests per push and per pull, from its registry's access log (the
+count a busy machine cannot blur).
 Memory: the peak RSS (VmHWM, sampled) of the wasmkit process minus that of the same
 command on a 1 KiB module: the growth that the transfer itself costs (target < 16 MiB at 100 MiB).
 
@@ -33,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.integration.oci.fake_registry import wasm_of_size  # noqa: E402
-from tests.integration.oci.servers import run_registry  # noqa: E402
+from tests.integration.oci.servers import Registry, run_registry  # noqa: E402
 from wasmkit.oci import LocalStore  # noqa: E402
 
 MiB = 1024 * 1024
@@ -83,6 +85,19 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return elapsed, peak, cpu
 
 
+def served(registry: Registry) -> int:
+    """Requests in the registry's access log so far, once it stopped growing (it is written
+    as each answer completes, so the last line may trail the client's exit)."""
+    count, deadline = -1, time.monotonic() + 2
+    while time.monotonic() < deadline:
+        now = sum(1 for line in registry.log.splitlines() if ' HTTP/1.1" ' in line)
+        if now == count:
+            break
+        count = now
+        time.sleep(0.05)
+    return count
+
+
 def export_layout(store: LocalStore, ref: str, directory: Path) -> None:
     """The stored image as an OCI image layout, for skopeo to push the very same bytes."""
     record = store.resolve(ref)
@@ -112,6 +127,7 @@ def main() -> None:
     if skopeo is None:
         raise SystemExit("skopeo is not installed (run .ci/setup)")
     rows = []
+    load_start = f"{os.getloadavg()[0]:.2f}"
     with tempfile.TemporaryDirectory(prefix="wasmkit-bench-oci-") as tmp_name:
         tmp = Path(tmp_name)
         src_home = tmp / "src-home"
@@ -133,6 +149,7 @@ def main() -> None:
             )
             results: dict[str, list[float]] = {k: [] for k in keys}
             rss: dict[str, list[int]] = {"push": [], "pull": []}
+            asked: dict[str, int] = {}
             for i in range(args.runs):
                 work = tmp / f"run-{name}-{i}"
                 with (
@@ -143,6 +160,7 @@ def main() -> None:
                     ref_w = f"{reg_w.host}/bench/{name}:v1"
                     ref_s = f"{reg_s.host}/bench/{name}:v1"
                     run([*wasmkit, "tag", f"bench.local/{name}:v1", ref_w], env)
+                    before_w, before_s = served(reg_w), served(reg_s)
                     seconds, peak, cpu = run([*wasmkit, "push", ref_w, "--plain-http"], env)
                     results["wpush"].append(seconds)
                     results["wpush_cpu"].append(cpu)
@@ -161,6 +179,8 @@ def main() -> None:
                         env,
                     )
                     results["spush"].append(seconds)
+                    pushed_w, pushed_s = served(reg_w), served(reg_s)
+                    asked["wpush"], asked["spush"] = pushed_w - before_w, pushed_s - before_s
                     pull_env = {**env, "WASMKIT_HOME": str(work / "dst-home")}
                     seconds, peak, cpu = run([*wasmkit, "pull", ref_w, "--plain-http"], pull_env)
                     results["wpull"].append(seconds)
@@ -178,16 +198,20 @@ def main() -> None:
                         env,
                     )
                     results["spull"].append(seconds)
+                    asked["wpull"] = served(reg_w) - pushed_w
+                    asked["spull"] = served(reg_s) - pushed_s
                     run([*wasmkit, "rm", ref_w], env)
                 shutil.rmtree(work, ignore_errors=True)
             med = {k: statistics.median(v) for k, v in results.items() if v}
-            rows.append((size, med, max(rss["push"]), max(rss["pull"])))
+            rows.append((size, med, max(rss["push"]), max(rss["pull"]), asked))
     base_push, base_pull = rows[0][2], rows[0][3]
+    print(f"load average at the start and the end: {load_start} / {os.getloadavg()[0]:.2f}")
     print(
         f"{'module':>8} | {'push wasmkit':>12} {'skopeo':>7} {'ratio':>6} | "
         f"{'pull wasmkit':>12} {'skopeo':>7} {'ratio':>6} | {'RSS growth push':>15} {'pull':>6}"
+        " | requests push / pull (wasmkit, skopeo)"
     )
-    for size, med, push_rss, pull_rss in rows:
+    for size, med, push_rss, pull_rss, asked in rows:
         label = f"{size:g} MiB" if size >= 1 else "1 KiB"
         push_ratio = med["wpush"] / med["spush"]
         pull_ratio = med["wpull"] / med["spull"]
@@ -195,6 +219,7 @@ def main() -> None:
             f"{label:>8} | {med['wpush']:>11.2f}s {med['spush']:>6.2f}s {push_ratio:>5.2f}x | "
             f"{med['wpull']:>11.2f}s {med['spull']:>6.2f}s {pull_ratio:>5.2f}x | "
             f"{(push_rss - base_push) / 1024:>11.1f} MiB {(pull_rss - base_pull) / 1024:>5.1f} MiB"
+            f" | {asked['wpush']}, {asked['spush']} / {asked['wpull']}, {asked['spull']}"
         )
     print(
         f"(medians of {args.runs} runs; RSS growth = peak RSS minus the 1 KiB run's "
@@ -232,7 +257,7 @@ def _print_baseline(rows: list[Any], directory: Path, runs: int) -> None:
     print(f"\nthis wasmkit vs the baseline {directory} (wall s, CPU s; ratio this/baseline)")
     print(f"{'module':>8} | {'push wall':>17} {'ratio':>6} {'push CPU':>13} {'ratio':>6} | "
           f"{'pull wall':>17} {'ratio':>6} {'pull CPU':>13} {'ratio':>6}")  # fmt: skip
-    for size, med, _, _ in rows:
+    for size, med, *_ in rows:
         label = f"{size:g} MiB" if size >= 1 else "1 KiB"
         cells = []
         for op in ("push", "pull"):
