@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
+import wasmtime._func as _wasmtime_func
+from wasmtime import _ffi
+from wasmtime._func import enter_wasm
 
 from wasmkit.emulator import _compiled
 from wasmkit.errors import GuestTrap, HostAbort, OutOfBounds, WasmCompileError
@@ -34,6 +37,7 @@ DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 DEFAULT_FUEL = 200_000_000
 
 HostFunction = Callable[..., int | None]
+_I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
 
 
 _ENGINES: dict[bool, wasmtime.Engine] = {}
@@ -157,7 +161,7 @@ class Guest:
         #: (base address, size) of the linear memory while the guest is paused in a host
         #: function; None once guest code may have run (it may have grown the memory).
         self._view: tuple[int, int] | None = None
-        self._functions: dict[str, wasmtime.Func] = {}
+        self._functions: dict[str, _Export] = {}
         stack = _stack()
         stack.append(self)
         try:
@@ -173,10 +177,10 @@ class Guest:
         self._exports = self._instance.exports(self._store)
         memory = self._exports.get("memory")
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
+        kinds = _export_kinds(module)
         for name, item in self._exports.items():
             if isinstance(item, wasmtime.Func):
-                _fix_type(item, self._store)
-                self._functions[name] = item
+                self._functions[name] = _Export(item, *kinds.get(name, (None, None, 0)))
 
     def has(self, name: str) -> bool:
         return name in self._functions
@@ -191,7 +195,7 @@ class Guest:
         stack = _stack()
         stack.append(self)
         try:
-            result = func(self._store, *args)
+            result = self._invoke(func, args)
         except wasmtime.Trap as trap:
             raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
@@ -201,9 +205,7 @@ class Guest:
         finally:
             stack.pop()
             self._view = None
-        if isinstance(result, int):
-            return result
-        return None
+        return result
 
     def call_nested(self, name: str, *args: int) -> int | None:
         """Call an export from inside a host function (the allocator): same fuel, same trap path."""
@@ -211,10 +213,32 @@ class Guest:
         if func is None:
             raise HostAbort(f"the module does not export {name}")
         try:
-            result = func(self._store, *args)
+            return self._invoke(func, args)
         finally:
             self._view = None
-        return result if isinstance(result, int) else None
+
+    def _invoke(self, export: _Export, args: tuple[int, ...]) -> int | None:
+        """Call with raw values (wasmtime's unchecked call: the types were read once)."""
+        if export.params is None:  # a type beyond i32/i64: wasmtime-py's checked call
+            result = export.func(self._store, *args)
+            return result if isinstance(result, int) else None
+        if len(args) != len(export.params):
+            raise wasmtime.WasmtimeError(f"{len(args)} arguments for {len(export.params)} params")
+        values = (_RAW * export.width)()
+        for i, (wide, arg) in enumerate(zip(export.params, args, strict=True)):
+            if wide:
+                values[i].i64 = arg
+            else:
+                values[i].i32 = arg
+        with enter_wasm(self._store) as trap:
+            error = _ffi.wasmtime_func_call_unchecked(
+                self._store._context(), ctypes.byref(export.func._func), values, export.width, trap
+            )
+            if error:
+                raise wasmtime.WasmtimeError._from_ptr(error)
+        if export.result is None:
+            return None
+        return int(values[0].i64 if export.result else values[0].i32)
 
     def global_value(self, name: str) -> int | float | None:
         """The value of an exported global (filters keep counters in them; tests read them)."""
@@ -272,16 +296,33 @@ def _stack() -> list[Guest]:
     return stack
 
 
-def _dispatcher(key: str) -> Callable[..., int | None]:
-    module, _, name = key.partition(".")
-    fallback = _unimplemented(module, name)
+#: Host functions by the index wasmtime hands back: (key, i64 per param, i64 result or
+#: None for none, what answers when the guest's host table lacks the key).
+_HOST: dict[int, tuple[str, tuple[bool, ...], bool | None, HostFunction]] = {}
 
-    def dispatch(*args: int) -> int | None:
+
+@_ffi.wasmtime_func_unchecked_callback_t  # type: ignore[untyped-decorator]
+def _trampoline(env: int, _caller: object, values: Any, _count: int) -> int:
+    """Every host call: raw values in and out (wasmtime-py's own trampoline builds a Caller
+    and a Val per argument). An exception goes back to the Python caller as wasmtime's does."""
+    try:
+        key, params, result, fallback = _HOST[env]
+        args = [values[i].i64 if wide else values[i].i32 for i, wide in enumerate(params)]
         guest = _stack()[-1]
         guest._view = None  # the guest ran since the last host call
-        return guest._host.get(key, fallback)(*args)
-
-    return dispatch
+        out = guest._host.get(key, fallback)(*args)
+        if result is None:
+            if out is not None:
+                raise wasmtime.WasmtimeError(f"{key} returned a value it has no result for")
+        elif result:
+            values[0].i64 = out
+        else:
+            values[0].i32 = out
+        return 0
+    except BaseException as exc:  # re-raised by enter_wasm in the caller
+        _wasmtime_func.LAST_EXCEPTION = exc  # type: ignore[assignment]  # as wasmtime-py does
+        trap = wasmtime.Trap("python exception")._consume()
+        return int(ctypes.cast(trap, ctypes.c_void_p).value or 0)
 
 
 def _linker() -> wasmtime.Linker:
@@ -289,10 +330,29 @@ def _linker() -> wasmtime.Linker:
     with _LOCK:
         if _LINKER is None:
             linker = wasmtime.Linker(_engine())
+            no_finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
             for module_name, functions in EVER_LINKED.items():
                 for name, signature in functions.items():
+                    index = len(_HOST) + 1
+                    result = signature.results[0] == "i64" if signature.results else None
+                    params = tuple(p == "i64" for p in signature.params)
                     key = f"{module_name}.{name}"
-                    linker.define_func(module_name, name, _functype(signature), _dispatcher(key))
+                    _HOST[index] = (key, params, result, _unimplemented(module_name, name))
+                    module_bytes, name_bytes = module_name.encode(), name.encode()
+                    functype = _functype(signature)  # alive until wasmtime copied it
+                    error = _ffi.wasmtime_linker_define_func_unchecked(
+                        linker.ptr(),
+                        ctypes.create_string_buffer(module_bytes),
+                        len(module_bytes),
+                        ctypes.create_string_buffer(name_bytes),
+                        len(name_bytes),
+                        functype.ptr(),
+                        _trampoline,
+                        index,
+                        no_finalizer,
+                    )
+                    if error:
+                        raise wasmtime.WasmtimeError._from_ptr(error)
             _LINKER = linker
         return _LINKER
 
@@ -307,19 +367,50 @@ def _instance_pre(module: wasmtime.Module) -> wasmtime.InstancePre:
         return cached[1]
 
 
-class _FixedType:
-    """A function's type, read once: wasmtime-py's ``Func.__call__`` asks the store for it
-    (and builds its parameter and result lists) on every call, a third of a callback's cost."""
-
-    __slots__ = ("params", "results")
-
-    def __init__(self, ty: wasmtime.FuncType):
-        self.params, self.results = ty.params, ty.results
+_RAW = _ffi.wasmtime_val_raw_t
 
 
-def _fix_type(func: wasmtime.Func, store: wasmtime.Store) -> None:
-    fixed = _FixedType(func.type(store))
-    func.type = lambda _store: fixed  # type: ignore[method-assign,assignment,return-value]
+@dataclass(frozen=True)
+class _Export:
+    """An exported function and its type, read once (wasmtime-py asks the store on every call).
+    ``params``: i64 per parameter, None if a type is neither i32 nor i64."""
+
+    func: wasmtime.Func
+    params: tuple[bool, ...] | None
+    result: bool | None
+    width: int
+
+
+Kinds = tuple[tuple[bool, ...] | None, bool | None, int]
+_KINDS: dict[int, tuple[wasmtime.Module, dict[str, Kinds]]] = {}
+
+
+def _export_kinds(module: wasmtime.Module) -> dict[str, Kinds]:
+    """Each exported function's (params, result, width), read once per module: every VM of a
+    module (a new one after each trap under FAIL_RELOAD) has the same."""
+    with _LOCK:
+        cached = _KINDS.get(id(module))
+        if cached is not None and cached[0] is module:
+            return cached[1]
+    found: dict[str, Kinds] = {}
+    for export in module.exports:
+        ty = export.type
+        if not isinstance(ty, wasmtime.FuncType):
+            continue
+        wide = [_wide(t) for t in (*ty.params, *ty.results)]
+        if None in wide or len(ty.results) > 1:
+            found[export.name] = (None, None, 0)
+            continue
+        params = tuple(bool(k) for k in wide[: len(ty.params)])
+        result = bool(wide[-1]) if ty.results else None
+        found[export.name] = (params, result, max(len(ty.params), len(ty.results)))
+    with _LOCK:
+        _KINDS[id(module)] = (module, found)
+    return found
+
+
+def _wide(ty: wasmtime.ValType) -> bool | None:
+    return False if ty == _I32 else True if ty == _I64 else None
 
 
 def _unimplemented(module: str, name: str) -> HostFunction:
@@ -327,29 +418,3 @@ def _unimplemented(module: str, name: str) -> HostFunction:
         raise HostAbort(f"host function {module}.{name} is not implemented by the emulator")
 
     return call
-
-
-def _fast_int_results() -> None:
-    """wasmtime-py 50 converts every host-function result by allocating and comparing
-    several ValType objects (~0.5 ms per call here); an int returned for an i32 or i64
-    result takes a direct path. Anything else goes through wasmtime's own conversion."""
-    original = wasmtime.Val._convert_to_raw.__func__  # type: ignore[attr-defined]
-    i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-    kinds: dict[int, tuple[object, str]] = {}
-
-    def convert(cls: type, store: Any, ty: wasmtime.ValType, val: object) -> object:
-        if type(val) is int:
-            entry = kinds.get(id(ty))
-            if entry is None or entry[0] is not ty:
-                entry = (ty, "i32" if ty == i32 else "i64" if ty == i64 else "")
-                kinds[id(ty)] = entry
-            if entry[1] == "i32":
-                return wasmtime.Val.i32(val)._new_raw(store)
-            if entry[1] == "i64":
-                return wasmtime.Val.i64(val)._new_raw(store)
-        return original(cls, store, ty, val)
-
-    wasmtime.Val._convert_to_raw = classmethod(convert)  # type: ignore[method-assign,assignment]
-
-
-_fast_int_results()
