@@ -172,7 +172,12 @@ class World:
         nodes: list[str],
         kind: str = "Deployment",
         annotations: dict[str, str] | None = None,
+        *,
+        tagged: bool = True,
     ) -> dict[str, Any]:
+        """The workload and one Pod per node. ``tagged``: its Pods also carry a label of their
+        own (``wasmkit-test/workload``), its selector; else ``labels`` are all they carry."""
+        pod_labels = {**labels, "wasmkit-test/workload": name} if tagged else dict(labels)
         template: dict[str, Any] = {"labels": labels}
         if annotations:
             template["annotations"] = annotations
@@ -181,9 +186,11 @@ class World:
             "kind": kind,
             "metadata": {"name": name, "namespace": ns},
             "spec": {
-                "selector": {"matchLabels": {"wasmkit-test/workload": name}},
+                "selector": {
+                    "matchLabels": {"wasmkit-test/workload": name} if tagged else dict(labels)
+                },
                 "template": {
-                    "metadata": {**template, "labels": {**labels, "wasmkit-test/workload": name}},
+                    "metadata": {**template, "labels": pod_labels},
                     "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1"}]},
                 },
             },
@@ -199,7 +206,7 @@ class World:
                     "metadata": {
                         "name": f"{name}-{i}",
                         "namespace": ns,
-                        "labels": {**labels, "wasmkit-test/workload": name},
+                        "labels": pod_labels,
                     },
                     "spec": {
                         "nodeName": node,
