@@ -16,17 +16,12 @@ import pytest
 import requests
 
 from tests.integration.istio.conftest import sidecar_envoy  # noqa: F401  (fixture)
-from tests.integration.kube.conftest import IMAGE
+from tests.integration.kube.conftest import IMAGE, cache_sidecar
 from tests.integration.oci.conftest import Result
 from tests.kube_server import KubeServer
 from wasmkit._process import can_bind_mount
-from wasmkit.deploy.spec import CACHE_DIR
 from wasmkit.envoy.binary import EnvoyBinary
-from wasmkit.envoy.upstream import EchoUpstream
 from wasmkit.istio import IstioRelease
-from wasmkit.istio.istiod import free_port
-from wasmkit.mesh.box import MeshBox
-from wasmkit.mesh.workload import Workload
 from wasmkit.oci import LocalStore
 
 pytestmark = [pytest.mark.kube, pytest.mark.istio, pytest.mark.envoy]
@@ -54,27 +49,14 @@ def test_the_applied_envoyfilter_runs_in_the_workloads_sidecar(
     stored = kube_server.get(
         f"/apis/networking.istio.io/v1alpha3/namespaces/{kube_namespace}/envoyfilters/web-v1-hello"
     )
-    applied = {
-        "apiVersion": stored["apiVersion"],
-        "kind": stored["kind"],
-        "metadata": {"name": stored["metadata"]["name"], "namespace": kube_namespace},
-        "spec": stored["spec"],
-    }
     module = store.module_path(IMAGE)
     sha = store.resolve(IMAGE).module_sha256
     cache = tmp_path / "node-cache"
     cache.mkdir()
     (cache / sha).write_bytes(module.read_bytes())
-    Path(CACHE_DIR).mkdir(parents=True, exist_ok=True)  # the mount point; empty on the host
-    with (
-        EchoUpstream() as upstream,
-        MeshBox(istio_release, sidecar_envoy, tmp_path / "mesh") as box,
-    ):
-        workload = Workload("web-v1", free_port(), upstream.port, kube_namespace, labels)
-        box.write("workload", [workload.sidecar()])
-        box.write("deployed", [applied])
-        sidecar = box.add_sidecar(workload, mounts=[(cache, Path(CACHE_DIR))])
-        verdict = box.verdict(sidecar)
-        assert verdict.applied, (verdict, box.logs())
+    with cache_sidecar(
+        istio_release, sidecar_envoy, tmp_path / "mesh", ("web-v1", kube_namespace, labels),
+        [stored], cache,
+    ) as (_, workload):  # fmt: skip
         response = requests.get(f"http://127.0.0.1:{workload.port}/", timeout=10)
     assert response.status_code == 200 and response.headers.get("hello") == "tomorrow"

@@ -30,19 +30,15 @@ import requests
 import yaml
 
 from tests.conftest import FIXTURES, REPO
+from tests.integration.kube.conftest import as_istiod_reads, cache_sidecar
 from tests.integration.oci.conftest import Result
 from tests.integration.oci.servers import Registry
 from tests.integration.operator.world import World
 from tests.integration.walkthrough.readme import Chapter
 from wasmkit._process import can_bind_mount
 from wasmkit.deploy.mounts import USER_VOLUME
-from wasmkit.deploy.spec import CACHE_DIR
 from wasmkit.envoy.binary import EnvoyBinary
-from wasmkit.envoy.upstream import EchoUpstream
 from wasmkit.istio import IstioRelease
-from wasmkit.istio.istiod import free_port
-from wasmkit.mesh.box import MeshBox
-from wasmkit.mesh.workload import Workload
 
 pytestmark = [
     pytest.mark.kube,
@@ -74,17 +70,6 @@ COMMANDS = [
     DEPLOY + " --labels app=details --istio-version 1.5",
     UNDEPLOY,
 ]
-
-
-def _readable(obj: dict[str, Any]) -> dict[str, Any]:
-    """What istiod is given: the object as the apiserver stores it, less server bookkeeping."""
-    meta = obj["metadata"]
-    return {
-        "apiVersion": obj["apiVersion"],
-        "kind": obj["kind"],
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-        "spec": obj["spec"],
-    }
 
 
 def _hello(port: int) -> str | None:
@@ -181,19 +166,10 @@ def test_the_blog_posts_walkthrough_end_to_end(
     assert ef["spec"]["workloadSelector"]["labels"] == DETAILS
 
     # --- istiod pushes it to details-v1's sidecar, with node-a's cache where the filter reads -
-    Path(CACHE_DIR).mkdir(parents=True, exist_ok=True)  # the mount point; empty on the host
-    with (
-        EchoUpstream() as upstream,
-        MeshBox(istio_release, sidecar_envoy, tmp_path / "mesh") as box,
-    ):
-        workload = Workload("details-v1", free_port(), upstream.port, NS, DETAILS)
-        box.write("workload", [workload.sidecar()])
-        box.write("deployed", [_readable(ef)])
-        sidecar = box.add_sidecar(
-            workload, mounts=[(world.cache_dirs["node-a"] / "modules", Path(CACHE_DIR))]
-        )
-        verdict = box.verdict(sidecar)
-        assert verdict.applied, (verdict, box.logs())
+    with cache_sidecar(
+        istio_release, sidecar_envoy, tmp_path / "mesh", ("details-v1", NS, DETAILS), [ef],
+        world.cache_dirs["node-a"] / "modules",
+    ) as (box, workload):  # fmt: skip
         assert _hello(workload.port) == "world"
 
         # config edited: the operator rewrites the EnvoyFilter, istiod pushes, the header follows
@@ -201,7 +177,7 @@ def test_the_blog_posts_walkthrough_end_to_end(
         edited["spec"]["filter"]["config"] = "tomorrow"
         kube.apply(edited)
         ef = world.eventually(lambda: _with_config(kube.get(EF_API)["items"], "tomorrow"), "edit")
-        box.write("deployed", [_readable(ef)])
+        box.write("deployed", [as_istiod_reads(ef)])
         world.eventually(lambda: _hello(workload.port) == "tomorrow", "hello: tomorrow", 20)
 
         # deleted: objects gone, the workload as it was, and the sidecar runs without the filter
