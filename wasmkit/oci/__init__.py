@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from wasmkit.oci.credentials import Credential, from_auths
     from wasmkit.oci.inspection import Inspection, inspect
     from wasmkit.oci.layout import FORMATS, Format
+    from wasmkit.oci.records import ImageRecord
     from wasmkit.oci.reference import Reference, parse
-    from wasmkit.oci.store import ImageRecord, LocalStore
+    from wasmkit.oci.store import LocalStore
     from wasmkit.oci.transfer import (
         PushResult,
         RegistryOptions,
@@ -58,7 +59,7 @@ _WHERE = {
     "Format": "layout",
     "Reference": "reference",
     "parse": "reference",
-    "ImageRecord": "store",
+    "ImageRecord": "records",
     "LocalStore": "store",
     "PushResult": "transfer",
     "RegistryOptions": "transfer",

@@ -23,7 +23,8 @@ from wasmkit.oci.layout import (
     WASME_LAYER,
     Manifest,
 )
-from wasmkit.oci.store import ImageRecord, LocalStore
+from wasmkit.oci.records import ImageRecord
+from wasmkit.oci.store import LocalStore
 
 
 def record_summary(record: ImageRecord) -> dict[str, Any]:

@@ -11,7 +11,8 @@
 
 Every file appears by ``os.replace`` of a complete temporary file, and the index changes only
 under the lock, so two wasmkit processes can write at once and a killed pull leaves the store as
-it was (its staging directory is swept by the next writer).
+it was (its staging directory is swept by the next writer). Index and records are read and
+written by :mod:`wasmkit.oci.records`, bounded and with every digest validated.
 """
 
 from __future__ import annotations
@@ -25,16 +26,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from wasmkit._atomic import copy_atomic, write_atomic
-from wasmkit._documents import read_json_file
 from wasmkit.abi import AbiVersion
 from wasmkit.errors import (
-    InputFileError,
-    InvalidDigest,
     ModuleError,
     UnknownImage,
     UntrustedInput,
@@ -44,6 +40,15 @@ from wasmkit.oci._digest import Digest
 from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
 from wasmkit.oci.pack import build_image
+from wasmkit.oci.records import (
+    MAX_RECORD_BYTES,
+    ImageRecord,
+    damaged,
+    load_store_file,
+    read_index,
+    read_record,
+    write_index,
+)
 from wasmkit.oci.reference import Reference, parse
 from wasmkit.oci.unpack import Extracted, extract_module
 
@@ -53,63 +58,6 @@ log = logging.getLogger(__name__)
 def default_home() -> Path:
     env = os.environ.get("WASMKIT_HOME")
     return Path(env).expanduser() if env else Path.home() / ".wasmkit"
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """One image in the store, as ``wasmkit images`` lists it."""
-
-    ref: str
-    manifest_digest: Digest
-    module_sha256: str  # 64 hex digits
-    size: int
-    layout: str
-    abi_versions: tuple[str, ...]
-    root_ids: tuple[str, ...]
-    created: str
-    sources: tuple[str, ...] = field(
-        default=()
-    )  # registry/repository names known to hold the blobs
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("ref")
-        return data
-
-    @classmethod
-    def from_json(cls, ref: str, data: Mapping[str, Any]) -> ImageRecord:
-        where = f"the store's record of {ref}"
-        return cls(
-            ref=ref,
-            manifest_digest=Digest(data["manifest_digest"], where),
-            module_sha256=Digest.of_hex(data["module_sha256"], where).hex,
-            size=int(data["size"]),
-            layout=data.get("layout", "compat"),
-            abi_versions=tuple(data.get("abi_versions", ())),
-            root_ids=tuple(data.get("root_ids", ())),
-            created=data.get("created", ""),
-            sources=tuple(data.get("sources", ())),
-        )
-
-
-def _damaged(path: Path) -> UntrustedInput:
-    return UntrustedInput(
-        f"{path} is damaged or was edited by hand",
-        hint="remove the image (`wasmkit rm REF`) and pull it again, "
-        "or delete the store directory to start afresh",
-    )
-
-
-MAX_INDEX_BYTES = 64 * 1024 * 1024
-MAX_RECORD_BYTES = 1024 * 1024
-
-
-def _load(path: Path, max_bytes: int) -> Any:
-    """One of the store's own JSON files (None if missing); damaged or hostile: an error."""
-    try:
-        return read_json_file(path, max_bytes=max_bytes)
-    except InputFileError:
-        raise _damaged(path) from None
 
 
 def _check_abis(abi_versions: Sequence[str]) -> list[str]:
@@ -179,36 +127,13 @@ class LocalStore:
     # -- index ---------------------------------------------------------------------------------
 
     def _read_index(self) -> dict[str, Digest]:
-        """References and their manifest digests; an entry that is not a digest is left out
-        (and dropped at the next write), so no edit of the index can name a file elsewhere."""
-        path = self.root / "index.json"
-        data = _load(path, MAX_INDEX_BYTES)
-        if data is None:
-            return {}
-        refs = data.get("refs") if isinstance(data, dict) else None
-        if not isinstance(refs, dict):
-            raise _damaged(path)
-        index: dict[str, Digest] = {}
-        for ref, digest in refs.items():
-            if Digest.is_valid(digest):
-                index[str(ref)] = Digest(digest)
-            else:
-                log.warning("ignoring %s in %s: not a digest", ascii(str(ref))[:200], path)
-        return index
+        return read_index(self.root / "index.json")
 
     def _write_index(self, refs: Mapping[str, Digest]) -> None:
-        body = json.dumps({"version": 1, "refs": dict(sorted(refs.items()))}, indent=2).encode()
-        write_atomic(self.root / "index.json", body)
+        write_index(self.root / "index.json", refs)
 
     def _read_record(self, ref: str, digest: Digest) -> ImageRecord:
-        path = self._record_file(digest)
-        data = _load(path, MAX_RECORD_BYTES)
-        if data is None:  # removed by another process since the index was read
-            raise UnknownImage(ref)
-        try:
-            return ImageRecord.from_json(ref, data)
-        except (ValueError, KeyError, TypeError, AttributeError, InvalidDigest):
-            raise _damaged(path) from None
+        return read_record(self._record_file(digest), ref)
 
     @staticmethod
     def key(ref: str | Reference) -> str:
@@ -385,9 +310,9 @@ class LocalStore:
             path = self._record_file(digest)
             if not path.is_file():
                 return
-            data = _load(path, MAX_RECORD_BYTES)
+            data = load_store_file(path, MAX_RECORD_BYTES)
             if not isinstance(data, dict):
-                raise _damaged(path)
+                raise damaged(path)
             sources = list(data.get("sources", []))
             if source not in sources:
                 sources.append(source)
@@ -437,7 +362,7 @@ class LocalStore:
                 continue
             keep_blobs.add(digest.hex)
             with contextlib.suppress(UsageError, OSError, ValueError, KeyError, TypeError):
-                record = ImageRecord.from_json("", _load(record_file, MAX_RECORD_BYTES))
+                record = read_record(record_file, "")
                 keep_modules.add(record.module_sha256)
                 manifest = parse_manifest(self.blob_path(digest).read_bytes())
                 keep_blobs.update(d.digest.hex for d in manifest.blobs)

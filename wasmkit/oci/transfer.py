@@ -24,9 +24,10 @@ from wasmkit.oci.layout import (
     used_blobs,
 )
 from wasmkit.oci.progress import Progress
+from wasmkit.oci.records import ImageRecord
 from wasmkit.oci.reference import Reference, parse
 from wasmkit.oci.registry import RegistryClient
-from wasmkit.oci.store import ImageRecord, LocalStore
+from wasmkit.oci.store import LocalStore
 from wasmkit.oci.unpack import extract_module
 
 log = logging.getLogger(__name__)
