@@ -87,9 +87,10 @@ from wasmkit.filter import FailurePolicy
 @click.option(
     "--source",
     "istio_source",
-    type=click.Choice(["cache", "file", "oci"]),
-    help="With --istio: how the module reaches the sidecar (EnvoyFilter: cache; WasmPlugin: "
-    "file, or oci pulled by Istio's agent from --image) [default: cache / file].",
+    type=click.Choice(["cache", "http", "file", "oci"]),
+    help="With --istio: how the module reaches the sidecar (EnvoyFilter: cache or http; "
+    "WasmPlugin: file, http, or oci pulled by Istio's agent from --image) "
+    "[default: cache / file].",
 )
 @click.option("--image", help="With --source oci: a stored image, pushed to a registry.")
 @click.option(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -48,6 +49,7 @@ class Agent:
         *,
         namespace: str,
         pod: str,
+        mounts: Sequence[tuple[Path, Path]] = (),
         insecure_registries: str = "*",
         ready_timeout_s: float = 30.0,
     ):
@@ -63,6 +65,8 @@ class Agent:
         self.istiod_grpc_port = istiod_grpc_port
         self.namespace = namespace
         self.pod = pod
+        #: More of the pod's volumes (a hosts file for the module cache's name).
+        self.mounts = list(mounts)
         self.insecure_registries = insecure_registries
         self.ready_timeout_s = ready_timeout_s
         self.process: ManagedProcess | None = None
@@ -129,7 +133,7 @@ class Agent:
         preexec = None
         if can_bind_mount():
             AGENT_DATA_DIR.mkdir(parents=True, exist_ok=True)  # the mount point
-            preexec = bind_mounts([(self.data_dir, AGENT_DATA_DIR)])
+            preexec = bind_mounts([(self.data_dir, AGENT_DATA_DIR), *self.mounts])
 
         command = [
             str(self.release.agent),

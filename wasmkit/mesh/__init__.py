@@ -83,6 +83,7 @@ def mesh_engine(
     from wasmkit.envoy.versions import ensure_envoy
     from wasmkit.errors import UsageError
     from wasmkit.istio import find_istio
+    from wasmkit.istio.istiod import free_port
     from wasmkit.mesh.deployed import DEFAULT_SOURCE, DeployedObjects, MeshSource, check_source
 
     try:
@@ -98,16 +99,19 @@ def mesh_engine(
     if mesh_source is MeshSource.OCI and image:
         manifest_digest = _stored_image_digest(image, module)
     envoy = ensure_envoy(find_platform("istio", release.minor).envoy)
-    objects = DeployedObjects(release.minor, module, mesh_source, image, manifest_digest)
+    objects = DeployedObjects(
+        release.minor, module, mesh_source, image, manifest_digest, cache_port=free_port()
+    )
     return MeshEngine(
         release,
         envoy,
         objects,
         api=mesh_api,
-        via_agent=mesh_source is MeshSource.OCI,
+        via_agent=mesh_source is MeshSource.OCI
+        or (mesh_source is MeshSource.HTTP and mesh_api is MeshApi.WASM_PLUGIN),
         artifacts_dir=artifacts_dir,
         request_timeout_s=request_timeout_s,
-        mounts=objects.mounts,
+        delivered=objects.delivered,
     )
 
 

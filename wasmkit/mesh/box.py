@@ -25,7 +25,13 @@ from wasmkit.envoy.process import EnvoyProcess
 from wasmkit.istio.agent import Agent
 from wasmkit.istio.install import IstioRelease
 from wasmkit.istio.istiod import Istiod
-from wasmkit.mesh.status import ListenerView, envoy_rejections, istiod_rejections, listener_view
+from wasmkit.mesh.status import (
+    ListenerView,
+    envoy_rejections,
+    istiod_rejections,
+    listener_view,
+    module_load_failures,
+)
 from wasmkit.mesh.workload import Workload, mtls_off
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ class Verdict:
     listener: ListenerView | None  # None: istiod built no inbound listener (or Envoy refused it)
     rejections: tuple[str, ...] = ()  # Envoy's NACK reasons (from Envoy and from istiod)
     agent_errors: tuple[str, ...] = ()
+    #: Envoy accepted the filter but could not load its module (a remote fetch that failed).
+    load_errors: tuple[str, ...] = ()
 
     @property
     def applied(self) -> bool:
@@ -115,6 +123,7 @@ class MeshBox:
                 self.istiod.ports.grpc,
                 namespace=workload.namespace,
                 pod=workload.pod,
+                mounts=mounts,
             )
             agent.start()
         bootstrap = render_harness_template(
@@ -160,7 +169,8 @@ class MeshBox:
             for r in istiod_rejections(self.istiod.syncz(), sidecar.workload.proxy_id)
             if r not in rejected
         ]
-        return Verdict(sidecar.workload, view, tuple(rejected), agent_errors)
+        loaded = tuple(module_load_failures(sidecar.envoy.log_text()))
+        return Verdict(sidecar.workload, view, tuple(rejected), agent_errors, loaded)
 
     def stop(self) -> None:
         # istiod has nothing to flush (its log is written line by line): killed at once, while

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -116,10 +116,12 @@ class MeshEngine:
         artifacts_dir: Path | None = None,
         request_timeout_s: float = 10.0,
         apply_timeout_s: float = 20.0,
-        mounts: Callable[[Path], Sequence[tuple[Path, Path]]] | None = None,
+        delivered: Callable[[Path], AbstractContextManager[Sequence[tuple[Path, Path]]]]
+        | None = None,
     ):
-        #: Given a directory of the run, what every sidecar must see (deploy's node cache).
-        self.mounts = mounts
+        #: For a run directory: what every sidecar must see (deploy's node cache, a hosts file),
+        #: and whatever serves the module, for the duration of the run.
+        self.delivered = delivered
         #: The inbound port of a single variant's workload (``wasmkit run --port``); 0: free.
         self.listen_port = 0
         self.release = release
@@ -187,8 +189,8 @@ class MeshEngine:
             for target in targets:
                 box.write(f"{target.workload.name}-sidecar", [target.workload.sidecar()])
                 box.write(target.workload.name, rendered[target.workload.name])
-            mounts = self.mounts(run_dir / "node-cache") if self.mounts is not None else ()
-            with box:
+            delivery = self.delivered(run_dir) if self.delivered is not None else nullcontext(())
+            with delivery as mounts, box:
                 sidecars = [
                     box.add_sidecar(t.workload, via_agent=self.via_agent, mounts=mounts)
                     for t in targets
@@ -259,6 +261,11 @@ class MeshEngine:
             raise ModuleLoadError(
                 "Istio's agent could not fetch the module: " + "; ".join(verdict.agent_errors),
                 hint=f"the agent's log is in {box.run_dir / workload.name / 'agent'}",
+            )
+        if verdict.load_errors:
+            raise ModuleLoadError(
+                "Envoy could not load the module: " + "; ".join(verdict.load_errors),
+                hint=f"the sidecar's log is {box.run_dir / workload.name / 'envoy.log'}",
             )
         if verdict.rejections:
             raise ModuleLoadError(

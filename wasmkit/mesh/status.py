@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wasmkit.envoy.logs import parse_log
 from wasmkit.filter import WASM_FILTER_NAME
 
 HCM = "envoy.filters.network.http_connection_manager"
@@ -100,3 +101,27 @@ def istiod_rejections(syncz: Sequence[Mapping[str, Any]], proxy_id: str) -> list
             if error and error not in reasons:
                 reasons.append(str(error))
     return reasons
+
+
+#: A remote module (``--source http``) that Envoy gave up fetching: the listener still turns
+#: active, and every request then fails (``wasm_fail_stream``) with nothing in any status.
+_REMOTE_FETCH_FAILED = "Retry limit exceeded for fetching data from remote data source"
+#: Said for every remote module, fetched or not.
+_REMOTE_NOTICE = "remote code fetch is unstable"
+
+
+def module_load_failures(envoy_log: str) -> list[str]:
+    """Envoy's words for a module it accepted in its config but could not load."""
+    found: list[str] = []
+    for entry in parse_log(envoy_log):
+        message = entry.message.strip()
+        if _REMOTE_FETCH_FAILED in message:
+            found.append(f"{message} (the module's http url did not answer)")
+        elif (
+            entry.logger == "wasm"
+            and entry.level in ("error", "critical")
+            and _REMOTE_NOTICE not in message
+            and not message.startswith("wasm log ")  # the filter's own lines
+        ):
+            found.append(message)
+    return list(dict.fromkeys(found))

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,11 @@ from tests.cli import ok, wasmkit
 from tests.conftest import FIXTURES, compile_wat
 from tests.integration.build.conftest import init
 from tests.integration.oci.servers import Registry
+from wasmkit.deploy import CacheService
 from wasmkit.istio import IstioRelease
 from wasmkit.mesh import mesh_engine
 from wasmkit.mesh.deployed import DeployedObjects, MeshSource
+from wasmkit.mesh.modules import hosts_file
 from wasmkit.tasks.test import resolve_inputs
 from wasmkit.testing import run_tests
 
@@ -160,3 +163,41 @@ def test_run_keeps_the_mesh_up_until_ctrl_c(istio_release: IstioRelease, tmp_pat
         assert out.splitlines()[-1] == "stopped"
     finally:
         proc.kill()
+
+
+@pytest.mark.parametrize("api", ["envoyfilter", "wasmplugin"])
+def test_http_source_from_deploys_cache_service_url(
+    istio_release: IstioRelease, tmp_path: Path, api: str
+) -> None:
+    module = compile_wat("add_header", tmp_path)
+    suite = tmp_path / "tests.yaml"
+    suite.write_text(
+        "rootId: add_header\nconfig: {greeting: hi}\ncases:\n"
+        "  - name: greets\n    expect: {headers: {hello: {regex: greeting}}}\n"
+    )
+    done = wasmkit(
+        "test", "--module", module, "--file", suite, "--istio", ISTIO, "--api", api,
+        "--source", "http",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_a_module_url_that_does_not_answer_is_a_load_error(
+    istio_release: IstioRelease, tmp_path: Path
+) -> None:
+    module = compile_wat("add_header", tmp_path)
+    engine = mesh_engine(ISTIO, module, source="http")
+    objects = engine.render
+    assert isinstance(objects, DeployedObjects)
+
+    @contextmanager
+    def names_only(run_dir: Path) -> Iterator[list[tuple[Path, Path]]]:
+        # The cache Service's name resolves, but nothing serves the module there.
+        yield [(hosts_file(run_dir / "hosts", [CacheService().host]), Path("/etc/hosts"))]
+
+    engine.delivered = names_only
+    inputs = resolve_inputs(module=module, test_file=FIXTURES / "wat" / "add_header.tests.yaml")
+    result = run_tests(inputs, [engine])
+    assert result.load_error is not None
+    assert result.load_error.startswith("Envoy could not load the module: Retry limit exceeded")

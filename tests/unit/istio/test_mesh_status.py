@@ -97,3 +97,22 @@ def test_a_wasm_plugin_takes_only_a_json_object() -> None:
     assert plugin_config("") == {}
     with pytest.raises(UsageError, match="Struct"):
         plugin_config("world")
+
+
+def test_module_load_failures_skip_the_remote_notice_and_the_filters_own_lines() -> None:
+    from wasmkit.mesh.status import module_load_failures
+
+    log = "\n".join(
+        [
+            "[2026-12-01 23:00:03.522][1][warning][wasm] [wasm.cc:319] Wasm remote code fetch is "
+            "unstable and may cause a crash",
+            "[2026-12-01 23:00:03.600][1][error][wasm] [context.cc:1] wasm log f add_header f-0: "
+            "the filter's own error line",
+            "[2026-12-01 23:00:04.264][1][warning][config] [remote_async_datasource.h:52] Retry "
+            "limit exceeded for fetching data from remote data source.",
+        ]
+    )
+    assert module_load_failures(log) == [
+        "Retry limit exceeded for fetching data from remote data source. (the module's http url "
+        "did not answer)"
+    ]
