@@ -100,9 +100,7 @@ def install(
     show_default=True,
     help="Where the node caches report.",
 )
-@click.option(
-    "--istio-version", default="1.29", show_default=True, help="The mesh's Istio release."
-)
+@click.option("--istio-version", help="The mesh's Istio release (default: the running istiod's).")
 @click.option(
     "--cache-port", default=DEFAULT_CACHE_PORT, show_default=True, type=click.IntRange(1, 65535)
 )
@@ -117,7 +115,7 @@ def run(
     context: str | None,
     in_cluster: bool,
     namespace: str,
-    istio_version: str,
+    istio_version: str | None,
     cache_port: int,
     resync: float,
 ) -> None:
@@ -128,7 +126,7 @@ def run(
 
     config = OperatorConfig(
         namespace=namespace,
-        istio_version=istio_version,
+        istio_version=istio_version or "",
         cache_service=CacheService(namespace=namespace, port=cache_port),
         resync=resync,
     )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -110,9 +111,12 @@ class Images(Protocol):
 @dataclass(frozen=True)
 class OperatorConfig:
     namespace: str = "wasmkit-system"  # where the caches' Leases are
-    istio_version: str = "1.29"
+    istio_version: str = ""  # empty: the running istiod's (wasmkit operator run asks once)
     cache_service: CacheService = field(default_factory=CacheService)
     resync: float = 60.0
+    #: A workload waiting longer than this for its nodes' caches makes the resource Degraded
+    #: (it stays Pending and keeps being retried).
+    cache_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,19 @@ class _Failed:
 
 class Reconciler:
     def __init__(
-        self, cluster: Cluster, deployer: Deployer, images: Images, config: OperatorConfig
+        self,
+        cluster: Cluster,
+        deployer: Deployer,
+        images: Images,
+        config: OperatorConfig,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.cluster, self.deployer, self.images, self.config = cluster, deployer, images, config
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._attempts: dict[tuple[str, str], int] = {}
         self._guard = threading.Lock()
+        self._clock = clock
+        self._waiting_since: dict[tuple[str, str], float] = {}
         #: Passes run so far (the benchmark divides API requests by it).
         self.passes = 0
 
@@ -178,6 +189,15 @@ class Reconciler:
         with self._guard:
             n = self._attempts[key] = self._attempts.get(key, 0) + 1
         return float(min(2 ** (n - 1), MAX_BACKOFF))
+
+    def _waited(self, key: tuple[str, str], pending: bool) -> float:
+        """Seconds ``key`` has been waiting for caches (0 once it is not)."""
+        now = self._clock()
+        with self._guard:
+            if not pending:
+                self._waiting_since.pop(key, None)
+                return 0.0
+            return now - self._waiting_since.setdefault(key, now)
 
     def pending(self) -> list[tuple[str, str]]:
         """The resources whose last pass was Pending (waiting for caches or the registry)."""
@@ -309,13 +329,25 @@ class Reconciler:
             )
             ready_c = condition("Ready", True, "Succeeded", message, previous)
         failing = [n for n in all_nodes.values() if n.reason.startswith("pull failed")]
-        degraded = condition(
-            "Degraded",
-            bool(failing),
-            "CachePullFailed" if failing else "AsExpected",
-            f"{failing[0].name}: {failing[0].reason}" if failing else "",
-            previous,
-        )
+        waited = self._waited((fd["metadata"]["namespace"], fd["metadata"]["name"]), pending)
+        if failing:
+            degraded = condition(
+                "Degraded",
+                True,
+                "CachePullFailed",
+                f"{failing[0].name}: {failing[0].reason}",
+                previous,
+            )
+        elif waited > self.config.cache_timeout:
+            degraded = condition(
+                "Degraded",
+                True,
+                "CacheTimeout",
+                f"waiting {waited:.0f} s (over {self.config.cache_timeout:g} s): {message}",
+                previous,
+            )
+        else:
+            degraded = condition("Degraded", False, "AsExpected", "", previous)
         status = FilterDeploymentStatus(
             observed_generation=int(fd["metadata"].get("generation") or 0),
             image=image,

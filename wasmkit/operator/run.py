@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wasmkit.errors import WasmkitError
+from wasmkit.deploy.apply import cluster_istio_version
+from wasmkit.errors import EnvironmentProblem, WasmkitError
 from wasmkit.kube import KubeClient
 from wasmkit.oci import LocalStore
 from wasmkit.operator.cache_server import CacheLoop, http_server
@@ -83,10 +84,21 @@ def run_operator(
 
     stop = stop or threading.Event()
     kube = KubeClient.connect(run.kubeconfig, run.context)
-    cluster = OperatorCluster(kube, run.config.namespace)
+    config = run.config
+    if not config.istio_version:
+        running = cluster_istio_version(kube)
+        if running is None:
+            kube.close()
+            raise EnvironmentProblem(
+                "found no istiod Deployment (label app=istiod) with a versioned image in "
+                "istio-system, so the Istio release the objects are written for is unknown",
+                hint="pass --istio-version (e.g. --istio-version 1.29), or install Istio first",
+            )
+        config = replace(config, istio_version=running)
+    cluster = OperatorCluster(kube, config.namespace)
     # a tag answer older than half a resync is asked again: every timer pass re-resolves
-    images = ImageSource(LocalStore(), ttl=run.config.resync / 2)
-    reconciler = Reconciler(cluster, KubeDeployer(kube), images, run.config)
+    images = ImageSource(LocalStore(), ttl=config.resync / 2)
+    reconciler = Reconciler(cluster, KubeDeployer(kube), images, config)
 
     def names(namespace: str | None) -> list[tuple[str, str, str, dict[str, str]]]:
         """(namespace, name, workload kind, labels) of the FilterDeployments there."""
@@ -105,7 +117,7 @@ def run_operator(
         return out
 
     registry = _kopf.build_registry(
-        reconciler, kube.connection(), resync=run.config.resync, list_names=names
+        reconciler, kube.connection(), resync=config.resync, list_names=names
     )
     poller = threading.Thread(
         target=_poll_leases,

@@ -484,3 +484,14 @@ def test_an_apiserver_outage_is_retried(
     world.eventually(lambda: world.ready(ns, "after"), "Ready, created after the outage", 60)
     assert world.operator is not None and world.operator.alive()
     assert len(world.envoyfilters(ns)) == 2
+
+
+def test_without_istiod_or_istio_version_the_operator_says_what_to_pass(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wasmkit.cli._app import run_cli
+    from wasmkit.cli.main import cli
+
+    code = run_cli(cli, ["operator", "run", "--kubeconfig", str(world.kube.kubeconfig)])
+    assert code == 3
+    assert "--istio-version" in capsys.readouterr().err

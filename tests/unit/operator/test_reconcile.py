@@ -115,7 +115,12 @@ class FakeImages:
 @pytest.fixture
 def world() -> tuple[Reconciler, FakeCluster, FakeDeployer, FakeImages]:
     cluster, deployer, images = FakeCluster(), FakeDeployer(), FakeImages()
-    return Reconciler(cluster, deployer, images, OperatorConfig()), cluster, deployer, images
+    return (
+        Reconciler(cluster, deployer, images, OperatorConfig(istio_version="1.29")),
+        cluster,
+        deployer,
+        images,
+    )
 
 
 def test_nothing_is_deployed_until_the_workloads_node_holds_the_module(world) -> None:  # type: ignore[no-untyped-def]
@@ -145,6 +150,30 @@ def test_nothing_is_deployed_until_the_workloads_node_holds_the_module(world) ->
     writes = len(cluster.statuses)
     reconciler.reconcile("shop", "add")
     assert len(cluster.statuses) == writes  # the same status is not written again
+
+
+def test_waiting_past_the_cache_timeout_is_degraded_and_still_retried() -> None:
+    cluster, deployer, images = FakeCluster(), FakeDeployer(), FakeImages()
+    now = [1000.0]
+    reconciler = Reconciler(
+        cluster,
+        deployer,
+        images,
+        OperatorConfig(istio_version="1.29", cache_timeout=60),
+        clock=lambda: now[0],
+    )
+    reconciler.reconcile("shop", "add")
+    degraded = cluster.statuses[-1]["conditions"][1]
+    assert degraded["status"] == "False"
+    now[0] += 61
+    outcome = reconciler.reconcile("shop", "add")
+    assert outcome.state is WorkloadState.PENDING and outcome.retry_after is not None
+    degraded = cluster.statuses[-1]["conditions"][1]
+    assert (degraded["status"], degraded["reason"]) == ("True", "CacheTimeout")
+    assert "node-a" in degraded["message"]
+    cluster.held["node-a"] = {IMAGE: "c" * 64}
+    reconciler.reconcile("shop", "add")
+    assert cluster.statuses[-1]["conditions"][1]["status"] == "False"
 
 
 def test_a_missing_image_fails_with_the_reason_and_patches_nothing(world) -> None:  # type: ignore[no-untyped-def]
