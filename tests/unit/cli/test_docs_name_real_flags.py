@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import click
-import pytest
 
 from tests.unit.cli.commands import resolve
 from wasmkit.cli.main import cli
@@ -128,11 +127,13 @@ def test_the_check_catches_a_made_up_command_and_flag() -> None:
     assert _check(("test",), ["--module", "--verbose"], strict=True) is None
 
 
-@pytest.mark.parametrize("entry", sorted(PENDING), ids=" ".join)
-def test_pending_entries_are_still_missing(entry: tuple[str, ...]) -> None:
-    command = resolve(entry[:1])
-    landed = command is not None and (len(entry) == 1 or entry[1] in _flags(command))
-    assert not landed, f"{entry} has landed: remove it from PENDING ({PENDING[entry]})"
+def test_pending_entries_are_still_missing() -> None:
+    landed = []
+    for entry, why in PENDING.items():
+        command = resolve(entry[:1])
+        if command is not None and (len(entry) == 1 or entry[1] in _flags(command)):
+            landed.append(f"{entry} ({why})")
+    assert landed == [], "these have landed: remove them from PENDING"
 
 
 _CITED_DOC = re.compile(r"\b(docs/[\w.-]+\.md)\b")
