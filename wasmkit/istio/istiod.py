@@ -2,9 +2,13 @@
 
 ``--configDir`` mode reads every object from a directory and pushes a change to connected
 proxies ~0.25 s after a file changes; no API server, no Pods: a proxy's node metadata names
-its workload. All five of istiod's ports are on loopback (picked free), ``/ready`` never
-turns 200 in this mode, so readiness is "the gRPC port accepts connections". The flags and
-environment, and why each is needed, are in ``docs/istio-mesh.md``.
+its workload. Given a ``kubeconfig`` instead, istiod runs as in a cluster
+(``--registries=Kubernetes``): it watches that API server's Istio objects, so what ``wasmkit
+deploy`` or the operator writes there reaches the sidecars with nothing in between (a proxy
+whose Pod it does not find is still known by its node metadata). All five of istiod's ports
+are on loopback (picked free); readiness is "the gRPC port accepts connections" (``/ready``
+never turns 200 in configDir mode). The flags and environment, and why each is needed, are in
+``docs/istio-mesh.md``.
 """
 
 from __future__ import annotations
@@ -105,8 +109,10 @@ class Istiod:
         *,
         ready_timeout_s: float = 30.0,
         access_log: Path | None = None,
+        kubeconfig: Path | None = None,
     ):
         self.access_log = access_log
+        self.kubeconfig = kubeconfig
         self.release = release
         self.run_dir = run_dir.resolve()
         self.config_dir = config_dir.resolve()
@@ -119,8 +125,11 @@ class Istiod:
         return [
             str(self.release.istiod),
             "discovery",
-            "--registries=",
-            f"--configDir={self.config_dir}",
+            *(
+                ["--registries=Kubernetes", f"--kubeconfig={self.kubeconfig}"]
+                if self.kubeconfig is not None
+                else ["--registries=", f"--configDir={self.config_dir}"]
+            ),
             f"--meshConfig={mesh}",
             f"--domain={DOMAIN}",
             f"--grpcAddr=127.0.0.1:{p.grpc}",

@@ -5,6 +5,8 @@ written atomically into a directory it watches), one plain Envoy per workload wi
 metadata istiod reads the workload from, and - for WasmPlugins with ``oci://`` or ``http://``
 urls - one Istio agent per sidecar between Envoy and istiod. Everything lives in one run
 directory (configs, logs, the agent's downloads) that the caller keeps for a failure report.
+With a ``kubeconfig`` istiod reads the objects from that API server instead (the caller applies
+them there, :func:`wasmkit.mesh.workload.mtls_off` and each workload's Sidecar included).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class MeshBox:
     ready_timeout_s: float = 30.0
     sidecars: list[Sidecar] = field(default_factory=list)
     istiod: Istiod | None = None
+    kubeconfig: Path | None = None  # istiod watches this API server, not config/
 
     @property
     def config_dir(self) -> Path:
@@ -100,6 +103,7 @@ class MeshBox:
             self.config_dir,
             ready_timeout_s=self.ready_timeout_s,
             access_log=self.run_dir / "access.log",
+            kubeconfig=self.kubeconfig,
         )
         self.istiod.start()
 

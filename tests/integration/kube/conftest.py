@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from wasmkit.istio import IstioRelease
 from wasmkit.istio.istiod import free_port
 from wasmkit.mesh.box import MeshBox
 from wasmkit.mesh.workload import Workload as MeshWorkload
+from wasmkit.mesh.workload import mtls_off
 from wasmkit.oci import LocalStore
 
 IMAGE = "registry.example/filters/add-header:v1"
@@ -108,36 +109,34 @@ def deploy_cli(
     return run
 
 
-def as_istiod_reads(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """An object as the apiserver stores it, less the server's bookkeeping, for istiod."""
-    meta = stored["metadata"]
-    return {
-        "apiVersion": stored["apiVersion"],
-        "kind": stored["kind"],
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-        "spec": stored["spec"],
-    }
-
-
 @contextmanager
 def cache_sidecar(
+    kube: KubeServer,
     release: IstioRelease,
     envoy: EnvoyBinary,
     run_dir: Path,
     workload: tuple[str, str, dict[str, str]],
-    stored: list[Mapping[str, Any]],
     node_cache: Path,
-) -> Iterator[tuple[MeshBox, MeshWorkload]]:
-    """istiod serving ``stored`` (objects read back from the apiserver) to the sidecar of
+) -> Iterator[MeshWorkload]:
+    """A real istiod watching the test apiserver (as in a cluster) and the sidecar of
     ``workload`` (name, namespace, pod labels), with ``node_cache`` bound where deploy's cache
-    source points (root: a private mount namespace); yields once the filter is applied."""
+    source points (root: a private mount namespace); yields once the filter is applied. The
+    sidecar's Sidecar object and mTLS off are applied for the run and deleted after it."""
     name, namespace, labels = workload
     Path(CACHE_DIR).mkdir(parents=True, exist_ok=True)  # the mount point; empty on the host
-    with EchoUpstream() as upstream, MeshBox(release, envoy, run_dir) as box:
+    with (
+        EchoUpstream() as upstream,
+        MeshBox(release, envoy, run_dir, kubeconfig=kube.kubeconfig) as box,
+    ):
         mesh_workload = MeshWorkload(name, free_port(), upstream.port, namespace, labels)
-        box.write("workload", [mesh_workload.sidecar()])
-        box.write("deployed", [as_istiod_reads(o) for o in stored])
-        sidecar = box.add_sidecar(mesh_workload, mounts=[(node_cache, Path(CACHE_DIR))])
-        verdict = box.verdict(sidecar)
-        assert verdict.applied, (verdict, box.logs())
-        yield box, mesh_workload
+        objects = [mtls_off(), mesh_workload.sidecar()]
+        for obj in objects:
+            kube.apply(obj)
+        try:
+            sidecar = box.add_sidecar(mesh_workload, mounts=[(node_cache, Path(CACHE_DIR))])
+            verdict = box.verdict(sidecar)
+            assert verdict.applied, (verdict, box.logs())
+            yield mesh_workload
+        finally:
+            for obj in objects:
+                kube.delete(obj)

@@ -1,8 +1,8 @@
 """What `wasmkit deploy istio` applied, as the API server stores it, works through a real istiod.
 
-The EnvoyFilter deploy wrote for a Deployment is read back from the apiserver and given to
-istiod 1.29.1 (configDir mode, wasmkit.mesh); a plain Envoy 1.37 runs as that workload's
-sidecar, with the node cache directory bound where deploy points (root: a private mount
+The EnvoyFilter deploy wrote for a Deployment is served by istiod 1.29.1 watching the same
+apiserver (Kubernetes registry, as in a cluster: wasmkit.mesh); a plain Envoy 1.37 runs as that
+workload's sidecar, with the node cache directory bound where deploy points (root: a private mount
 namespace), and a request through it carries the filter's header.
 """
 
@@ -46,17 +46,16 @@ def test_the_applied_envoyfilter_runs_in_the_workloads_sidecar(
         "--api", "envoyfilter",
     )  # fmt: skip
     assert result.code == 0, result.err
-    stored = kube_server.get(
-        f"/apis/networking.istio.io/v1alpha3/namespaces/{kube_namespace}/envoyfilters/web-v1-hello"
-    )
+    path = f"/apis/networking.istio.io/v1alpha3/namespaces/{kube_namespace}/envoyfilters"
+    assert [ef["metadata"]["name"] for ef in kube_server.get(path)["items"]] == ["web-v1-hello"]
     module = store.module_path(IMAGE)
     sha = store.resolve(IMAGE).module_sha256
     cache = tmp_path / "node-cache"
     cache.mkdir()
     (cache / sha).write_bytes(module.read_bytes())
     with cache_sidecar(
-        istio_release, sidecar_envoy, tmp_path / "mesh", ("web-v1", kube_namespace, labels),
-        [stored], cache,
-    ) as (_, workload):  # fmt: skip
+        kube_server, istio_release, sidecar_envoy, tmp_path / "mesh",
+        ("web-v1", kube_namespace, labels), cache,
+    ) as workload:  # fmt: skip
         response = requests.get(f"http://127.0.0.1:{workload.port}/", timeout=10)
     assert response.status_code == 200 and response.headers.get("hello") == "tomorrow"
