@@ -65,10 +65,7 @@ OPERATOR_RULES = [
     _rule(["apps"], ["deployments", "daemonsets", "statefulsets"], [*READ, "patch"]),
     _rule([""], ["pods"], ["list", "watch"]),
     _rule([""], ["secrets"], ["get"]),
-    _rule([""], ["namespaces"], ["list", "watch"]),
-    _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["list", "watch"]),
-    _rule([""], ["events"], ["create"]),
-    _rule(["events.k8s.io"], ["events"], ["create"]),
+    _rule([""], ["events"], ["create"]),  # kopf's warnings; readiness never reads Events
 ]
 OPERATOR_NAMESPACE_RULES = [_rule(["coordination.k8s.io"], ["leases"], READ)]
 CACHE_RULES = [
