@@ -18,7 +18,6 @@ a realm anywhere else is asked anonymously. ``-v`` logs which realm was asked.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -98,6 +97,8 @@ def origin(url: str) -> Origin | None:
 
 
 def _parent_domain(host: str) -> str | None:
+    import ipaddress  # only when a realm is on another host
+
     try:
         ipaddress.ip_address(host)
         return None
