@@ -14,6 +14,7 @@ the ratio and the slowest Istio run. Target: ratio < 2x, and never more than 10 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -26,6 +27,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.harness import suite as harness_suite  # noqa: E402
 from wasmkit.emulator.wat import module_file  # noqa: E402
 from wasmkit.tasks.test import TestRequest, run_filter_tests  # noqa: E402
 
@@ -33,27 +35,12 @@ CASES = 10
 
 
 def suite(json_config: bool) -> dict[str, object]:
-    config: object = {"greeting": "world"} if json_config else "world"
-    expected: object = {"regex": "world"} if json_config else "world"
-    cases = []
-    for i in range(CASES):
-        if i % 3 == 2:
-            cases.append(
-                {
-                    "name": f"deny {i}",
-                    "request": {"headers": {"x-deny": "1"}},
-                    "expect": {"status": 403},
-                }
-            )
-        else:
-            cases.append(
-                {
-                    "name": f"hello {i}",
-                    "request": {"path": f"/r/{i}", "headers": {"x-i": str(i)}},
-                    "expect": {"status": 200, "headers": {"hello": expected}},
-                }
-            )
-    return {"rootId": "add_header", "config": config, "cases": cases}
+    """bench/harness.py's suite; a WasmPlugin carries only a JSON configuration."""
+    data = harness_suite(CASES)
+    if json_config:
+        text = json.dumps(data).replace('"world"', '{"regex": "world"}')
+        data = {**json.loads(text), "config": {"greeting": "world"}}
+    return data
 
 
 def timed(request: TestRequest) -> float:

@@ -11,6 +11,21 @@ from wasmkit.cli._app import output, wait_for_stop
 from wasmkit.errors import EXIT_TEST_FAILED, UsageError
 from wasmkit.filter import FailurePolicy
 
+# Options that `wasmkit test --istio` and `wasmkit run --istio` share.
+_istio_api = click.option(
+    "--api",
+    "istio_api",
+    type=click.Choice(["envoyfilter", "wasmplugin"]),
+    default="envoyfilter",
+    show_default=True,
+    help="With --istio: the Istio API that carries the filter.",
+)
+_istiod = click.option(
+    "--istiod",
+    envvar="WASMKIT_ISTIOD",
+    help="istiod (pilot-discovery) binary [env: WASMKIT_ISTIOD].",
+)
+
 
 @click.command()
 @click.argument("project", required=False, type=click.Path(path_type=Path, file_okay=False))
@@ -76,14 +91,7 @@ from wasmkit.filter import FailurePolicy
     "the project's), its Envoy as the workload's sidecar, with the objects `wasmkit deploy` "
     "renders (`wasmkit istio install VERSION` builds it once).",
 )
-@click.option(
-    "--api",
-    "istio_api",
-    type=click.Choice(["envoyfilter", "wasmplugin"]),
-    default="envoyfilter",
-    show_default=True,
-    help="With --istio: the Istio API that carries the filter.",
-)
+@_istio_api
 @click.option(
     "--source",
     "istio_source",
@@ -93,11 +101,7 @@ from wasmkit.filter import FailurePolicy
     "[default: cache / file].",
 )
 @click.option("--image", help="With --source oci: a stored image, pushed to a registry.")
-@click.option(
-    "--istiod",
-    envvar="WASMKIT_ISTIOD",
-    help="istiod (pilot-discovery) binary [env: WASMKIT_ISTIOD].",
-)
+@_istiod
 @click.option(
     "--istio-agent",
     envvar="WASMKIT_ISTIO_AGENT",
@@ -242,19 +246,8 @@ def _serve(module: Path, *, envoy_path: str | None, run_dir: Path | None, **kwar
     help="Serve it through a real istiod of this Istio release, as a workload's sidecar "
     "(the mesh-in-a-box of `wasmkit test --istio`).",
 )
-@click.option(
-    "--api",
-    "istio_api",
-    type=click.Choice(["envoyfilter", "wasmplugin"]),
-    default="envoyfilter",
-    show_default=True,
-    help="With --istio: the Istio API that carries the filter.",
-)
-@click.option(
-    "--istiod",
-    envvar="WASMKIT_ISTIOD",
-    help="istiod (pilot-discovery) binary [env: WASMKIT_ISTIOD].",
-)
+@_istio_api
+@_istiod
 def run(
     module: Path,
     config: str,
