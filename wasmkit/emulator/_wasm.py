@@ -136,6 +136,14 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "trap"
 
 
+def _guest_trap(exc: Exception) -> GuestTrap:
+    if isinstance(exc, wasmtime.Trap):
+        return GuestTrap(_first_line(str(exc)), _frames(exc))
+    if isinstance(exc, wasmtime.WasmtimeError):
+        return GuestTrap(str(exc).strip().splitlines()[0])
+    return GuestTrap(str(exc))
+
+
 @dataclass(frozen=True)
 class Limits:
     memory_bytes: int = DEFAULT_MEMORY_LIMIT
@@ -166,12 +174,8 @@ class Guest:
         stack.append(self)
         try:
             self._instance = _instance_pre(module).instantiate(self._store)
-        except wasmtime.Trap as trap:
-            raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
-        except wasmtime.WasmtimeError as exc:
-            raise GuestTrap(str(exc).strip().splitlines()[0]) from None
-        except HostAbort as exc:
-            raise GuestTrap(str(exc)) from None
+        except (wasmtime.Trap, wasmtime.WasmtimeError, HostAbort) as exc:
+            raise _guest_trap(exc) from None
         finally:
             stack.pop()
         self._exports = self._instance.exports(self._store)
@@ -196,12 +200,8 @@ class Guest:
         stack.append(self)
         try:
             result = self._invoke(func, args)
-        except wasmtime.Trap as trap:
-            raise GuestTrap(_first_line(str(trap)), _frames(trap)) from None
-        except wasmtime.WasmtimeError as exc:
-            raise GuestTrap(str(exc).strip().splitlines()[0]) from None
-        except HostAbort as exc:
-            raise GuestTrap(str(exc)) from None
+        except (wasmtime.Trap, wasmtime.WasmtimeError, HostAbort) as exc:
+            raise _guest_trap(exc) from None
         finally:
             stack.pop()
             self._view = None
