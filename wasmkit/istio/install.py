@@ -29,6 +29,7 @@ from pathlib import Path
 
 from wasmkit._atomic import copy_atomic, write_atomic
 from wasmkit._resources import resource_dir
+from wasmkit.abi import release_minor
 from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError
 from wasmkit.module import cache_dir
 
@@ -86,15 +87,18 @@ def istio_cache() -> Path:
 
 
 def resolve_version(version: str) -> str:
-    """``1.29`` -> the newest release wasmkit knows for that minor; ``1.29.1`` as it is."""
-    match = _VERSION.match(version.strip().lstrip("v"))
-    if not match:
+    """``1.29`` or ``1.29.x`` -> the newest release of that minor on this machine, else the
+    newest wasmkit knows; ``1.29.1`` as it is. A version reads as everywhere else
+    (``abi.release_minor``)."""
+    minor = release_minor(version)
+    if minor is None:
         raise UsageError(
             f"{version!r} is not an Istio version", hint="for example --istio 1.29 or 1.29.1"
         )
-    if match.group(3) is not None:
-        return version.strip().lstrip("v")
-    prefix = f"{match.group(1)}.{match.group(2)}."
+    exact = _VERSION.match(version.strip().lstrip("v"))
+    if exact and exact.group(3) is not None:
+        return exact.group(0)
+    prefix = f"{minor[0]}.{minor[1]}."
     known = sorted(
         (v for v in MODULE_VERSIONS if v.startswith(prefix)),
         key=lambda v: int(v.rsplit(".", 1)[1]),

@@ -32,6 +32,9 @@ def test_minor_resolves_to_the_newest_known_patch(cache: Path) -> None:
     assert install.resolve_version("1.29") == "1.29.1"
     assert install.resolve_version("1.28") == "1.28.3"
     assert install.resolve_version("1.28.2") == "1.28.2"
+    # as `init --platform-version` and `deploy --istio-version` read them
+    assert install.resolve_version("1.29.x") == "1.29.1"
+    assert install.resolve_version("v1.28.2") == "1.28.2"
 
 
 def test_a_cached_patch_wins_over_the_table(cache: Path) -> None:
