@@ -63,6 +63,16 @@ def _owner(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+class _PendingIsNotAnError(logging.Filter):
+    """kopf logs every ``TemporaryError`` as an error; a resource waiting for the node caches
+    (or a registry that is briefly down) is the normal course, so it is a warning here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "failed temporarily" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def _last_writer(body: Mapping[str, Any]) -> str | None:
     """The field manager of the latest write (ours echoing back is not drift)."""
     entries = body.get("metadata", {}).get("managedFields") or []
@@ -79,6 +89,7 @@ def build_registry(
 ) -> kopf.OperatorRegistry:
     """All handlers, on a registry of their own (several operators can run in one process)."""
     registry = kopf.OperatorRegistry()
+    logging.getLogger("kopf.objects").addFilter(_PendingIsNotAnError())
     labels_seen: dict[str, dict[str, str]] = {}
     seen_lock = threading.Lock()
 
