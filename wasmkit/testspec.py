@@ -220,11 +220,25 @@ class Case(Camel):
     expect: Expect
 
 
+_CLUSTER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
 class Suite(Camel):
     root_id: str | None = None
+    #: Clusters the filter may call (proxy_http_call), on both engines: the harness starts a
+    #: canned upstream for each, answering with the case's ``httpCalls`` for it, in order.
+    clusters: list[str] = Field(default_factory=list)
     config: ConfigValue | None = None
     failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
     cases: list[Case] = Field(min_length=1)
+
+    @field_validator("clusters")
+    @classmethod
+    def _cluster_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _CLUSTER.match(name) or name == "upstream":
+                raise ValueError(f"{name!r} is not a cluster name the harness can add")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:

@@ -1,6 +1,6 @@
 """The conformance corpus: every suite runs on the real Envoy and in the emulator; they must agree.
 
-The corpus is data: each ``tests/fixtures/wat/<name>.tests.yaml`` next to its
+The corpus is data: each ``tests/fixtures/wat/<name>[.<variant>].tests.yaml`` next to its
 ``<name>.wat``, every ``examples/*/wasmkit.yaml`` project, and the modules Envoy
 refuses (with Envoy's reason). To add suites (the scaffolds' projects, once built),
 add entries to :func:`corpus`; nothing else changes.
@@ -63,9 +63,10 @@ REFUSED = {
 
 def corpus() -> list[Entry]:
     entries = [
+        # <name>.tests.yaml, or <name>.<variant>.tests.yaml: another suite for <name>.wat
         Entry(
             f"wat/{suite.name.removesuffix('.tests.yaml')}",
-            suite.with_name(suite.name.removesuffix(".tests.yaml") + ".wat"),
+            suite.with_name(suite.name.split(".")[0] + ".wat"),
             suite,
         )
         for suite in sorted(WAT.glob("*.tests.yaml"))

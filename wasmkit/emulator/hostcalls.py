@@ -14,7 +14,7 @@ from wasmkit.codes import LOG_LEVELS, BufferType, MapType, Status
 from wasmkit.emulator._wasm import HostFunction
 from wasmkit.emulator.context import LocalReply
 from wasmkit.emulator.outbound import OutboundCalls
-from wasmkit.emulator.serial import Pairs, decode_pairs, encode_pairs, split_path, u32, u64
+from wasmkit.emulator.serial import Pairs, encode_pairs, host_pairs, split_path, u32, u64
 from wasmkit.errors import DecodeError, OutOfBounds
 
 
@@ -184,7 +184,7 @@ class HostCalls(OutboundCalls):
         return self._give(encode_pairs(pairs), ptr_ptr, size_ptr)
 
     def proxy_set_header_map_pairs(self, kind: int, ptr: int, size: int) -> int:
-        pairs = [(k.lower(), v) for k, v in decode_pairs(self._read(ptr, size))]
+        pairs = [(k.lower(), v) for k, v in host_pairs(self._read(ptr, size))]
         return Status.OK if self._set_map(kind, pairs) else Status.BAD_ARGUMENT
 
     def proxy_get_header_map_value(
@@ -270,7 +270,7 @@ class HostCalls(OutboundCalls):
             details=self._text(details_ptr, details_size),
             body=self._read(body_ptr, body_size),
             headers=tuple(
-                (k.lower(), v) for k, v in decode_pairs(self._read(headers_ptr, headers_size))
+                (k.lower(), v) for k, v in host_pairs(self._read(headers_ptr, headers_size))
             ),
             grpc_status=grpc_status,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from wasmkit.codes import MetricType, Status
 from wasmkit.emulator._calls import CallBase
 from wasmkit.emulator.context import HttpCall
-from wasmkit.emulator.serial import decode_pairs, u32, u64
+from wasmkit.emulator.serial import host_pairs, u32, u64
 
 
 class OutboundCalls(CallBase):
@@ -69,7 +69,7 @@ class OutboundCalls(CallBase):
     ) -> int:
         self.vm.guest.read(token_ptr, 4)
         headers = tuple(
-            (k.lower(), v) for k, v in decode_pairs(self._read(headers_ptr, headers_size))
+            (k.lower(), v) for k, v in host_pairs(self._read(headers_ptr, headers_size))
         )
         names = {k for k, _ in headers}
         if not {":path", ":method"} <= names or not ({":authority", "host"} & names):
@@ -82,7 +82,7 @@ class OutboundCalls(CallBase):
             cluster=self._text(cluster_ptr, cluster_size),
             headers=headers,
             body=self._read(body_ptr, body_size),
-            trailers=tuple(decode_pairs(self._read(trailers_ptr, trailers_size))),
+            trailers=tuple(host_pairs(self._read(trailers_ptr, trailers_size))),
             timeout_ms=timeout_ms & 0xFFFFFFFF,
         )
         if not self.vm.issue_http_call(call):

@@ -39,11 +39,25 @@ def decode_pairs(data: bytes) -> Pairs:
         end = offset + key_len + 1 + value_len + 1
         if end > len(data):
             raise DecodeError("a header map entry runs past the end of the data")
+        if data[offset + key_len] != 0 or data[end - 1] != 0:
+            raise DecodeError("a header map entry is not NUL-terminated")
         key = data[offset : offset + key_len]
         value = data[offset + key_len + 1 : offset + key_len + 1 + value_len]
         pairs.append((key.decode("utf-8", "replace"), value.decode("utf-8", "replace")))
         offset = end
+    if offset != len(data):
+        raise DecodeError(f"a header map has {len(data) - offset} bytes after its last entry")
     return pairs
+
+
+def host_pairs(data: bytes) -> Pairs:
+    """A map the guest hands the host, read as Envoy (proxy-wasm-cpp-host's toPairs) reads it:
+    any flaw - sizes that do not add up, a missing NUL, bytes after the last entry - makes it
+    an empty map, not an error (so an HTTP call then lacks :path and is refused)."""
+    try:
+        return decode_pairs(data)
+    except DecodeError:
+        return []
 
 
 def split_path(data: bytes) -> tuple[str, ...]:

@@ -42,7 +42,9 @@ def render_bootstrap(
     purpose: str = "test",
     admin_port: int = 0,
     route_timeout_s: float = 15.0,
+    clusters: dict[str, int] | None = None,
 ) -> str:
+    """``clusters``: more STATIC clusters on loopback (name -> port) the filter may call."""
     from wasmkit import __version__
 
     values = {
@@ -53,6 +55,7 @@ def render_bootstrap(
         "admin_port": admin_port,
         "route_timeout": f"{route_timeout_s:g}s",
         "wasmkit_version": __version__,
+        "clusters": sorted((clusters or {}).items()),
     }
     return _templates().render(
         "envoy-bootstrap.yaml.j2",

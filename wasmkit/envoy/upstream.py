@@ -37,6 +37,10 @@ class ReceivedRequest:
 class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     canned: CannedReply | None = None
+    #: Answers given one per request, before ``canned`` or the echo (a cluster's upstream).
+    queue: list[CannedReply] = field(default_factory=list)
+    #: What to answer once the queue is used up (None: ``canned`` or the echo).
+    exhausted: CannedReply | None = None
     received: list[ReceivedRequest] = field(default_factory=list)
 
 
@@ -84,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.received.append(request)
-            canned = state.canned
+            canned = state.queue.pop(0) if state.queue else state.exhausted or state.canned
         if canned is None:
             status = 200
             reply_headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
@@ -148,6 +152,12 @@ class EchoUpstream:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def answer_in_turn(self, replies: list[CannedReply], then: CannedReply | None) -> None:
+        """Answer the next requests with ``replies``, one each, then with ``then``."""
+        state = self._server.state
+        with state.lock:
+            state.queue, state.exhausted = list(replies), then
 
     @contextmanager
     def exchange(

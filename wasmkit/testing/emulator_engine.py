@@ -30,7 +30,13 @@ from wasmkit.errors import ModuleLoadError
 from wasmkit.module import load_bytes
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.envoy_engine import DEFAULT_HOST
-from wasmkit.testing.plan import PlannedCase, TestPlan, refusal_variants
+from wasmkit.testing.plan import (
+    NO_ANSWER_BODY,
+    NO_ANSWER_STATUS,
+    PlannedCase,
+    TestPlan,
+    refusal_variants,
+)
 from wasmkit.testspec import HttpCallReply, Upstream
 
 #: Headers the harness upstream never repeats from a canned reply (it sets its own length).
@@ -40,8 +46,10 @@ _HOP_HEADERS = ("content-length", "transfer-encoding", "connection")
 class CaseReplies:
     """Answers the HTTP calls of the case being run (a filter's responder)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clusters: tuple[str, ...] = ()) -> None:
         self.replies: list[HttpCallReply] = []
+        #: The suite's declared clusters: they exist, as in Envoy, answers left or not.
+        self.clusters = clusters
 
     def __call__(self, call: HttpCall) -> HttpCallResponse | None:
         for i, reply in enumerate(self.replies):
@@ -53,6 +61,9 @@ class CaseReplies:
                     body=reply.body.encode(),
                     timeout=reply.timeout,
                 )
+        if call.cluster in self.clusters:
+            # The harness's canned upstream for that cluster, with no answer left for it.
+            return HttpCallResponse(NO_ANSWER_STATUS, body=NO_ANSWER_BODY)
         return None
 
 
@@ -100,7 +111,7 @@ class EmulatorEngine:
         started = time.perf_counter()
         data = load_bytes(plan.module_path)
         world = World()
-        replies = CaseReplies()
+        replies = CaseReplies(plan.clusters)
         filters: dict[int, Filter] = {}
         #: What each VM logged while starting; the variant's first case reports it.
         startup: dict[int, tuple[LogRecord, ...]] = {}

@@ -10,6 +10,7 @@ earlier cases left (a trap under FAIL_CLOSED poisons later cases, as in a proxy)
 from __future__ import annotations
 
 import bisect
+import contextlib
 import http.client
 import json
 import logging
@@ -31,7 +32,15 @@ from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.errors import ModuleLoadError, ProcessFailed
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
-from wasmkit.testing.plan import FilterVariant, PlannedCase, TestPlan, refusal_variants
+from wasmkit.testing.plan import (
+    NO_ANSWER_BODY,
+    NO_ANSWER_STATUS,
+    FilterVariant,
+    PlannedCase,
+    TestPlan,
+    calls_need_emulator,
+    refusal_variants,
+)
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +248,19 @@ class EnvoyEngine:
         self, plan: TestPlan, run_dir: Path
     ) -> tuple[list[Observed], str | None, tuple[LogRecord, ...]]:
         binary = self.binary
-        with EchoUpstream() as upstream:
+        with contextlib.ExitStack() as stack:
+            upstream = stack.enter_context(EchoUpstream())
+            # One canned upstream per cluster the suite lets the filter call.
+            called = {name: stack.enter_context(EchoUpstream()) for name in plan.clusters}
             config_path = run_dir / "envoy.yaml"
-            config_path.write_text(harness_config(plan, upstream.port, run_dir))
+            config_path.write_text(
+                harness_config(
+                    plan,
+                    upstream.port,
+                    run_dir,
+                    clusters={name: server.port for name, server in called.items()},
+                )
+            )
             envoy = EnvoyProcess(
                 binary,
                 config_path,
@@ -252,15 +271,25 @@ class EnvoyEngine:
             with start_checked(envoy, preflight=self.preflight):
                 ports = envoy.listener_ports()
                 version = envoy.server_version()
-                observed, starts_ms, answered = [], [], 0.0
+                observed, starts_ms, answered, sent = [], [], 0.0, []
                 metrics_wanted = any(pc.case.expect.metrics is not None for pc in plan.cases)
                 for pc in plan.cases:
                     started = next_millisecond(answered)
                     starts_ms.append(int(started * 1000))
-                    if pc.case.http_calls is not None:
-                        # Canned call answers exist only in the emulator: not run here at all.
+                    sent.append(not calls_need_emulator(plan, pc))
+                    if not sent[-1]:
+                        # Canned call answers only the emulator gives: not run here at all.
                         observed.append(Observed(status=None, error=NOT_RUN_HTTP_CALLS))
                         continue
+                    for name, server in called.items():
+                        server.answer_in_turn(
+                            [
+                                CannedReply(r.status, tuple(r.headers.items()), r.body.encode())
+                                for r in pc.case.http_calls or ()
+                                if r.cluster == name
+                            ],
+                            then=CannedReply(NO_ANSWER_STATUS, (), NO_ANSWER_BODY),
+                        )
                     seen = self._exchange(upstream, ports[listener_name(pc.variant)], pc)
                     answered = time.time()
                     if metrics_wanted:
@@ -274,10 +303,11 @@ class EnvoyEngine:
             replace(o, logs=case_logs) for o, case_logs in zip(observed, per_case, strict=True)
         ]
         details = _access_log_details(run_dir / "access.log")
-        if len(details) == len(observed):
+        if len(details) == sum(sent):  # one access log line per request sent
+            line = iter(details)
             observed = [
-                Observed(**{**o.__dict__, "details": d}) if o.status is not None else o
-                for o, d in zip(observed, details, strict=True)
+                o if not was_sent else _with_details(o, next(line))
+                for o, was_sent in zip(observed, sent, strict=True)
             ]
         return observed, version, logged
 
@@ -285,7 +315,11 @@ class EnvoyEngine:
         return exchange(upstream, port, planned, self.request_timeout_s)
 
 
-NOT_RUN_HTTP_CALLS = "not run: canned httpCalls answers exist only in the emulator"
+def _with_details(observed: Observed, details: str | None) -> Observed:
+    return replace(observed, details=details) if observed.status is not None else observed
+
+
+NOT_RUN_HTTP_CALLS = "not run: canned httpCalls answers only the emulator gives"
 #: Envoy files the filter's own metrics (proxy_define_metric) under this prefix.
 CUSTOM_STATS_PREFIX = "wasmcustom."
 

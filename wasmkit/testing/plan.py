@@ -47,6 +47,8 @@ class TestPlan:
     cases: tuple[PlannedCase, ...]
     #: The path the user gave (a .wat source, say), for reports; module_path is what runs.
     source_path: Path | None = None
+    #: Clusters the filter may call on every engine (the suite's ``clusters``).
+    clusters: tuple[str, ...] = ()
 
     @property
     def display_path(self) -> Path:
@@ -96,7 +98,29 @@ def make_plan(
             hint="run without -k to see every case's name",
         )
     return TestPlan(
-        filter_name, module_path, module, tuple(variants.values()), tuple(planned), source_path
+        filter_name,
+        module_path,
+        module,
+        tuple(variants.values()),
+        tuple(planned),
+        source_path,
+        tuple(suite.clusters),
+    )
+
+
+#: What a declared cluster answers once the case's canned answers for it are used up.
+NO_ANSWER_STATUS = 503
+NO_ANSWER_BODY = b"no canned answer left"
+
+
+def calls_need_emulator(plan: TestPlan, planned: PlannedCase) -> bool:
+    """Whether a case's canned HTTP-call answers exist only in the emulator: an answer to any
+    cluster, a timeout, or a cluster the suite does not declare (only declared clusters get
+    a canned upstream in Envoy)."""
+    calls = planned.case.http_calls
+    return calls is not None and any(
+        reply.cluster is None or reply.timeout or reply.cluster not in plan.clusters
+        for reply in calls
     )
 
 

@@ -18,7 +18,7 @@ from wasmkit.module import ModuleInfo, inspect_bytes, read_module
 from wasmkit.testing.assertions import Mismatch, check
 from wasmkit.testing.compare import Comparison, Outcome, compare_engines
 from wasmkit.testing.engine import Engine, EngineRun, Observed
-from wasmkit.testing.plan import PlannedCase, TestPlan
+from wasmkit.testing.plan import PlannedCase, TestPlan, calls_need_emulator
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +85,27 @@ def inspect_for_test(module_path: Path) -> tuple[ModuleInfo | None, tuple[Proble
     return info, tuple(load_problems(info))
 
 
-NOT_COMPARABLE_HTTP_CALLS = "canned answers to HTTP calls (httpCalls) exist only in the emulator"
+NOT_COMPARABLE_HTTP_CALLS = (
+    "canned answers to HTTP calls (httpCalls) that only the emulator gives (no cluster, a "
+    "timeout, or a cluster the suite does not declare)"
+)
 
 
-def unobservable(pc: PlannedCase, engine: str, observed: Observed) -> list[str]:
+def unobservable(
+    pc: PlannedCase, engine: str, observed: Observed, plan: TestPlan | None = None
+) -> list[str]:
     """The parts of a case this engine cannot run or check (canned HTTP-call answers exist
     only in the emulator; logs and metrics where the engine left them None)."""
     expect = pc.case.expect
     return [
         part
         for part, missing in (
-            ("httpCalls", pc.case.http_calls is not None and engine != "emulator"),
+            (
+                "httpCalls",
+                engine != "emulator"
+                and pc.case.http_calls is not None
+                and (plan is None or calls_need_emulator(plan, pc)),
+            ),
             ("expect.logs", expect.logs is not None and observed.logs is None),
             ("expect.metrics", expect.metrics is not None and observed.metrics is None),
         )
@@ -103,9 +113,11 @@ def unobservable(pc: PlannedCase, engine: str, observed: Observed) -> list[str]:
     ]
 
 
-def judge(pc: PlannedCase, engine: str, observed: Observed) -> CaseResult:
+def judge(
+    pc: PlannedCase, engine: str, observed: Observed, plan: TestPlan | None = None
+) -> CaseResult:
     """Check one observation; a case that needs what this engine cannot see is skipped."""
-    only = unobservable(pc, engine, observed)
+    only = unobservable(pc, engine, observed, plan)
     if only:
         note = f"emulator-only ({', '.join(only)}); run it with --engine emulator"
         return CaseResult(pc.case.name, pc.index, engine, (), observed, skipped=note)
@@ -128,7 +140,7 @@ def run_plan(
             refused_case = Observed(status=None, load_error=exc.reason)
             if any(pc.case.expect.load_error is None for pc in plan.cases):
                 load_error = exc.reason
-            results += [judge(pc, engine.name, refused_case) for pc in plan.cases]
+            results += [judge(pc, engine.name, refused_case, plan) for pc in plan.cases]
             refused = Outcome(engine.name, load_error=exc.reason)
             outcomes[engine.name] = [refused for _ in plan.cases]
             continue
@@ -141,13 +153,13 @@ def run_plan(
         runs.append(run)
         outcomes[engine.name] = [Outcome(engine.name, observed=o) for o in run.observed]
         for pc, observed in zip(plan.cases, run.observed, strict=True):
-            results.append(judge(pc, engine.name, observed))
+            results.append(judge(pc, engine.name, observed, plan))
     comparisons = compare_engines(
         [(pc.index, pc.case.name) for pc in plan.cases],
         outcomes,
         # Canned HTTP-call answers exist only in the emulator: nothing to compare.
         skip=[
-            NOT_COMPARABLE_HTTP_CALLS if pc.case.http_calls is not None else None
+            NOT_COMPARABLE_HTTP_CALLS if calls_need_emulator(plan, pc) else None
             for pc in plan.cases
         ],
     )

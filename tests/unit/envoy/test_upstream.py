@@ -60,3 +60,26 @@ def test_a_request_with_another_id_is_not_this_cases() -> None:
             request(upstream.port, {"x-request-id": "case-1"}, b"late")
             request(upstream.port, {"x-request-id": "case-2"}, b"mine")
         assert [r.body for r in arrived] == [b"mine"]
+
+
+def test_a_cluster_upstream_answers_in_turn_then_with_its_fallback() -> None:
+    import urllib.request
+
+    from wasmkit.envoy.upstream import CannedReply, EchoUpstream
+
+    def status(port: int) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/check", timeout=5) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    with EchoUpstream() as server:
+        server.answer_in_turn(
+            [CannedReply(200, (), b"alice"), CannedReply(401)], then=CannedReply(503, (), b"none")
+        )
+        assert [status(server.port) for _ in range(3)] == [
+            (200, b"alice"),
+            (401, b""),
+            (503, b"none"),
+        ]

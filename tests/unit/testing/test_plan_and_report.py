@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from wasmkit._validation import validate
 from wasmkit.errors import UsageError
 from wasmkit.filter import FailurePolicy
 from wasmkit.testing.assertions import Mismatch
 from wasmkit.testing.engine import EngineRun, Observed
-from wasmkit.testing.plan import make_plan
+from wasmkit.testing.plan import calls_need_emulator, make_plan
 from wasmkit.testing.report import junit_xml, render_text, to_json
 from wasmkit.testing.runner import CaseResult, SuiteResult
 from wasmkit.testspec import Suite
@@ -108,3 +109,33 @@ def test_json_report() -> None:
     assert data["summary"] == {"passed": 1, "failed": 1, "skipped": 0}
     assert data["ok"] is False
     assert data["cases"][1]["mismatches"][0] == {"what": "status", "expected": "200", "got": "403"}
+
+
+def test_declared_clusters_let_http_calls_run_on_every_engine(tmp_path: Path) -> None:
+    suite = Suite.model_validate(
+        {
+            "clusters": ["auth"],
+            "cases": [
+                {"name": "declared", "httpCalls": [{"cluster": "auth"}], "expect": {"status": 200}},
+                {"name": "any", "httpCalls": [{"status": 200}], "expect": {"status": 200}},
+                {
+                    "name": "late",
+                    "httpCalls": [{"cluster": "auth", "timeout": True}],
+                    "expect": {"status": 403},
+                },
+                {"name": "other", "httpCalls": [{"cluster": "db"}], "expect": {"status": 200}},
+                {"name": "none", "expect": {"status": 200}},
+            ],
+        }
+    )
+    plan = make_plan(suite, tmp_path / "f.wasm", None)
+    assert plan.clusters == ("auth",)
+    assert [calls_need_emulator(plan, pc) for pc in plan.cases] == [False, True, True, True, False]
+
+
+def test_a_cluster_name_the_harness_cannot_add_is_refused() -> None:
+    for bad in ("upstream", "a b", ""):
+        with pytest.raises(ValidationError, match="not a cluster name"):
+            Suite.model_validate(
+                {"clusters": [bad], "cases": [{"name": "c", "expect": {"status": 200}}]}
+            )
