@@ -154,3 +154,25 @@ def test_agent_fetch_errors_are_read_from_its_log(tmp_path: Path) -> None:
         "* layers must be 2",
         "timeout",
     ]
+
+
+def test_doctor_says_which_releases_are_ready(cache: Path) -> None:
+    from wasmkit.tasks.doctor import diagnose
+
+    def istio_lines() -> list[tuple[str, bool, str, str]]:
+        report = diagnose(path="", engine=False)
+        return [
+            (c.name, c.present, c.detail, c.fix) for c in report.components if "istio" in c.name
+        ]
+
+    [(name, present, detail, fix)] = istio_lines()
+    assert (name, present, fix) == ("istio", False, "wasmkit istio install 1.29.1")
+    assert str(cache) in detail
+    _binary(cache / "1.29.1" / install.ISTIOD)
+    _binary(cache / "1.29.1" / install.AGENT)
+    [(name, present, detail, fix)] = istio_lines()
+    assert (name, present) == ("istio 1.29.1", False)
+    assert "missing: istio-check" in detail
+    _binary(cache / "1.29.1" / install.CHECK)
+    [(name, present, detail, _)] = istio_lines()
+    assert present and detail.endswith("+ agent + istio-check")
