@@ -37,9 +37,6 @@ _MARKER = re.compile(r"proxy_abi_version_(\d+_\d+_\d+)")
 
 ABI_MARKER_PREFIX = "proxy_abi_version_"
 
-#: What current Envoy (and so wasmkit's harness) accepts.
-ENVOY_ABIS = frozenset(AbiVersion)
-
 
 # --- Platforms: what each Istio or Envoy release runs and accepts ---------------------------
 #

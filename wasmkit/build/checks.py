@@ -1,8 +1,8 @@
 """Check a built module before anyone deploys it: ABI, imports, root id.
 
-The first two are static (:mod:`wasmkit.module`, wasmtime parses the module): the ABI it
-exports must be one the target platform speaks, and every import must be a function Envoy
-provides. The root id can only be checked by running the module's start-up code
+The first two are static, asked of :mod:`wasmkit.loadcheck` for the project's platform row:
+the ABI the module exports must be one that row's proxy speaks, and every import a function
+that proxy links. The root id can only be checked by running the module's start-up code
 (create root context -> vm_start -> configure), two ways:
 
 - ``emulator`` (default): wasmkit's in-process proxy-wasm host, ~0.1 s, and it keeps the
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit.abi import AbiVersion, PlatformRelease
@@ -23,13 +22,6 @@ from wasmkit.loadcheck import require_loadable
 from wasmkit.module import ModuleInfo, inspect_file
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    info: ModuleInfo
-    root_id_checked: bool
-    note: str = ""
 
 
 def check_static(module: Path, platform: PlatformRelease) -> ModuleInfo:
