@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
-from tests.conftest import compile_wat
+from tests.conftest import FIXTURES, compile_wat
 from tests.integration.oci.servers import Registry
 from tests.integration.operator.world import World
 from wasmkit.deploy.mounts import USER_VOLUME, USER_VOLUME_MOUNT
@@ -150,15 +151,8 @@ def test_bad_specs_are_rejected_by_the_api_schema(world: World) -> None:
                 params={"fieldValidation": "Strict"},
             )
     # the seed document itself is accepted as it is
-    seed = {
-        "apiVersion": "wasme.io/v1",
-        "kind": "FilterDeployment",
-        "metadata": {"name": "bookinfo-custom-filter", "namespace": ns},
-        "spec": {
-            "deployment": {"istio": {"kind": "Deployment", "labels": {"app": "details"}}},
-            "filter": {"config": "world", "image": "registry.example/ceposta/demo-add-header:v0.2"},
-        },
-    }
+    seed = yaml.safe_load((FIXTURES / "operator" / "seed-filterdeployment.yaml").read_text())
+    seed["metadata"]["namespace"] = ns
     created = world.kube.request(
         "POST",
         f"/apis/wasme.io/v1/namespaces/{ns}/filterdeployments",

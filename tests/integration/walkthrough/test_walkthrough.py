@@ -150,6 +150,11 @@ def test_the_blog_posts_walkthrough_end_to_end(
 
     # --- the post's FilterDeployment, the operator -------------------------------------------
     document = chapter.filter_deployment()
+    post = yaml.safe_load((FIXTURES / "operator" / "seed-filterdeployment.yaml").read_text())
+    as_posted = copy.deepcopy(document)  # the README's is the post's, but for the registry
+    assert as_posted["spec"]["filter"].pop("imagePullOptions") == {"plainHttp": True}
+    as_posted["spec"]["filter"]["image"] = post["spec"]["filter"]["image"]
+    assert as_posted == post
     applied = copy.deepcopy(document)
     applied["spec"]["filter"]["image"] = document["spec"]["filter"]["image"].replace(
         README_REGISTRY, host

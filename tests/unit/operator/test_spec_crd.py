@@ -10,23 +10,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from tests.conftest import FIXTURES
 from wasmkit.operator.crd import crd
 from wasmkit.operator.install import InstallOptions, manifests
 from wasmkit.operator.spec import ID_PATTERN, MAX_ID, FilterDeploymentSpec, default_id
 
-SEED = yaml.safe_load(
-    """
-apiVersion: wasme.io/v1
-kind: FilterDeployment
-metadata: {name: bookinfo-custom-filter, namespace: bookinfo}
-spec:
-  deployment:
-    istio: {kind: Deployment, labels: {app: details}}
-  filter:
-    config: 'world'
-    image: registry.example/ceposta/demo-add-header:v0.2
-"""
-)
+SEED = yaml.safe_load((FIXTURES / "operator" / "seed-filterdeployment.yaml").read_text())
 
 
 def test_the_seed_validates_with_wasmes_defaults() -> None:
