@@ -27,7 +27,7 @@ from typing import Any
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.logs import filter_lines
 from wasmkit.envoy.upstream import EchoUpstream
-from wasmkit.errors import ModuleLoadError, NotApplied, UsageError
+from wasmkit.errors import ModuleLoadError, NotApplied
 from wasmkit.filter import FilterSpec
 from wasmkit.istio.check import check_objects
 from wasmkit.istio.install import IstioRelease
@@ -63,28 +63,6 @@ class MeshTarget:
     #: For a WasmPlugin: ``file://``, ``oci://`` or ``http(s)://``; None for EnvoyFilter sources.
     url: str | None = None
     sha256: str | None = None
-
-    @property
-    def plugin_config(self) -> dict[str, Any]:
-        """The configuration as a WasmPlugin carries it (a Struct: only JSON objects)."""
-        return plugin_config(self.spec.configuration)
-
-
-def plugin_config(configuration: str) -> dict[str, Any]:
-    if not configuration:
-        return {}
-    try:
-        value = json.loads(configuration)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise UsageError(
-            f"a WasmPlugin cannot carry the configuration {configuration!r}: its pluginConfig "
-            "is a Struct, so the filter receives a JSON object",
-            hint="give the suite a mapping as `config:` (the filter then gets JSON), or test "
-            "with --api envoyfilter, which passes a string as it is",
-        )
-    return value
 
 
 #: Renders the objects for one target (the deploy renderers); never the Sidecar: that is ours.
@@ -146,10 +124,11 @@ class MeshEngine:
         for variant in plan.variants:
             port = self.listen_port if self.listen_port and len(plan.variants) == 1 else free_port()
             workload = Workload(f"variant-{variant.index}", port, upstream_port)
-            target = MeshTarget(workload, variant_filter(plan, variant), self.api, url, sha256)
-            if self.api is MeshApi.WASM_PLUGIN:
-                target.plugin_config  # noqa: B018 - refuse a string configuration up front
-            targets.append(target)
+            # A configuration a WasmPlugin cannot carry is refused by the renderer (deploy's
+            # resolve_spec), before anything starts.
+            targets.append(
+                MeshTarget(workload, variant_filter(plan, variant), self.api, url, sha256)
+            )
         return targets
 
     def run(self, plan: TestPlan) -> EngineRun:

@@ -6,6 +6,7 @@ need on purpose, including the Istio 1.5 form that current Istio applies to noth
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from wasmkit.filter import FailurePolicy, envoy_wasm_filter
@@ -67,8 +68,8 @@ def wasm_plugin(target: MeshTarget) -> list[dict[str, Any]]:
     }
     if target.sha256:
         spec["sha256"] = target.sha256
-    if target.plugin_config:
-        spec["pluginConfig"] = target.plugin_config
+    if target.spec.configuration:  # these tests give WasmPlugins JSON objects only
+        spec["pluginConfig"] = json.loads(target.spec.configuration)
     return [
         {
             "apiVersion": "extensions.istio.io/v1alpha1",

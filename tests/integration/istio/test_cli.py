@@ -70,7 +70,7 @@ def test_scaffold_passes_as_a_wasm_plugin_file_and_refuses_a_string_config(
 ) -> None:
     refused = wasmkit("test", scaffold, "--istio", ISTIO, "--api", "wasmplugin")
     assert refused.returncode == 2, refused.stderr
-    assert "a WasmPlugin cannot carry the configuration 'world'" in refused.stderr
+    assert "a WasmPlugin cannot carry a plain-string configuration" in refused.stderr
     project = tmp_path / "json"
     project.mkdir()
     for item in scaffold.iterdir():

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import FIXTURES, compile_wat
 from tests.integration.istio.conftest import RunMesh
 from tests.integration.istio.objects import envoy_filter, envoy_filter_istio_1_5, wasm_plugin
-from wasmkit.errors import UsageError
 from wasmkit.mesh.engine import MeshApi
 
 ADD_HEADER = yaml.safe_load((FIXTURES / "wat" / "add_header.tests.yaml").read_text())
@@ -74,12 +72,3 @@ def test_wasm_plugin_file_url_carries_a_json_configuration(
     )
     failed = [(c.name, [str(m) for m in c.mismatches]) for c in result.cases if c.mismatches]
     assert result.load_error is None and not failed, (result.load_error, failed)
-
-
-def test_wasm_plugin_refuses_a_string_configuration_up_front(
-    run_mesh: RunMesh, tmp_path: Path
-) -> None:
-    with pytest.raises(UsageError, match="cannot carry the configuration 'world'"):
-        run_mesh(
-            compile_wat("add_header", tmp_path), ADD_HEADER, wasm_plugin, api=MeshApi.WASM_PLUGIN
-        )

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from wasmkit.errors import UsageError
-from wasmkit.mesh.engine import plugin_config
 from wasmkit.mesh.status import envoy_rejections, istiod_rejections, listener_view
 from wasmkit.mesh.workload import Workload, mtls_off
 
@@ -90,13 +86,6 @@ def test_workload_objects_bind_loopback_and_select_its_labels() -> None:
     assert workload.node_metadata("1.29.1")["LABELS"] == {"app": "variant-1"}
     assert workload.listener == "127.0.0.1_15001"
     assert mtls_off()["spec"] == {"mtls": {"mode": "DISABLE"}}
-
-
-def test_a_wasm_plugin_takes_only_a_json_object() -> None:
-    assert plugin_config('{"a":1}') == {"a": 1}
-    assert plugin_config("") == {}
-    with pytest.raises(UsageError, match="Struct"):
-        plugin_config("world")
 
 
 def test_module_load_failures_skip_the_remote_notice_and_the_filters_own_lines() -> None:
