@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from wasmkit.emulator._wasm import Limits
-from wasmkit.emulator.context import HttpCall, Responder, no_clusters
+from wasmkit.emulator.context import HttpCall, LocalReply, Responder, no_clusters
 from wasmkit.emulator.driver import StreamDriver
 from wasmkit.emulator.properties import ConnectionInfo, PluginInfo
 from wasmkit.emulator.stream import (
@@ -24,6 +24,7 @@ from wasmkit.emulator.stream import (
     StreamRun,
     Upstream,
     closing,
+    is_grpc,
     request_headers,
     upstream_headers,
 )
@@ -154,13 +155,13 @@ class Filter:
             if policy is FailurePolicy.FAIL_RELOAD and self._backoff_over():
                 self._reload()
             if self.state is VmState.FAILED:
-                return _failed(None, None)
+                return _failed(request, None, None)
         run = StreamRun(self.vm, request, upstream)
         try:
             exchange = run.run()
         except GuestTrap as trap:
             self._fail(trap)
-            failed = _failed(run.reached, trap.describe())
+            failed = _failed(request, run.reached, trap.describe())
             failed.headers += closing(keeps_open=run.responding or not request.body)
             failed.upstream_race = run.headers_forwarded and run.reached is None
             return failed
@@ -215,10 +216,15 @@ def _forwarded(request: HttpRequest) -> tuple[tuple[str, str], ...]:
     return upstream_headers(request_headers(request))
 
 
-def _failed(reached: HttpRequest | None, trap: str | None) -> Exchange:
+def _failed(request: HttpRequest, reached: HttpRequest | None, trap: str | None) -> Exchange:
+    """Envoy's answer for a failed VM: a 503 local reply (to a gRPC client: HTTP 200 with
+    grpc-status 14, as every local reply)."""
+    headers = StreamRun._reply_headers(
+        LocalReply(503, FAIL_DETAILS, b"", ()), grpc=is_grpc(request)
+    )
     return Exchange(
-        status=503,
-        headers=(("content-length", "0"),),
+        status=int(headers[0][1]),
+        headers=tuple(headers[1:]),
         body=b"",
         upstream=reached,
         details=FAIL_DETAILS,
