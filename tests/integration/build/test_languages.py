@@ -469,6 +469,40 @@ def test_rust_a_build_never_hands_out_another_projects_module(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+def test_rust_a_panic_message_reaches_the_report_on_both_engines(
+    built: Callable[[Lang], Path], tmp_path: Path
+) -> None:
+    """The crate's panic hook logs the message at critical level; Envoy writes it as
+    `wasm log <plugin> <root id> <vm id>: panicked at ...` over two lines, then the trap."""
+    project = copy(built(RUST), tmp_path)
+    edit(
+        project,
+        RUST,
+        'if self.get_http_request_header("x-deny").is_some() {',
+        'if self.get_http_request_header("x-panic").is_some() {\n'
+        "            let refused: Result<(), proxy_wasm::types::Status> =\n"
+        "                Err(proxy_wasm::types::Status::BadArgument);\n"
+        "            refused.unwrap();\n"
+        "        }\n"
+        '        if self.get_http_request_header("x-deny").is_some() {',
+    )
+    ok(wasmkit("build", project, "--runner", "local"))
+    suite = tmp_path / "panic.yaml"
+    suite.write_text(
+        "rootId: add_header\nconfig: world\ncases:\n"
+        "  - name: panics\n    request: {headers: {x-panic: '1'}}\n    expect: {status: 200}\n"
+    )
+    module = project / "build" / "filter.wasm"
+    done = wasmkit("test", "--module", module, "--file", suite, "--engine", "both")
+    assert done.returncode == 1, done.stdout + done.stderr  # 503: the filter panicked
+    for engine in ("envoy", "emulator"):
+        report = done.stdout.split(f"FAIL  [{engine}] panics")[1].split("FAIL  [")[0]
+        assert "the filter logged during this case:" in report, done.stdout
+        assert "[critical] panicked at src/lib.rs:" in report, done.stdout
+        assert "BadArgument" in report, done.stdout
+
+
+@pytest.mark.slow
 def test_go_envoy_1_39_and_newer_get_the_machines_own_go(tmp_path: Path) -> None:
     local = subprocess.run(
         ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True, env=os.environ
