@@ -19,8 +19,14 @@ from typing import BinaryIO
 DEFAULT_MODE = 0o666
 
 
+def temp_sibling(path: Path) -> Path:
+    """A name beside ``path`` that no other process or call picks, for a file a subprocess
+    writes (``go build -o``) before it replaces ``path`` with ``os.replace``."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
 def _replace(path: Path, mode: int, fill: Callable[[BinaryIO], object]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temp_sibling(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:

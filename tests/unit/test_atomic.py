@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wasmkit import _atomic
-from wasmkit._atomic import copy_atomic, write_atomic
+from wasmkit._atomic import copy_atomic, temp_sibling, write_atomic
 
 
 def test_write_replaces_the_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -72,3 +72,9 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path: Path) -> None
         _atomic._replace(target, 0o666, fail)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_a_temporary_sibling_for_a_subprocess_is_hidden_beside_and_unique(tmp_path: Path) -> None:
+    first, second = temp_sibling(tmp_path / "istiod"), temp_sibling(tmp_path / "istiod")
+    assert first != second and first.parent == second.parent == tmp_path
+    assert first.name.startswith(".istiod.") and first.name.endswith(".tmp")

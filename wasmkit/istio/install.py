@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmkit._atomic import copy_atomic, write_atomic
+from wasmkit._atomic import copy_atomic, temp_sibling, write_atomic
 from wasmkit._resources import resource_dir
 from wasmkit.abi import release_minor
 from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError
@@ -292,7 +292,7 @@ def _build(
         if check:
             builds.append((CHECK, _TAGS[ISTIOD], f"./{CHECK}"))
         for name, tags, package in builds:
-            staged = target / f".{name}.tmp"
+            staged = temp_sibling(target / name)
             go_run(
                 "build", "-trimpath", "-tags", tags, "-ldflags", ldflags, "-o", str(staged),
                 package, what=f"building {name} {version}",
