@@ -65,3 +65,23 @@ def test_the_projects_platform_picks_the_envoy(tmp_path: Path) -> None:
         plain.returncode == 2
         and "needs a project whose platform names an Envoy release" in plain.stderr
     )
+
+
+@pytest.mark.parametrize("version", ["1.36", "1.37", "1.39", "1.40"])
+def test_the_filters_own_lines_reach_each_case_in_every_release(version: str) -> None:
+    """logs.wat's suite asserts the filter's lines per case (root and stream contexts, a colon
+    in the message, proxy_on_log, a two-line panic message) in each Envoy the harness runs
+    (1.38's wheel has no V8)."""
+    wat = REPO / "tests" / "fixtures" / "wat"
+    done = wasmkit(
+        "test",
+        "--module",
+        wat / "logs.wat",
+        "--file",
+        wat / "logs.tests.yaml",
+        "--envoy-version",
+        version,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"engine envoy: Envoy {version}." in done.stdout
+    assert done.stdout.splitlines()[-1] == "4 passed, 0 failed"
