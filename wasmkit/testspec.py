@@ -190,7 +190,8 @@ _EXPECT_KEYS = (
 
 
 class HttpCallReply(Camel):
-    """A canned answer to the filter's ``proxy_http_call`` (emulator only).
+    """A canned answer to the filter's ``proxy_http_call``: on both engines when ``cluster``
+    is one the suite declares (``clusters``), else in the emulator only.
 
     Answers go out in order; with ``cluster`` set, only to calls to that cluster.
     ``timeout: true`` answers with a failed call (no headers, no body).
@@ -215,7 +216,7 @@ class Case(Camel):
     failure_policy: FailurePolicy | None = None
     request: Request = Field(default_factory=Request)
     upstream: Upstream | None = None
-    #: Canned answers to the filter's outgoing HTTP calls (emulator only).
+    #: Canned answers to the filter's outgoing HTTP calls (see HttpCallReply).
     http_calls: list[HttpCallReply] | None = None
     expect: Expect
 
