@@ -52,3 +52,17 @@ def kube_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
 def kube_namespace(kube_server) -> str:  # type: ignore[no-untyped-def]
     """A fresh namespace per test: tests share the apiserver, never their objects."""
     return str(kube_server.create_namespace())
+
+
+@pytest.fixture(scope="session")
+def world(kube_server, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The operator and two node caches (node-a, node-b) on the session's apiserver: defined
+    here, once, so the operator tests and the walkthrough share one (a fixture imported into
+    two conftests would start two)."""
+    from tests.integration.operator.world import make_world
+
+    with make_world(kube_server, tmp_path_factory.mktemp("operator")) as w:
+        w.start_cache("node-a")
+        w.start_cache("node-b")
+        w.start_operator()
+        yield w

@@ -36,18 +36,6 @@ def publish(
 
 
 @pytest.fixture(scope="session")
-def world(kube_server, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The operator and two node caches (node-a, node-b) on the session's apiserver."""
-    from tests.integration.operator.world import make_world
-
-    with make_world(kube_server, tmp_path_factory.mktemp("operator")) as w:
-        w.start_cache("node-a")
-        w.start_cache("node-b")
-        w.start_operator()
-        yield w
-
-
-@pytest.fixture(scope="session")
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """TLS (a CA of the test's own) and htpasswd: alice/wonderland may pull and push."""
     from tests.integration.oci.servers import htpasswd_block, make_ca
