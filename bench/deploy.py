@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+from tests.kube_server import FILTER_IMAGE as IMAGE  # noqa: E402
 from tests.kube_server import KubeServer, istio_crds, run_kube_server  # noqa: E402
-from wasmkit.deploy import Api, DeployRequest, ImageInfo, ModuleSource, parse_config, parse_labels  # noqa: E402  # noqa: E402
+from wasmkit.deploy import Api, DeployRequest, ModuleSource, parse_config, parse_labels  # noqa: E402  # noqa: E402
 from wasmkit.deploy.apply import deploy, list_workloads, matching  # noqa: E402
 from wasmkit.deploy.mounts import add_user, workload_patch  # noqa: E402
 from wasmkit.deploy.render import render_objects  # noqa: E402
@@ -39,13 +40,6 @@ from wasmkit.kube import KubeClient, resource  # noqa: E402
 SIZES = (1, 10, 50)
 #: istiod's version, the workloads, the id's EnvoyFilters and WasmPlugins (wasmkit/deploy/apply.py)
 CONSTANT_REQUESTS = 4
-IMAGE = ImageInfo(
-    ref="registry.example/filters/add-header:v1",
-    manifest_digest="sha256:" + "ab" * 32,
-    module_sha256="cd" * 32,
-    root_ids=("add_header",),
-    abi_versions=("0.2.1",),
-)
 
 
 def populate(server: KubeServer, size: int) -> str:

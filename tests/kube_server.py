@@ -34,11 +34,20 @@ import yaml
 
 from tests.kube_pki import Pki, make_pki, write_kubeconfig
 from wasmkit._process import ManagedProcess
+from wasmkit.deploy import ImageInfo
 
 ISTIO_VERSION = os.environ.get("WASMKIT_ISTIO_VERSION", "1.29.1")
 CI_CACHE = Path(os.environ.get("WASMKIT_CI_CACHE", Path.home() / ".cache" / "wasmkit-ci"))
 TEST_FIELD_MANAGER = "wasmkit-tests"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+#: A filter image's facts, for deploys that only talk to the apiserver (no registry, no Envoy).
+FILTER_IMAGE = ImageInfo(
+    ref="registry.example/filters/add-header:v1",
+    manifest_digest="sha256:" + "ab" * 32,
+    module_sha256="cd" * 32,
+    root_ids=("add_header",),
+    abi_versions=("0.2.1",),
+)
 
 
 class KubeBinariesMissing(RuntimeError):

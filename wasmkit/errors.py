@@ -26,6 +26,7 @@ here and drawn here (``tests/unit/test_errors.py`` checks the drawing against th
     |   +-- ServiceUnavailable        3  a registry, container engine or API server does not answer
     |   +-- KubeForbidden             3  the Kubernetes API refused a verb on a resource (RBAC)
     |   +-- KubeApiMissing            3  a resource type is not served (Istio's CRDs not installed)
+    |   +-- KubeConflict              3  an object kept changing under a read-modify-write
     |   +-- ProcessFailed             3  an external process failed for reasons not of the input
     |   +-- IntegrityError            3  a registry sent bytes that do not match their digest
     +-- Interrupted                 130  Ctrl-C
@@ -222,6 +223,10 @@ class KubeForbidden(EnvironmentProblem):
 
 class KubeApiMissing(EnvironmentProblem):
     """The cluster does not serve a resource type wasmkit needs."""
+
+
+class KubeConflict(EnvironmentProblem):
+    """An object changed between our read and our write (409), again after the retries."""
 
 
 class NoMatchingWorkload(UsageError):

@@ -14,8 +14,9 @@ either when nothing would change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from wasmkit.abi import find_platform
@@ -38,7 +39,13 @@ from wasmkit.deploy.spec import (
     resolve_spec,
 )
 from wasmkit.deploy.validation import istio_check
-from wasmkit.errors import EnvironmentProblem, KubeApiMissing, KubeForbidden, NoMatchingWorkload
+from wasmkit.errors import (
+    EnvironmentProblem,
+    KubeApiMissing,
+    KubeConflict,
+    KubeForbidden,
+    NoMatchingWorkload,
+)
 from wasmkit.kube import KubeClient, KubeObject
 
 log = logging.getLogger(__name__)
@@ -86,6 +93,7 @@ def workload_from(obj: Mapping[str, Any], kind: WorkloadKind) -> Workload:
         pod_labels=dict(template.get("labels") or {}),
         pod_annotations=dict(template.get("annotations") or {}),
         annotations=dict(meta.get("annotations") or {}),
+        resource_version=str(meta.get("resourceVersion") or ""),
     )
 
 
@@ -152,17 +160,45 @@ def _content(obj: Mapping[str, Any]) -> tuple[Any, ...]:
     return (obj.get("spec"), meta.get("labels"), meta.get("annotations"))
 
 
+#: Tries of a mount write whose workload changed between read and write (re-read each time).
+MOUNT_TRIES = 5
+Want = Callable[[Workload], "mounts.MountState | None"]
+
+
 def _mount_change(
     kube: KubeClient,
     workload: Workload,
-    state: mounts.MountState | None,
+    want: Want,
     dry_run: bool,
     applied: list[dict[str, Any]],
 ) -> Change:
-    unchanged = Change("unchanged", workload.kind.kind, workload.name, workload.namespace)
-    if state is None:
-        return unchanged
-    current = mounts.MountState(
+    """Apply ``want(workload)``'s mount annotations onto the version read; when the workload
+    changed meanwhile (409), read it again and recompute (the user's entries are merged)."""
+    for attempt in range(MOUNT_TRIES):
+        state = want(workload)
+        unchanged = Change("unchanged", workload.kind.kind, workload.name, workload.namespace)
+        if state is None or state == _current_mounts(workload):
+            return unchanged
+        body = mounts.workload_patch(workload, state)
+        try:
+            kube.apply(body, field_manager=FIELD_MANAGER, dry_run=dry_run)
+        except KubeConflict:
+            if attempt == MOUNT_TRIES - 1:
+                raise
+            log.info("%s changed meanwhile; reading it again", workload.ref)
+            fresh = kube.get(workload.kind.kind, workload.namespace, workload.name)
+            if fresh is None:  # deleted meanwhile: nothing left to mount or restore
+                return unchanged
+            workload = workload_from(fresh, workload.kind)
+            continue
+        body["metadata"].pop("resourceVersion", None)  # what is printed or written to files
+        applied.append(body)
+        return Change("changed", workload.kind.kind, workload.name, workload.namespace)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _current_mounts(workload: Workload) -> mounts.MountState:
+    return mounts.MountState(
         {
             k: workload.pod_annotations[k]
             for k in mounts.MOUNT_KEYS
@@ -174,12 +210,6 @@ def _mount_change(
             if k in workload.annotations
         },
     )
-    if state == current:
-        return unchanged
-    body = mounts.workload_patch(workload, state)
-    kube.apply(body, field_manager=FIELD_MANAGER, dry_run=dry_run)
-    applied.append(body)
-    return Change("changed", workload.kind.kind, workload.name, workload.namespace)
 
 
 def deploy(
@@ -232,13 +262,9 @@ def deploy(
         before = existing.pop((obj["kind"], obj["metadata"]["name"]), None)
         changes.append(_apply(kube, obj, before, dry_run))
     uses_cache = spec.api is Api.ENVOYFILTER and spec.source is ModuleSource.CACHE
+    want: Want = partial(mounts.add_user if uses_cache else mounts.remove_user, filter_id=spec.id)
     for workload in targets:
-        state = (
-            mounts.add_user(workload, spec.id)
-            if uses_cache
-            else mounts.remove_user(workload, spec.id)
-        )
-        changes.append(_mount_change(kube, workload, state, dry_run, patches))
+        changes.append(_mount_change(kube, workload, want, dry_run, patches))
     # What this id had before and no longer needs: other workloads, the other API.
     by_ref = {w.ref: w for w in workloads}
     for (kind, name), obj in existing.items():
@@ -247,9 +273,8 @@ def deploy(
         ref = obj["metadata"].get("annotations", {}).get(WORKLOAD_ANNOTATION, "")
         gone = by_ref.get(ref)
         if gone is not None and gone not in targets:
-            changes.append(
-                _mount_change(kube, gone, mounts.remove_user(gone, spec.id), dry_run, patches)
-            )
+            release: Want = partial(mounts.remove_user, filter_id=spec.id)
+            changes.append(_mount_change(kube, gone, release, dry_run, patches))
     return DeployResult(
         changes=tuple(c for c in changes if not (c.action == "unchanged" and _is_workload(c))),
         objects=tuple(objects),
@@ -299,8 +324,8 @@ def undeploy(
             kube.delete(kind, namespace, name, dry_run=dry_run)
             changes.append(Change("deleted", kind, name, namespace))
     for kind in WorkloadKind:
+        release: Want = partial(mounts.remove_user, filter_id=filter_id)
         for workload in list_workloads(kube, kind, namespace):
-            state = mounts.remove_user(workload, filter_id)
-            if state is not None:
-                changes.append(_mount_change(kube, workload, state, dry_run, patches))
+            if mounts.remove_user(workload, filter_id) is not None:
+                changes.append(_mount_change(kube, workload, release, dry_run, patches))
     return DeployResult(changes=tuple(changes), dry_run=dry_run, requests=kube.requests - start)

@@ -134,8 +134,12 @@ def remove_user(workload: Workload, filter_id: str) -> MountState | None:
 
 
 def workload_patch(workload: Workload, state: MountState) -> dict[str, Any]:
-    """The server-side apply body for ``state`` on ``workload`` (only wasmkit's fields)."""
+    """The server-side apply body for ``state`` on ``workload`` (only wasmkit's fields), bound
+    to the version read: the values merge the user's own entries, so a workload changed
+    meanwhile must be read again, not overwritten."""
     meta: dict[str, Any] = {"name": workload.name, "namespace": workload.namespace}
+    if workload.resource_version:
+        meta["resourceVersion"] = workload.resource_version
     if state.annotations:
         meta["annotations"] = dict(state.annotations)
     body: dict[str, Any] = {"apiVersion": "apps/v1", "kind": workload.kind.kind, "metadata": meta}

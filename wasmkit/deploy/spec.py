@@ -122,6 +122,8 @@ class Workload:
     pod_labels: Mapping[str, str]
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)  # the workload's own
+    #: As read: the mount annotations are written only onto this version (see deploy.apply).
+    resource_version: str = field(default="", compare=False)
 
     @property
     def ref(self) -> str:

@@ -7,7 +7,8 @@ in and out, so every call is one request and :attr:`KubeClient.requests` counts 
 
 Errors come back as wasmkit's: no cluster or no kubeconfig -> ``ServiceUnavailable`` (exit 3),
 403 -> ``KubeForbidden`` naming verb, resource and namespace, a resource type the server does
-not serve -> ``KubeApiMissing``, a refused object -> ``UsageError`` quoting the API server.
+not serve -> ``KubeApiMissing``, a write whose ``resourceVersion`` precondition failed (409) ->
+``KubeConflict``, a refused object -> ``UsageError`` quoting the API server.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from wasmkit.errors import KubeApiMissing, KubeForbidden, ServiceUnavailable, UsageError
+from wasmkit.errors import (
+    KubeApiMissing,
+    KubeConflict,
+    KubeForbidden,
+    ServiceUnavailable,
+    UsageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +236,12 @@ class KubeClient:
                 hint="refresh the credentials in your kubeconfig",
                 details=message,
             )
-        if status in (400, 409, 422):
+        if status == 409:
+            raise KubeConflict(
+                f"{verb} {res} in namespace {namespace}: the object changed meanwhile: {message}",
+                hint="something else keeps writing it; retry when it has settled",
+            )
+        if status in (400, 422):
             raise UsageError(
                 f"the Kubernetes API server refused to {verb} {res}: {message}",
                 hint="this is a wasmkit bug if the input was valid; -v shows the request",
@@ -277,7 +289,9 @@ class KubeClient:
     def apply(
         self, obj: Mapping[str, Any], *, field_manager: str, dry_run: bool = False
     ) -> KubeObject:
-        """Server-side apply ``obj`` (force: wasmkit's fields are wasmkit's)."""
+        """Server-side apply ``obj`` (force: wasmkit's fields are wasmkit's). With
+        ``metadata.resourceVersion`` in ``obj`` the API server applies it only to that version
+        (else 409: :class:`KubeConflict`), for values computed from what was read."""
         res = resource(str(obj["kind"]))
         meta = obj["metadata"]
         query = {"fieldManager": field_manager, "force": "true", "fieldValidation": "Strict"}

@@ -229,6 +229,7 @@ def test_output_dir_with_a_cluster_writes_objects_and_workload_patches(
     target = {"kind": "Deployment", "name": "web", "namespace": ns}
     assert kustomization["patches"] == [{"path": "deployment-web.yaml", "target": target}]
     patch = yaml.safe_load((out / "deployment-web.yaml").read_text())
+    assert "resourceVersion" not in patch["metadata"]  # a file to commit: no read version
     volumes = json.loads(patch["spec"]["template"]["metadata"]["annotations"][USER_VOLUME])
     assert [v["name"] for v in volumes] == ["tmp-dir", "cache-dir"]
     ef = yaml.safe_load((out / "envoyfilter-web-f.yaml").read_text())

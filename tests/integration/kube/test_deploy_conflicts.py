@@ -1,0 +1,110 @@
+"""Conflicting writes: someone else edits a workload between deploy's read and its write.
+
+The cache mount annotations are read-modify-write (the user's own volumes are merged with the
+cache's), so deploy writes them with the ``resourceVersion`` it read: a workload changed in
+between is answered 409 by the API server, and deploy reads it again and merges again. Without
+that precondition the concurrent edit would be silently overwritten (a lost update)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from tests.kube_server import FILTER_IMAGE as IMAGE
+from tests.kube_server import KubeServer
+from wasmkit.deploy import Api, DeployRequest, ModuleSource, parse_config
+from wasmkit.deploy.apply import deploy
+from wasmkit.deploy.mounts import USER_VOLUME
+from wasmkit.errors import KubeConflict
+from wasmkit.kube import KubeClient, KubeObject
+
+pytestmark = [pytest.mark.kube]
+
+OTHERS = [{"name": "tmp-dir", "emptyDir": {}}]
+CONCURRENT = {"name": "added-meanwhile", "emptyDir": {}}
+
+
+class Racing(KubeClient):
+    """A client that lets ``race`` write (as another user) just before its workload writes."""
+
+    race: Callable[[], None] | None = None
+    races = 0
+
+    def apply(self, obj: Mapping[str, Any], **kw: Any) -> KubeObject:
+        if obj["kind"] == "Deployment" and self.race and self.races > 0:
+            self.races -= 1
+            self.race()
+        return super().apply(obj, **kw)
+
+
+def _volumes(kube_server: KubeServer, ns: str) -> list[dict[str, Any]]:
+    obj = kube_server.get(f"/apis/apps/v1/namespaces/{ns}/deployments/details")
+    return list(json.loads(obj["spec"]["template"]["metadata"]["annotations"][USER_VOLUME]))
+
+
+def _edit_volumes(kube_server: KubeServer, ns: str, add: dict[str, Any]) -> None:
+    """What `kubectl edit` does: read, change, replace (another field manager)."""
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/details"
+    obj = kube_server.get(path)
+    annotations = obj["spec"]["template"]["metadata"]["annotations"]
+    annotations[USER_VOLUME] = json.dumps([*json.loads(annotations[USER_VOLUME]), add])
+    kube_server.request("PUT", path, body=obj, params={"fieldManager": "kubectl-edit"})
+
+
+def _request(ns: str) -> DeployRequest:
+    return DeployRequest(
+        image=IMAGE.ref,
+        id="f",
+        namespace=ns,
+        config=parse_config("tomorrow"),
+        labels={"app": "details"},
+        api=Api.ENVOYFILTER,
+        source=ModuleSource.CACHE,
+        istio_version="1.29",
+    )
+
+
+def _client(kube_server: KubeServer) -> Racing:
+    plain = KubeClient.connect(kube_server.kubeconfig)
+    return Racing(plain._api, default_namespace=None)
+
+
+def test_a_workload_edited_between_read_and_write_is_read_again_not_overwritten(
+    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "details", {"app": "details"}, annotations={USER_VOLUME: json.dumps(OTHERS)})
+    kube = _client(kube_server)
+    with kube:
+        kube.race, kube.races = lambda: _edit_volumes(kube_server, ns, CONCURRENT), 1
+        result = deploy(kube, _request(ns), IMAGE)
+        assert result.count("changed") == 1
+        names = [v["name"] for v in _volumes(kube_server, ns)]
+        assert names == ["tmp-dir", "added-meanwhile", "cache-dir"], names
+
+
+def test_a_workload_that_keeps_changing_is_a_clear_error(
+    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "details", {"app": "details"})
+    kube = _client(kube_server)
+    with kube:
+        counter = iter(range(100))
+        kube.race = lambda: _edit_volumes_or_add(kube_server, ns, next(counter))
+        kube.races = 100
+        with pytest.raises(KubeConflict) as caught:
+            deploy(kube, _request(ns), IMAGE)
+    assert caught.value.exit_code == 3
+    assert "deployments" in str(caught.value) and "details" in str(caught.value)
+    assert caught.value.hint
+
+
+def _edit_volumes_or_add(kube_server: KubeServer, ns: str, n: int) -> None:
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/details"
+    obj = kube_server.get(path)
+    obj["metadata"].setdefault("annotations", {})["edited"] = str(n)
+    kube_server.request("PUT", path, body=obj, params={"fieldManager": "kubectl-edit"})
