@@ -8,7 +8,8 @@ deleted), decided from the objects listed before and the ``resourceVersion`` aft
 Request budget (the benchmark checks it): four constant requests (istiod's version, the
 workloads, the id's EnvoyFilters and WasmPlugins), then per workload one apply of
 its EnvoyFilter and, for ``--source cache``, one apply of its mount annotations - and none of
-either when nothing would change.
+either when nothing would change. The mounts are written before the filters that read through
+them (and released after), so a run cut short in between leaves no filter without its file.
 """
 
 from __future__ import annotations
@@ -258,13 +259,19 @@ def deploy(
             obj["metadata"]["ownerReferences"] = [dict(owner)]
     changes: list[Change] = []
     patches: list[dict[str, Any]] = []
+    uses_cache = spec.api is Api.ENVOYFILTER and spec.source is ModuleSource.CACHE
+    want: Want = partial(mounts.add_user if uses_cache else mounts.remove_user, filter_id=spec.id)
+    # The mount goes on before any filter reads through it, and comes off only after the
+    # filters no longer do: a pass cut short between the two leaves no filter without its file.
+    mounted: list[Change] = []
+    if uses_cache:
+        mounted = [_mount_change(kube, w, want, dry_run, patches) for w in targets]
     for obj in objects:
         before = existing.pop((obj["kind"], obj["metadata"]["name"]), None)
         changes.append(_apply(kube, obj, before, dry_run))
-    uses_cache = spec.api is Api.ENVOYFILTER and spec.source is ModuleSource.CACHE
-    want: Want = partial(mounts.add_user if uses_cache else mounts.remove_user, filter_id=spec.id)
-    for workload in targets:
-        changes.append(_mount_change(kube, workload, want, dry_run, patches))
+    if not uses_cache:
+        mounted = [_mount_change(kube, w, want, dry_run, patches) for w in targets]
+    changes += mounted
     # What this id had before and no longer needs: other workloads, the other API.
     by_ref = {w.ref: w for w in workloads}
     for (kind, name), obj in existing.items():

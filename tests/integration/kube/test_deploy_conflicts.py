@@ -1,4 +1,10 @@
-"""Conflicting writes: someone else edits a workload between deploy's read and its write.
+"""The order and the preconditions of deploy's writes.
+
+The mount is written before the EnvoyFilter that reads the module through it, and released
+after the filter stops reading it: a deploy cut short between the two leaves no filter without
+its file.
+
+Conflicting writes: someone else edits a workload between deploy's read and its write.
 
 The cache mount annotations are read-modify-write (the user's own volumes are merged with the
 cache's), so deploy writes them with the ``resourceVersion`` it read: a workload changed in
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,12 +35,15 @@ CONCURRENT = {"name": "added-meanwhile", "emptyDir": {}}
 
 
 class Racing(KubeClient):
-    """A client that lets ``race`` write (as another user) just before its workload writes."""
+    """A client that lets ``race`` write (as another user) just before its workload writes,
+    and records the kinds it applies, in order."""
 
     race: Callable[[], None] | None = None
     races = 0
+    applied: list[str]
 
     def apply(self, obj: Mapping[str, Any], **kw: Any) -> KubeObject:
+        self.applied = [*getattr(self, "applied", []), str(obj["kind"])]
         if obj["kind"] == "Deployment" and self.race and self.races > 0:
             self.races -= 1
             self.race()
@@ -108,3 +118,18 @@ def _edit_volumes_or_add(kube_server: KubeServer, ns: str, n: int) -> None:
     obj = kube_server.get(path)
     obj["metadata"].setdefault("annotations", {})["edited"] = str(n)
     kube_server.request("PUT", path, body=obj, params={"fieldManager": "kubectl-edit"})
+
+
+def test_the_mount_goes_on_before_the_filter_and_comes_off_after_it(
+    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "details", {"app": "details"})
+    kube = _client(kube_server)
+    with kube:
+        deploy(kube, _request(ns), IMAGE)
+        assert kube.applied == ["Deployment", "EnvoyFilter"]
+        kube.applied = []
+        # the same filter, now fetched over http: the filter changes first, then the mount goes
+        deploy(kube, replace(_request(ns), source=ModuleSource.HTTP), IMAGE)
+        assert kube.applied == ["EnvoyFilter", "Deployment"]

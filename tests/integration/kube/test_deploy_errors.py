@@ -101,8 +101,9 @@ def test_rbac_forbidden_names_verb_resource_and_namespace(
         "envoyfilter", kubeconfig=reader
     )  # fmt: skip
     assert result.code == 3
-    assert f"patch envoyfilters in namespace {kube_namespace}" in result.err
-    assert "kubectl auth can-i patch envoyfilters" in result.err
+    # the first write is the mount (it goes on before the filter that reads through it)
+    assert f"patch deployments in namespace {kube_namespace}" in result.err
+    assert "kubectl auth can-i patch deployments" in result.err
 
 
 def test_no_cluster_is_exit_3_but_dry_run_renders_without_one(

@@ -313,6 +313,77 @@ def test_two_filters_on_one_workload_share_one_mount(
     assert len(json.loads(_annotations(world, ns, "details")[USER_VOLUME])) == 1
 
 
+def _hold_envoyfilters(world: World, ns: str, prefix: str) -> Callable[[], None]:
+    """An admission policy (CEL, in the apiserver itself) refusing EnvoyFilters named
+    ``prefix*`` in ``ns``: a pass writes the others and stops there, between two writes.
+    Returns the release."""
+    name = f"hold-{ns}"
+    admission = "/apis/admissionregistration.k8s.io/v1/"
+    world.kube.request(
+        "POST",
+        admission + "validatingadmissionpolicies",
+        body={
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": ["networking.istio.io"],
+                            "apiVersions": ["*"],
+                            "operations": ["CREATE", "UPDATE"],
+                            "resources": ["envoyfilters"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": f"!object.metadata.name.startsWith('{prefix}')",
+                        "message": "held by the test",
+                    }
+                ],
+            },
+        },
+    )
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}
+            },
+        },
+    }
+    world.kube.request("POST", admission + "validatingadmissionpolicybindings", body=binding)
+    probe = {
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {"name": f"{prefix}probe", "namespace": ns},
+        "spec": {},
+    }
+    path = f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters"
+
+    def refused() -> bool:  # the policy is in force once a dry-run create is refused
+        try:
+            world.kube.request("POST", path, body=probe, params={"dryRun": "All"})
+        except RuntimeError as exc:
+            return "held by the test" in str(exc)
+        return False
+
+    world.eventually(refused, "the admission policy in force")
+
+    def release() -> None:
+        for plural in ("validatingadmissionpolicybindings", "validatingadmissionpolicies"):
+            world.kube.request("DELETE", f"{admission}{plural}/{name}", ok=(200, 202, 404))
+
+    return release
+
+
 def test_operator_killed_mid_reconcile_converges_without_duplicates(
     world: World, registry: Registry, publish: Callable[..., PushResult]
 ) -> None:
@@ -320,18 +391,31 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
     ns = world.namespace_for_test()
     for i in range(3):
         world.workload(ns, f"w{i}", {"tier": "web"}, ["node-a", "node-b"])
-    world.filter_deployment(
-        ns, "restart", _spec(registry.ref("restart/filter:v1"), {"tier": "web"})
-    )
-    world.eventually(lambda: world.fd(ns, "restart").get("status"), "a first status")
-    world.stop_operator(kill=True)
+    release = _hold_envoyfilters(world, ns, "w2-")
     try:
-        world.start_operator()
-        world.eventually(lambda: world.ready(ns, "restart"), "Ready after the restart", 60)
+        world.filter_deployment(
+            ns, "restart", _spec(registry.ref("restart/filter:v1"), {"tier": "web"})
+        )
+        # the pass got as far as the mounts and two of three EnvoyFilters, then stopped
+        world.eventually(lambda: len(world.envoyfilters(ns)) == 2, "two EnvoyFilters", 60)
+        world.stop_operator(kill=True)  # SIGKILL, mid-pass: the third write never happened
     finally:
-        pass
+        release()
+    assert sorted(e["metadata"]["name"] for e in world.envoyfilters(ns)) == [
+        f"w{i}-restart-{ns}" for i in range(2)
+    ]
+    assert all(USER_VOLUME in _annotations(world, ns, f"w{i}") for i in range(3))  # mounts first
+    assert not world.ready(ns, "restart")
+    world.start_operator()
+    world.eventually(lambda: world.ready(ns, "restart"), "Ready after the restart", 60)
     names = sorted(e["metadata"]["name"] for e in world.envoyfilters(ns))
     assert names == [f"w{i}-restart-{ns}" for i in range(3)]
+    for i in range(3):  # one cache volume and one user each: nothing written twice
+        annotations = _annotations(world, ns, f"w{i}")
+        assert [v["name"] for v in json.loads(annotations[USER_VOLUME])] == ["cache-dir"]
+        assert [m["name"] for m in json.loads(annotations[USER_VOLUME_MOUNT])] == ["cache-dir"]
+        workload = world.get_workload(ns, f"w{i}")
+        assert workload["metadata"]["annotations"]["wasmkit.dev/cache-users"] == f"restart-{ns}"
 
 
 def test_operator_install_applies_every_object(world: World) -> None:
