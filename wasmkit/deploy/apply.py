@@ -102,7 +102,7 @@ def list_workloads(kube: KubeClient, kind: WorkloadKind, namespace: str) -> list
     return [workload_from(o, kind) for o in kube.list(kind.kind, namespace)]
 
 
-def matching(workloads: list[Workload], labels: Mapping[str, str]) -> list[Workload]:
+def matching(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[Workload]:
     return [w for w in workloads if all(w.pod_labels.get(k) == v for k, v in labels.items())]
 
 
@@ -222,15 +222,19 @@ def deploy(
     targets: Sequence[Workload] | None = None,
     keep: Sequence[Workload] = (),
     owner: Mapping[str, Any] | None = None,
+    workloads: Sequence[Workload] | None = None,
+    istiod: str | None = None,
 ) -> DeployResult:
     """Resolve ``request`` against the cluster's Istio and workloads, and apply it.
 
     The operator chooses the workloads itself (``targets``: those whose nodes hold the module;
     none is an answer, not an error); the objects of the workloads in ``keep`` stay as they are
     (still waiting for their nodes), and every object gets ``owner`` as its owner reference.
+    A caller that has read them already passes ``workloads`` (every one of the kind in the
+    namespace) and ``istiod`` (the running release): they are not asked for again.
     """
     start = kube.requests
-    running = cluster_istio_version(kube)
+    running = istiod or cluster_istio_version(kube)
     version = request.istio_version or running
     if version is None:
         raise _no_istiod()
@@ -238,7 +242,8 @@ def deploy(
     notes = spec.notes
     if running and find_platform("istio", running).version != spec.platform.version:
         notes += (f"the cluster runs istiod {running}, but objects are rendered for {version}",)
-    workloads = list_workloads(kube, spec.workload_kind, spec.namespace)
+    if workloads is None:
+        workloads = list_workloads(kube, spec.workload_kind, spec.namespace)
     if targets is None:
         targets = matching(workloads, spec.labels)
         if not targets:
@@ -297,7 +302,7 @@ def _is_workload(change: Change) -> bool:
     return change.kind not in _FILTER_KINDS
 
 
-def _no_match(spec: DeploymentSpec, workloads: list[Workload]) -> NoMatchingWorkload:
+def _no_match(spec: DeploymentSpec, workloads: Sequence[Workload]) -> NoMatchingWorkload:
     wanted = ",".join(f"{k}={v}" for k, v in spec.labels.items()) or "(any)"
     kind = spec.workload_kind.value
     if workloads:

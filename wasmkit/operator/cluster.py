@@ -90,8 +90,19 @@ class KubeDeployer:
         targets: Sequence[Workload],
         keep: Sequence[Workload],
         owner: Mapping[str, Any],
+        listed: Sequence[Workload],
+        istiod: str,
     ) -> None:
-        deploy(self.kube, request, image, targets=targets, keep=keep, owner=owner)
+        deploy(
+            self.kube,
+            request,
+            image,
+            targets=targets,
+            keep=keep,
+            owner=owner,
+            workloads=listed,
+            istiod=istiod or None,
+        )
 
     def remove(self, filter_id: str, namespace: str) -> None:
         undeploy(self.kube, filter_id, namespace)

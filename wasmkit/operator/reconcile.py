@@ -93,9 +93,13 @@ class Deployer(Protocol):
         targets: Sequence[Workload],
         keep: Sequence[Workload],
         owner: Mapping[str, Any],
+        listed: Sequence[Workload],
+        istiod: str,
     ) -> None:
         """Deploy to exactly ``targets``; objects of ``keep`` stay as they are; everything
-        else this filter id had is removed (its mounts restored)."""
+        else this filter id had is removed (its mounts restored). ``listed``: every workload
+        of the kind in the namespace as this pass read them, ``istiod``: the Istio release
+        (neither is read again)."""
 
     def remove(self, filter_id: str, namespace: str) -> None: ...
 
@@ -284,11 +288,8 @@ class Reconciler:
         ns = fd["metadata"]["namespace"]
         image = str(pinned.image)
         kind = deployment.workload_kind
-        selected = [
-            w
-            for w in self.cluster.workloads(spec.deployment.istio.kind.value, ns)
-            if selects(spec.deployment.istio.labels, w)
-        ]
+        every = self.cluster.workloads(spec.deployment.istio.kind.value, ns)
+        selected = [w for w in every if selects(spec.deployment.istio.labels, w)]
         pods = self.cluster.pods(ns) if selected else []
         reports = read_leases(self.cluster.cache_leases()) if selected else {}
         ready: list[Workload] = []
@@ -315,7 +316,10 @@ class Reconciler:
                 for s in statuses
             ]
         else:
-            self.deployer.apply(request, pinned.info, ready, waiting, owner_reference(fd))
+            listed = [workload_from(obj, kind) for obj in every]
+            owner = owner_reference(fd)
+            istiod = self.config.istio_version
+            self.deployer.apply(request, pinned.info, ready, waiting, owner, listed, istiod)
         pending = any(s.state is WorkloadState.PENDING for s in statuses)
         applied = image if not pending else str(old.get("appliedImage") or "")
         previous = old.get("conditions") or []

@@ -93,8 +93,11 @@ class FakeDeployer:
         targets: Sequence[Workload],
         keep: Sequence[Workload],
         owner: Mapping[str, Any],
+        listed: Sequence[Workload],
+        istiod: str,
     ) -> None:
         assert owner["uid"] == "u-1" and owner["controller"] is True
+        assert istiod == "1.29" and {w.name for w in targets} <= {w.name for w in listed}
         self.applied.append(([w.name for w in targets], [w.name for w in keep]))
 
     def remove(self, filter_id: str, namespace: str) -> None:

@@ -1,0 +1,85 @@
+"""What one operator pass asks the real apiserver: each list once.
+
+The pass has already read the workloads (to pick those whose nodes hold the module) and knows
+the Istio release (from ``--istio-version`` or istiod at start): the deploy it runs must not read
+them again. The FilterDeployment is handed over as the watch would (no operator process runs).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.integration.kube.conftest import workload
+from tests.kube_server import FILTER_IMAGE, KubeServer
+from wasmkit.kube import KubeClient, KubeObject
+from wasmkit.oci import Credential, RegistryOptions, parse
+from wasmkit.operator.cluster import KubeDeployer, OperatorCluster
+from wasmkit.operator.images import Pinned
+from wasmkit.operator.reconcile import OperatorConfig, Reconciler
+from wasmkit.operator.spec import WorkloadState
+
+pytestmark = [pytest.mark.kube]
+
+PINNED = f"{FILTER_IMAGE.ref.rsplit(':', 1)[0]}@{FILTER_IMAGE.manifest_digest}"
+
+
+class Counting(KubeClient):
+    """Counts (method, path) of every request."""
+
+    seen: Counter[tuple[str, str]]
+
+    def request(self, method: str, path: str, **kw: Any) -> KubeObject | None:
+        self.seen[(method, path)] += 1
+        return super().request(method, path, **kw)
+
+
+class Handed(OperatorCluster):
+    """The resource as the watch hands it over; its status kept here."""
+
+    fd: dict[str, Any]
+
+    def filter_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.fd
+
+    def write_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.fd["status"] = status
+
+
+class Images:
+    def get(self, image: str, options: RegistryOptions, credential: Credential | None) -> Pinned:
+        return Pinned(parse(PINNED), FILTER_IMAGE)
+
+
+def test_a_pass_lists_workloads_once_and_never_asks_for_istiod(
+    kube_server: KubeServer, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    for i in range(3):  # no Pods: no node to wait for, so the pass deploys at once
+        kube_server.apply(workload("Deployment", f"w{i}", ns, {"tier": "web"}))
+    plain = KubeClient.connect(kube_server.kubeconfig)
+    kube = Counting(plain._api)
+    kube.seen = Counter()
+    cluster = Handed(kube, "wasmkit-system")
+    cluster.fd = {
+        "apiVersion": "wasme.io/v1",
+        "kind": "FilterDeployment",
+        "metadata": {"name": "f", "namespace": ns, "uid": "u-1", "generation": 1},
+        "spec": {
+            "deployment": {"istio": {"kind": "Deployment", "labels": {"tier": "web"}}},
+            "filter": {"config": "world", "image": FILTER_IMAGE.ref},
+        },
+    }
+    reconciler = Reconciler(
+        cluster, KubeDeployer(kube), Images(), OperatorConfig(istio_version="1.29")
+    )
+    with kube:
+        outcome = reconciler.reconcile(ns, "f")
+        assert outcome.state is WorkloadState.SUCCEEDED, outcome
+        lists = {path: n for (method, path), n in kube.seen.items() if method == "GET"}
+        assert lists[f"/apis/apps/v1/namespaces/{ns}/deployments"] == 1, kube.seen
+        assert not [p for p in lists if "istio-system" in p], kube.seen
+        writes = sum(n for (method, _), n in kube.seen.items() if method == "PATCH")
+        assert writes == 6  # a mount and an EnvoyFilter per workload
