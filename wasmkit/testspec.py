@@ -209,6 +209,28 @@ class HttpCallReply(Camel):
         return _check_header_values(_check_header_names(value))
 
 
+class GrpcCallReply(Camel):
+    """A canned answer to the filter's unary ``proxy_grpc_call`` to ``cluster`` (one of the
+    suite's ``grpcClusters``), on both engines; answers go out in order.
+
+    ``status`` 0 delivers ``message`` (proxy_on_grpc_receive); any other status fails the call
+    (proxy_on_grpc_close) with ``statusMessage`` as its message (proxy_get_status).
+    """
+
+    cluster: str
+    status: int = Field(0, ge=0, le=16)
+    message: str = ""
+    status_message: str = ""
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> GrpcCallReply:
+        if self.status == 0 and self.status_message:
+            raise ValueError("statusMessage belongs to a failed call (status 1-16)")
+        if self.status != 0 and self.message:
+            raise ValueError("a failed call (status 1-16) has no message")
+        return self
+
+
 class Case(Camel):
     name: str = Field(min_length=1)
     config: ConfigValue | None = None
@@ -218,6 +240,8 @@ class Case(Camel):
     upstream: Upstream | None = None
     #: Canned answers to the filter's outgoing HTTP calls (see HttpCallReply).
     http_calls: list[HttpCallReply] | None = None
+    #: Canned answers to the filter's gRPC calls (see GrpcCallReply).
+    grpc_calls: list[GrpcCallReply] | None = None
     expect: Expect
 
 
@@ -229,11 +253,14 @@ class Suite(Camel):
     #: Clusters the filter may call (proxy_http_call), on both engines: the harness starts a
     #: canned upstream for each, answering with the case's ``httpCalls`` for it, in order.
     clusters: list[str] = Field(default_factory=list)
+    #: gRPC services the filter may call (proxy_grpc_call), on both engines: an HTTP/2 cluster
+    #: each, answered by a canned gRPC upstream with the case's ``grpcCalls`` for it, in order.
+    grpc_clusters: list[str] = Field(default_factory=list)
     config: ConfigValue | None = None
     failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
     cases: list[Case] = Field(min_length=1)
 
-    @field_validator("clusters")
+    @field_validator("clusters", "grpc_clusters")
     @classmethod
     def _cluster_names(cls, value: list[str]) -> list[str]:
         for name in value:
@@ -248,4 +275,14 @@ class Suite(Camel):
             if case.name in seen:
                 raise ValueError(f"two cases are named {case.name!r}; names must be unique")
             seen.add(case.name)
+        both = set(self.clusters) & set(self.grpc_clusters)
+        if both:
+            raise ValueError(f"{sorted(both)[0]!r} is in both clusters and grpcClusters")
+        for case in self.cases:
+            for reply in case.grpc_calls or ():
+                if reply.cluster not in self.grpc_clusters:
+                    raise ValueError(
+                        f"case {case.name!r}: grpcCalls answer cluster {reply.cluster!r}, "
+                        "which grpcClusters does not declare"
+                    )
         return self

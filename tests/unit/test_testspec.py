@@ -160,3 +160,44 @@ def test_message_lists_every_problem(tmp_path: Path) -> None:
     text = str(info.value)
     assert str(path) in text
     assert "cases[0].expect.status" in text and "cases[0].bogus: unknown key" in text
+
+
+def test_grpc_calls_answer_declared_grpc_clusters() -> None:
+    suite = ok(
+        {
+            "grpcClusters": ["authz"],
+            "cases": [
+                case(grpcCalls=[{"cluster": "authz", "message": "yes"}]),
+                case(
+                    name="d", grpcCalls=[{"cluster": "authz", "status": 7, "statusMessage": "no"}]
+                ),
+            ],
+        }
+    )
+    assert suite.grpc_clusters == ["authz"]
+    first, second = (c.grpc_calls for c in suite.cases)
+    assert first is not None and (first[0].status, first[0].message) == (0, "yes")
+    assert second is not None and (second[0].status, second[0].status_message) == (7, "no")
+
+
+def test_grpc_calls_refusals() -> None:
+    undeclared = problems({"cases": [case(grpcCalls=[{"cluster": "authz"}])]})
+    assert any("grpcClusters does not declare" in p for p in undeclared)
+    both = problems({"clusters": ["a"], "grpcClusters": ["a"], "cases": [case()]})
+    assert any("in both clusters and grpcClusters" in p for p in both)
+    mixed = {
+        "grpcClusters": ["a"],
+        "cases": [case(grpcCalls=[{"cluster": "a", "statusMessage": "x"}])],
+    }
+    assert any("statusMessage belongs to a failed call" in p for p in problems(mixed))
+    failed_with_message = [{"cluster": "a", "status": 2, "message": "x"}]
+    assert any(
+        "has no message" in p
+        for p in problems({"grpcClusters": ["a"], "cases": [case(grpcCalls=failed_with_message)]})
+    )
+    assert any(
+        "status" in p
+        for p in problems(
+            {"grpcClusters": ["a"], "cases": [case(grpcCalls=[{"cluster": "a", "status": 17}])]}
+        )
+    )

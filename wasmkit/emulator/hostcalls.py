@@ -90,6 +90,8 @@ class HostCalls(OutboundCalls):
         if kind == BufferType.HTTP_CALL_RESPONSE_BODY:
             response = self.vm.http_response
             return response.body if response is not None else None
+        if kind == BufferType.GRPC_RECEIVE_BUFFER:
+            return self.vm.grpc.receiving
         if kind == BufferType.VM_CONFIGURATION:
             return self.vm.vm_configuration
         if kind == BufferType.PLUGIN_CONFIGURATION and ctx.root:
@@ -108,8 +110,10 @@ class HostCalls(OutboundCalls):
         return Status.OK
 
     def proxy_get_status(self, code_ptr: int, msg_ptr_ptr: int, msg_size_ptr: int) -> int:
-        self.vm.guest.write(code_ptr, u32(0))
-        return self._give(b"", msg_ptr_ptr, msg_size_ptr)
+        # Envoy's status is the gRPC failure being delivered (proxy_on_grpc_close), else 0.
+        code, message = self.vm.grpc.closing or (0, "")
+        self.vm.guest.write(code_ptr, u32(code))
+        return self._give(message.encode(), msg_ptr_ptr, msg_size_ptr)
 
     def proxy_set_effective_context(self, context_id: int) -> int:
         return Status.OK if self.vm.set_effective(context_id) else Status.BAD_ARGUMENT

@@ -1,15 +1,15 @@
-"""Host functions that reach beyond the stream: shared data and queues, HTTP and gRPC
-calls, and metrics (the parts of a proxy a test most wants to observe)."""
+"""Host functions that reach beyond the stream: shared data and queues, HTTP calls (gRPC
+calls in :mod:`wasmkit.emulator.grpc`), and metrics (what a test most wants to observe)."""
 
 from __future__ import annotations
 
 from wasmkit.codes import MetricType, Status
-from wasmkit.emulator._calls import CallBase
 from wasmkit.emulator.context import HttpCall
+from wasmkit.emulator.grpc import GrpcCalls
 from wasmkit.emulator.serial import host_pairs, u32, u64
 
 
-class OutboundCalls(CallBase):
+class OutboundCalls(GrpcCalls):
     # --- shared data and queues ---------------------------------------------------------------
     def proxy_get_shared_data(
         self, key_ptr: int, key_size: int, ptr_ptr: int, size_ptr: int, cas_ptr: int
@@ -89,21 +89,6 @@ class OutboundCalls(CallBase):
             return Status.BAD_ARGUMENT  # no such cluster
         self.vm.guest.write(token_ptr, u32(call.token))
         return Status.OK
-
-    def proxy_grpc_call(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_stream(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_send(self, *_args: int) -> int:
-        return Status.UNIMPLEMENTED
-
-    def proxy_grpc_cancel(self, *_args: int) -> int:
-        return Status.NOT_FOUND
-
-    def proxy_grpc_close(self, *_args: int) -> int:
-        return Status.NOT_FOUND
 
     # --- metrics ---------------------------------------------------------------------------------
     def proxy_define_metric(self, kind: int, name_ptr: int, name_size: int, id_ptr: int) -> int:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from wasmkit.emulator._wasm import Limits
 from wasmkit.emulator.context import HttpCall, LocalReply, Responder, no_clusters
 from wasmkit.emulator.driver import StreamDriver
+from wasmkit.emulator.grpc import GrpcResponder, no_grpc_clusters
 from wasmkit.emulator.properties import ConnectionInfo, PluginInfo
 from wasmkit.emulator.stream import (
     Exchange,
@@ -72,12 +73,14 @@ class Filter:
         *,
         world: World | None = None,
         responder: Responder = no_clusters,
+        grpc_responder: GrpcResponder = no_grpc_clusters,
         limits: Limits | None = None,
         connection: ConnectionInfo | None = None,
     ):
         self.data, self.info, self.settings = data, info, settings
         self.world = world or World()
         self.responder = responder
+        self.grpc_responder = grpc_responder
         self.limits = limits or Limits()
         self.connection = connection
         self.state = VmState.RUNNING
@@ -97,6 +100,7 @@ class Filter:
             plugin_configuration=s.configuration,
             vm_configuration=s.vm_configuration,
             responder=self.responder,
+            grpc_responder=self.grpc_responder,
             limits=self.limits,
             connection=self.connection,
         )

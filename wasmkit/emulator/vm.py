@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from wasmkit.emulator._wasm import Guest, Limits, compile_module
 from wasmkit.emulator.context import Context, HttpCall, HttpCallResponse, Responder, no_clusters
+from wasmkit.emulator.grpc import GrpcResponder, GrpcState, deliver_next, no_grpc_clusters
 from wasmkit.emulator.hostcalls import HostCalls
 from wasmkit.emulator.properties import (
     ConnectionInfo,
@@ -41,6 +42,7 @@ class Vm:
         plugin_configuration: bytes = b"",
         vm_configuration: bytes = b"",
         responder: Responder = no_clusters,
+        grpc_responder: GrpcResponder = no_grpc_clusters,
         limits: Limits | None = None,
         connection: ConnectionInfo | None = None,
     ):
@@ -61,6 +63,7 @@ class Vm:
         #: Every HTTP call the guest made, in order.
         self.http_calls: list[HttpCall] = []
         self._pending_calls: list[tuple[HttpCall, HttpCallResponse]] = []
+        self.grpc = GrpcState(grpc_responder)
         self._ready_queues: list[int] = []
         self._guest: Guest | None = None
         self._static = static_properties(plugin, self.connection)
@@ -181,13 +184,18 @@ class Vm:
         self._pending_calls.append((call, response))
         return True
 
+    def _root_callback(self, name: str, *args: int) -> None:
+        self.callback(self.root, name, *args)
+
     def queue_ready(self, token: int) -> None:
         self._ready_queues.append(token)
 
     def drain(self) -> None:
-        """Deliver answers to HTTP calls and queue wake-ups until none are left."""
-        while self._pending_calls or self._ready_queues:
-            if self._pending_calls:
+        """Deliver answers to HTTP and gRPC calls and queue wake-ups until none are left."""
+        while self._pending_calls or self._ready_queues or self.grpc.pending:
+            if self.grpc.pending:
+                deliver_next(self.grpc, self._root_callback)
+            elif self._pending_calls:
                 call, response = self._pending_calls.pop(0)
                 ctx = self.contexts.get(call.context_id)
                 if ctx is None:

@@ -43,8 +43,10 @@ def render_bootstrap(
     admin_port: int = 0,
     route_timeout_s: float = 15.0,
     clusters: dict[str, int] | None = None,
+    grpc_clusters: dict[str, int] | None = None,
 ) -> str:
-    """``clusters``: more STATIC clusters on loopback (name -> port) the filter may call."""
+    """``clusters``: more STATIC clusters on loopback (name -> port) the filter may call;
+    ``grpc_clusters``: the same, speaking HTTP/2 (gRPC services)."""
     from wasmkit import __version__
 
     values = {
@@ -55,7 +57,10 @@ def render_bootstrap(
         "admin_port": admin_port,
         "route_timeout": f"{route_timeout_s:g}s",
         "wasmkit_version": __version__,
-        "clusters": sorted((clusters or {}).items()),
+        "clusters": sorted(
+            [(name, port, False) for name, port in (clusters or {}).items()]
+            + [(name, port, True) for name, port in (grpc_clusters or {}).items()]
+        ),
     }
     return _templates().render(
         "envoy-bootstrap.yaml.j2",

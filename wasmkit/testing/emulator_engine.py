@@ -25,6 +25,7 @@ from wasmkit.emulator import (
     start_filter,
 )
 from wasmkit.emulator import Upstream as EmulatedUpstream
+from wasmkit.emulator.grpc import GrpcCall, GrpcCallResponse
 from wasmkit.envoy.upstream import ReceivedRequest, echo_document
 from wasmkit.errors import ModuleLoadError
 from wasmkit.module import load_bytes
@@ -33,11 +34,12 @@ from wasmkit.testing.envoy_engine import DEFAULT_HOST
 from wasmkit.testing.plan import (
     NO_ANSWER_BODY,
     NO_ANSWER_STATUS,
+    NO_GRPC_ANSWER_STATUS,
     PlannedCase,
     TestPlan,
     refusal_variants,
 )
-from wasmkit.testspec import HttpCallReply, Upstream
+from wasmkit.testspec import GrpcCallReply, HttpCallReply, Upstream
 
 #: Headers the harness upstream never repeats from a canned reply (it sets its own length).
 _HOP_HEADERS = ("content-length", "transfer-encoding", "connection")
@@ -65,6 +67,24 @@ class CaseReplies:
             # The harness's canned upstream for that cluster, with no answer left for it.
             return HttpCallResponse(NO_ANSWER_STATUS, body=NO_ANSWER_BODY)
         return None
+
+
+class CaseGrpcReplies:
+    """Answers the gRPC calls of the case being run: the canned gRPC upstream of each
+    declared cluster, in order, then UNAVAILABLE (the Envoy engine's upstream does the same)."""
+
+    def __init__(self, clusters: tuple[str, ...] = ()) -> None:
+        self.replies: list[GrpcCallReply] = []
+        self.clusters = clusters
+
+    def __call__(self, call: GrpcCall) -> GrpcCallResponse | None:
+        if call.cluster not in self.clusters:
+            return None
+        for i, reply in enumerate(self.replies):
+            if reply.cluster == call.cluster:
+                del self.replies[i]
+                return GrpcCallResponse(reply.status, reply.message.encode(), reply.status_message)
+        return GrpcCallResponse(NO_GRPC_ANSWER_STATUS, status_message=NO_ANSWER_BODY.decode())
 
 
 def client_request(planned: PlannedCase) -> HttpRequest:
@@ -112,6 +132,7 @@ class EmulatorEngine:
         data = load_bytes(plan.module_path)
         world = World()
         replies = CaseReplies(plan.clusters)
+        grpc_replies = CaseGrpcReplies(plan.grpc_clusters)
         filters: dict[int, Filter] = {}
         #: What each VM logged while starting; the variant's first case reports it.
         startup: dict[int, tuple[LogRecord, ...]] = {}
@@ -128,7 +149,13 @@ class EmulatorEngine:
             )
             try:
                 filters[variant.index] = start_filter(
-                    data, settings, plan.module, world=world, responder=replies, limits=self.limits
+                    data,
+                    settings,
+                    plan.module,
+                    world=world,
+                    responder=replies,
+                    grpc_responder=grpc_replies,
+                    limits=self.limits,
                 )
             except ModuleLoadError as exc:
                 if variant.index not in refusing:
@@ -145,6 +172,7 @@ class EmulatorEngine:
                 observed.append(Observed(None, load_error=refused[planned.variant.index]))
                 continue
             replies.replies = list(planned.case.http_calls or ())
+            grpc_replies.replies = list(planned.case.grpc_calls or ())
             case_started = time.perf_counter()
             exchange = filters[planned.variant.index].request(
                 client_request(planned), harness_upstream(planned.case.upstream)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.grpc_upstream import GrpcAnswer, GrpcUpstream
 from wasmkit.envoy.logs import FilterLine, filter_lines
 from wasmkit.envoy.process import EnvoyProcess, Validation, start_checked, startup_deadline
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
@@ -35,6 +36,7 @@ from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecor
 from wasmkit.testing.plan import (
     NO_ANSWER_BODY,
     NO_ANSWER_STATUS,
+    NO_GRPC_ANSWER_STATUS,
     FilterVariant,
     PlannedCase,
     TestPlan,
@@ -252,6 +254,7 @@ class EnvoyEngine:
             upstream = stack.enter_context(EchoUpstream())
             # One canned upstream per cluster the suite lets the filter call.
             called = {name: stack.enter_context(EchoUpstream()) for name in plan.clusters}
+            services = {name: stack.enter_context(GrpcUpstream()) for name in plan.grpc_clusters}
             config_path = run_dir / "envoy.yaml"
             config_path.write_text(
                 harness_config(
@@ -259,6 +262,7 @@ class EnvoyEngine:
                     upstream.port,
                     run_dir,
                     clusters={name: server.port for name, server in called.items()},
+                    grpc_clusters={name: server.port for name, server in services.items()},
                 )
             )
             envoy = EnvoyProcess(
@@ -289,6 +293,15 @@ class EnvoyEngine:
                                 if r.cluster == name
                             ],
                             then=CannedReply(NO_ANSWER_STATUS, (), NO_ANSWER_BODY),
+                        )
+                    for name, service in services.items():
+                        service.answer_in_turn(
+                            [
+                                GrpcAnswer(r.status, r.message.encode(), r.status_message)
+                                for r in pc.case.grpc_calls or ()
+                                if r.cluster == name
+                            ],
+                            then=GrpcAnswer(NO_GRPC_ANSWER_STATUS, b"", NO_ANSWER_BODY.decode()),
                         )
                     seen = self._exchange(upstream, ports[listener_name(pc.variant)], pc)
                     answered = time.time()

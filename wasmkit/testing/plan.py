@@ -49,6 +49,8 @@ class TestPlan:
     source_path: Path | None = None
     #: Clusters the filter may call on every engine (the suite's ``clusters``).
     clusters: tuple[str, ...] = ()
+    #: gRPC services the filter may call on every engine (the suite's ``grpcClusters``).
+    grpc_clusters: tuple[str, ...] = ()
 
     @property
     def display_path(self) -> Path:
@@ -105,12 +107,15 @@ def make_plan(
         tuple(planned),
         source_path,
         tuple(suite.clusters),
+        tuple(suite.grpc_clusters),
     )
 
 
 #: What a declared cluster answers once the case's canned answers for it are used up.
 NO_ANSWER_STATUS = 503
 NO_ANSWER_BODY = b"no canned answer left"
+#: ... and a declared gRPC cluster's: UNAVAILABLE, with the same words as its message.
+NO_GRPC_ANSWER_STATUS = 14
 
 
 def calls_need_emulator(plan: TestPlan, planned: PlannedCase) -> bool:

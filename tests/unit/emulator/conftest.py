@@ -16,6 +16,7 @@ import pytest
 import wasmtime
 
 from wasmkit.emulator.context import Context, HttpCallResponse, Responder, no_clusters
+from wasmkit.emulator.grpc import GrpcResponder, no_grpc_clusters
 from wasmkit.emulator.properties import PluginInfo
 from wasmkit.emulator.vm import Vm
 from wasmkit.emulator.world import World
@@ -76,6 +77,7 @@ class Host:
         *,
         configuration: bytes = b"",
         responder: Responder = no_clusters,
+        grpc_responder: GrpcResponder = no_grpc_clusters,
         world: World | None = None,
         vm_id: str = "vm",
     ):
@@ -88,6 +90,7 @@ class Host:
             plugin=PluginInfo(name="test", root_id="root", vm_id=vm_id),
             plugin_configuration=configuration,
             responder=responder,
+            grpc_responder=grpc_responder,
         )
         self.vm.start()
         self.ctx = self.vm.new_context(0)

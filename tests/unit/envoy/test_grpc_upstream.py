@@ -1,0 +1,42 @@
+"""The harness's canned gRPC upstream, called by a real gRPC client over HTTP/2."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.grpc_upstream import GrpcAnswer, GrpcUpstream
+
+
+def test_answers_in_turn_then_the_fallback_and_records_calls() -> None:
+    with GrpcUpstream() as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        call = channel.unary_unary("/pkg.Svc/Do")
+        server.answer_in_turn(
+            [GrpcAnswer(message=b"\x00raw"), GrpcAnswer(7, status_message="not you")],
+            then=GrpcAnswer(14, status_message="none left"),
+        )
+        assert call(b"one", metadata=(("x-k", "v"),), timeout=5) == b"\x00raw"
+        for code, details in (
+            (grpc.StatusCode.PERMISSION_DENIED, "not you"),
+            (grpc.StatusCode.UNAVAILABLE, "none left"),
+        ):
+            with pytest.raises(grpc.RpcError) as info:
+                call(b"two", timeout=5)
+            assert (info.value.code(), info.value.details()) == (code, details)
+        first = server.received[0]
+        assert (first.method, first.message) == ("/pkg.Svc/Do", b"one")
+        assert ("x-k", "v") in first.metadata and len(server.received) == 3
+
+
+def test_grpc_clusters_speak_http2_in_the_bootstrap() -> None:
+    text = render_bootstrap(
+        [Listener("l", {"name": "f"})],
+        upstream_port=1,
+        access_log="/dev/null",
+        clusters={"web": 2},
+        grpc_clusters={"authz": 3},
+    )
+    web, authz = text.split('- name: "web"')[1], text.split('- name: "authz"')[1]
+    assert "http2_protocol_options" in authz.split("- name:")[0]
+    assert "http2_protocol_options" not in web.split("- name:")[0]
