@@ -100,7 +100,11 @@ def install(
     show_default=True,
     help="Where the node caches report.",
 )
-@click.option("--istio-version", help="The mesh's Istio release (default: the running istiod's).")
+@click.option(
+    "--istio-version",
+    help="The mesh's Istio release for every resource (default: the running istiod's, found in "
+    "each resource's deployment.istio.istioNamespace).",
+)
 @click.option(
     "--cache-port", default=DEFAULT_CACHE_PORT, show_default=True, type=click.IntRange(1, 65535)
 )

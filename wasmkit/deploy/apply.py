@@ -106,11 +106,11 @@ def matching(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[W
     return [w for w in workloads if all(w.pod_labels.get(k) == v for k, v in labels.items())]
 
 
-def cluster_istio_version(kube: KubeClient) -> str | None:
-    """The running istiod's version, from its Deployment's image tag in istio-system (None:
+def cluster_istio_version(kube: KubeClient, namespace: str = ISTIO_NAMESPACE) -> str | None:
+    """The running istiod's version, from its Deployment's image tag in ``namespace`` (None:
     no istiod found, or not allowed to look)."""
     try:
-        istiods = kube.list("Deployment", ISTIO_NAMESPACE, label_selector="app=istiod")
+        istiods = kube.list("Deployment", namespace, label_selector="app=istiod")
     except KubeForbidden:
         return None
     for obj in istiods:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wasmkit.deploy import DeployRequest, ImageInfo, Workload
-from wasmkit.deploy.apply import deploy, undeploy
+from wasmkit.deploy.apply import cluster_istio_version, deploy, undeploy
 from wasmkit.kube import KubeClient
 from wasmkit.oci import Credential, RegistryOptions, from_auths, parse
 from wasmkit.operator.install import CACHE_NAME, cache_lease_name
@@ -66,6 +66,9 @@ class OperatorCluster:
 
     def pull_credential(self, namespace: str, secret: str, registry: str) -> Credential | None:
         return _secret_credential(self.kube.get("Secret", namespace, secret), registry)
+
+    def istio_version(self, namespace: str) -> str | None:
+        return cluster_istio_version(self.kube, namespace)
 
     def write_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         body = {

@@ -13,11 +13,13 @@ best-effort, duplicated or left behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from wasmkit.errors import EnvironmentProblem
 from wasmkit.operator.install import CACHE_NAME
 from wasmkit.operator.node_cache import Report
 from wasmkit.operator.spec import Condition, NodeStatus
@@ -165,3 +167,33 @@ def condition(
         message=message[:MAX_REASON],
         last_transition_time=stamp,
     )
+
+
+class IstioReleases:
+    """The release of the istiod in a namespace (a resource's ``istioNamespace``, as wasme
+    used it), read at most once per ``ttl`` seconds per namespace."""
+
+    def __init__(
+        self, ask: Callable[[str], str | None], ttl: float, clock: Callable[[], float]
+    ) -> None:
+        self._ask, self._ttl, self._clock = ask, ttl, clock
+        self._known: dict[str, tuple[float, str]] = {}  # namespace -> (read at, release)
+        self._lock = threading.Lock()
+
+    def get(self, namespace: str) -> str:
+        now = self._clock()
+        with self._lock:
+            known = self._known.get(namespace)
+        if known and now - known[0] < self._ttl:
+            return known[1]
+        running = self._ask(namespace)
+        if running is None:
+            raise EnvironmentProblem(
+                f"found no istiod Deployment (label app=istiod) with a versioned image in "
+                f"namespace {namespace} (deployment.istio.istioNamespace)",
+                hint="set deployment.istio.istioNamespace to where istiod runs, or run the "
+                "operator with --istio-version",
+            )
+        with self._lock:
+            self._known[namespace] = (now, running)
+        return running

@@ -51,6 +51,7 @@ from wasmkit.errors import EnvironmentProblem, WasmkitError
 from wasmkit.oci import Credential, RegistryOptions, parse
 from wasmkit.operator.images import Pinned
 from wasmkit.operator.observe import (
+    IstioReleases,
     condition,
     node_statuses,
     nodes_of,
@@ -81,6 +82,8 @@ class Cluster(Protocol):
     def cache_leases(self) -> list[dict[str, Any]]: ...
     def pull_credential(self, namespace: str, secret: str, registry: str) -> Credential | None: ...
     def write_status(self, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+    def istio_version(self, namespace: str) -> str | None:
+        """The release of the istiod in ``namespace`` (None: none there)."""
 
 
 class Deployer(Protocol):
@@ -115,7 +118,9 @@ class Images(Protocol):
 @dataclass(frozen=True)
 class OperatorConfig:
     namespace: str = "wasmkit-system"  # where the caches' Leases are
-    istio_version: str = ""  # empty: the running istiod's (wasmkit operator run asks once)
+    #: Empty: each resource's ``deployment.istio.istioNamespace`` istiod's (asked again after
+    #: ``resync``); set (``--istio-version``): this release for every resource.
+    istio_version: str = ""
     cache_service: CacheService = field(default_factory=CacheService)
     resync: float = 60.0
     #: A workload waiting longer than this for its nodes' caches makes the resource Degraded
@@ -174,6 +179,7 @@ class Reconciler:
         self._guard = threading.Lock()
         self._clock = clock
         self._waiting_since: dict[tuple[str, str], float] = {}
+        self._istiods = IstioReleases(cluster.istio_version, config.resync, clock)
         #: Passes run so far (the benchmark divides API requests by it).
         self.passes = 0
 
@@ -255,6 +261,9 @@ class Reconciler:
                     meta["namespace"], pull.pull_secret, registry
                 )
             pinned = self.images.get(spec.filter.image, options, credential)
+            version = self.config.istio_version or self._istiods.get(
+                spec.deployment.istio.istio_namespace
+            )
             api, source = _DELIVERY[spec.deployment.istio.delivery]
             request = DeployRequest(
                 image=str(pinned.image),
@@ -268,9 +277,9 @@ class Reconciler:
                 source=source,
                 root_id=spec.filter.root_id,
                 cache_service=self.config.cache_service,
-                istio_version=self.config.istio_version,
+                istio_version=version,
             )
-            return pinned, request, resolve_spec(request, pinned.info, self.config.istio_version)
+            return pinned, request, resolve_spec(request, pinned.info, version)
         except EnvironmentProblem as exc:  # registry down, bytes altered, RBAC, a CRD missing
             return _Failed(str(exc), retry=True)
         except WasmkitError as exc:  # not found, unauthorized, not a filter, bad id, ABI
@@ -318,7 +327,7 @@ class Reconciler:
         else:
             listed = [workload_from(obj, kind) for obj in every]
             owner = owner_reference(fd)
-            istiod = self.config.istio_version
+            istiod = request.istio_version or ""
             self.deployer.apply(request, pinned.info, ready, waiting, owner, listed, istiod)
         pending = any(s.state is WorkloadState.PENDING for s in statuses)
         applied = image if not pending else str(old.get("appliedImage") or "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from wasmkit.deploy.apply import cluster_istio_version
@@ -85,16 +85,14 @@ def run_operator(
     stop = stop or threading.Event()
     kube = KubeClient.connect(run.kubeconfig, run.context)
     config = run.config
-    if not config.istio_version:
-        running = cluster_istio_version(kube)
-        if running is None:
-            kube.close()
-            raise EnvironmentProblem(
-                "found no istiod Deployment (label app=istiod) with a versioned image in "
-                "istio-system, so the Istio release the objects are written for is unknown",
-                hint="pass --istio-version (e.g. --istio-version 1.29), or install Istio first",
-            )
-        config = replace(config, istio_version=running)
+    # without --istio-version each resource's istioNamespace is asked; the default one at start
+    if not config.istio_version and cluster_istio_version(kube) is None:
+        kube.close()
+        raise EnvironmentProblem(
+            "found no istiod Deployment (label app=istiod) with a versioned image in "
+            "istio-system, so the Istio release the objects are written for is unknown",
+            hint="pass --istio-version (e.g. --istio-version 1.29), or install Istio first",
+        )
     cluster = OperatorCluster(kube, config.namespace)
     # a tag answer older than half a resync is asked again: every timer pass re-resolves
     images = ImageSource(LocalStore(), ttl=config.resync / 2)

@@ -53,12 +53,10 @@ class Images:
         return Pinned(parse(PINNED), FILTER_IMAGE)
 
 
-def test_a_pass_lists_workloads_once_and_never_asks_for_istiod(
-    kube_server: KubeServer, kube_namespace: str
-) -> None:
-    ns = kube_namespace
-    for i in range(3):  # no Pods: no node to wait for, so the pass deploys at once
-        kube_server.apply(workload("Deployment", f"w{i}", ns, {"tier": "web"}))
+def _operator(
+    kube_server: KubeServer, ns: str, config: OperatorConfig, **istio: str
+) -> tuple[Reconciler, Counting]:
+    """A Reconciler on the apiserver, handed FilterDeployment ``ns/f`` (tier=web)."""
     plain = KubeClient.connect(kube_server.kubeconfig)
     kube = Counting(plain._api)
     kube.seen = Counter()
@@ -68,13 +66,20 @@ def test_a_pass_lists_workloads_once_and_never_asks_for_istiod(
         "kind": "FilterDeployment",
         "metadata": {"name": "f", "namespace": ns, "uid": "u-1", "generation": 1},
         "spec": {
-            "deployment": {"istio": {"kind": "Deployment", "labels": {"tier": "web"}}},
+            "deployment": {"istio": {"kind": "Deployment", "labels": {"tier": "web"}, **istio}},
             "filter": {"config": "world", "image": FILTER_IMAGE.ref},
         },
     }
-    reconciler = Reconciler(
-        cluster, KubeDeployer(kube), Images(), OperatorConfig(istio_version="1.29")
-    )
+    return Reconciler(cluster, KubeDeployer(kube), Images(), config), kube
+
+
+def test_a_pass_lists_workloads_once_and_never_asks_for_istiod(
+    kube_server: KubeServer, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    for i in range(3):  # no Pods: no node to wait for, so the pass deploys at once
+        kube_server.apply(workload("Deployment", f"w{i}", ns, {"tier": "web"}))
+    reconciler, kube = _operator(kube_server, ns, OperatorConfig(istio_version="1.29"))
     with kube:
         outcome = reconciler.reconcile(ns, "f")
         assert outcome.state is WorkloadState.SUCCEEDED, outcome
@@ -83,3 +88,24 @@ def test_a_pass_lists_workloads_once_and_never_asks_for_istiod(
         assert not [p for p in lists if "istio-system" in p], kube.seen
         writes = sum(n for (method, _), n in kube.seen.items() if method == "PATCH")
         assert writes == 6  # a mount and an EnvoyFilter per workload
+
+
+def test_istio_namespace_says_where_istiod_runs_and_so_which_form_is_written(
+    kube_server: KubeServer, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    mesh = kube_server.create_namespace()
+    istiod = workload("Deployment", "istiod", mesh, {"app": "istiod"})
+    istiod["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/istio/pilot:1.8.6"
+    kube_server.apply(istiod)
+    kube_server.apply(workload("Deployment", "w0", ns, {"tier": "web"}))
+    reconciler, kube = _operator(kube_server, ns, OperatorConfig(), istioNamespace=mesh)
+    with kube:
+        outcome = reconciler.reconcile(ns, "f")
+    assert outcome.state is WorkloadState.SUCCEEDED, outcome
+    [ef] = kube_server.get(f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters")[
+        "items"
+    ]
+    value = ef["spec"]["configPatches"][-1]["patch"]["value"]
+    assert value["typed_config"]["type_url"].endswith("envoy.extensions.filters.http.wasm.v3.Wasm")
+    assert value["typed_config"]["@type"] == "type.googleapis.com/udpa.type.v1.TypedStruct"

@@ -59,6 +59,12 @@ class FakeCluster:
         self.pod_list = [_pod({"app": "details"}, "node-a")]
         self.held: dict[str, dict[str, str]] = {}
         self.statuses: list[dict[str, Any]] = []
+        self.istiods = {"istio-system": "1.29.1"}  # namespace -> release
+        self.istiod_reads: list[str] = []
+
+    def istio_version(self, namespace: str) -> str | None:
+        self.istiod_reads.append(namespace)
+        return self.istiods.get(namespace)
 
     def filter_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.fd)
@@ -85,6 +91,7 @@ class FakeDeployer:
     def __init__(self) -> None:
         self.applied: list[tuple[list[str], list[str]]] = []
         self.removed: list[str] = []
+        self.releases: list[str] = []
 
     def apply(
         self,
@@ -97,7 +104,9 @@ class FakeDeployer:
         istiod: str,
     ) -> None:
         assert owner["uid"] == "u-1" and owner["controller"] is True
-        assert istiod == "1.29" and {w.name for w in targets} <= {w.name for w in listed}
+        assert {w.name for w in targets} <= {w.name for w in listed}
+        assert request.istio_version == istiod
+        self.releases.append(istiod)
         self.applied.append(([w.name for w in targets], [w.name for w in keep]))
 
     def remove(self, filter_id: str, namespace: str) -> None:
@@ -222,3 +231,41 @@ def test_a_deleted_resource_is_cleaned_up(world) -> None:  # type: ignore[no-unt
     assert deployer.removed == ["add-shop"]
     cluster.fd = None
     assert reconciler.reconcile("shop", "add").state is None
+
+
+def test_without_istio_version_the_release_is_read_from_the_resources_istio_namespace() -> None:
+    cluster, deployer, images = FakeCluster(), FakeDeployer(), FakeImages()
+    now = [0.0]
+    reconciler = Reconciler(cluster, deployer, images, OperatorConfig(resync=60), lambda: now[0])
+    cluster.istiods["mesh"] = "1.8.6"
+    cluster.fd = _fd(istioNamespace="mesh")
+    cluster.held["node-a"] = {IMAGE: "c" * 64}
+    assert reconciler.reconcile("shop", "add").state is WorkloadState.SUCCEEDED
+    assert deployer.releases == ["1.8.6"] and cluster.istiod_reads == ["mesh"]
+    reconciler.reconcile("shop", "add")
+    assert cluster.istiod_reads == ["mesh"]  # asked once per resync, not per pass
+    now[0] = 61.0
+    cluster.istiods["mesh"] = "1.9.0"  # istiod upgraded
+    reconciler.reconcile("shop", "add")
+    assert deployer.releases[-1] == "1.9.0"
+
+    # the default namespace, istio-system
+    cluster.fd = _fd()
+    reconciler.reconcile("shop", "add")
+    assert deployer.releases[-1] == "1.29.1"
+
+    # no istiod there: Pending with the namespace named, nothing deployed, retried
+    cluster.fd = _fd(istioNamespace="nowhere")
+    applied = len(deployer.applied)
+    outcome = reconciler.reconcile("shop", "add")
+    assert outcome.state is WorkloadState.PENDING and outcome.retry_after is not None
+    assert "namespace nowhere" in outcome.reason and "istioNamespace" in outcome.reason
+    assert len(deployer.applied) == applied
+
+
+def test_istio_version_set_wins_over_the_istio_namespace(world) -> None:  # type: ignore[no-untyped-def]
+    reconciler, cluster, deployer, _ = world
+    cluster.fd = _fd(istioNamespace="mesh")  # no istiod there: not asked
+    cluster.held["node-a"] = {IMAGE: "c" * 64}
+    assert reconciler.reconcile("shop", "add").state is WorkloadState.SUCCEEDED
+    assert deployer.releases == ["1.29"] and cluster.istiod_reads == []
