@@ -150,7 +150,8 @@ def deploy_istio(
 
     Prints what it created, changed and left alone. Exits 2 for bad input (no matching
     workload, an id that is not a Kubernetes name, an ABI the Istio does not speak), 3 when
-    the cluster is unreachable, RBAC forbids a step, or Istio's CRDs are missing.
+    the cluster is unreachable, RBAC forbids a step, Istio's CRDs are missing, or a workload
+    kept changing while its mount was written.
     """
     from wasmkit import deploy as d
     from wasmkit.deploy.istio import Cluster, deploy_istio

@@ -18,6 +18,7 @@ from wasmkit.deploy import apply as kube_apply
 from wasmkit.deploy import mounts
 from wasmkit.deploy.gitops import write_output_dir
 from wasmkit.deploy.images import image_info
+from wasmkit.deploy.inputs import check_name
 from wasmkit.deploy.render import render_objects
 from wasmkit.deploy.spec import Api, DeployRequest, ImageInfo, ModuleSource, resolve_spec
 from wasmkit.deploy.validation import istio_check
@@ -48,6 +49,7 @@ def deploy_istio(
     dry_run: bool = False,
     output_dir: Path | None = None,
 ) -> kube_apply.DeployResult:
+    check_name(request.id)  # bad input is answered before anything is pulled or asked
     image = image_info(store, request.image, registry)
     render_only = dry_run or output_dir is not None
     try:
@@ -102,6 +104,7 @@ def _offline(request: DeployRequest, image: ImageInfo, *, why: str) -> kube_appl
 def undeploy_istio(
     filter_id: str, namespace: str, *, cluster: Cluster = Cluster(), dry_run: bool = False
 ) -> kube_apply.DeployResult:
+    check_name(filter_id)
     with cluster.connect() as kube:
         namespace = namespace or kube.default_namespace or "default"
         return kube_apply.undeploy(kube, filter_id, namespace, dry_run=dry_run)
