@@ -256,6 +256,9 @@ class Suite(Camel):
     #: gRPC services the filter may call (proxy_grpc_call), on both engines: an HTTP/2 cluster
     #: each, answered by a canned gRPC upstream with the case's ``grpcCalls`` for it, in order.
     grpc_clusters: list[str] = Field(default_factory=list)
+    #: The route's metadata (Envoy: the route's ``metadata.filter_metadata``), namespace ->
+    #: key -> string, on both engines; the filter reads it as ``xds.route_metadata``.
+    route_metadata: dict[str, dict[str, str]] = Field(default_factory=dict)
     config: ConfigValue | None = None
     failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
     cases: list[Case] = Field(min_length=1)

@@ -201,3 +201,9 @@ def test_grpc_calls_refusals() -> None:
             {"grpcClusters": ["a"], "cases": [case(grpcCalls=[{"cluster": "a", "status": 17}])]}
         )
     )
+
+
+def test_route_metadata_is_namespaces_of_string_keys() -> None:
+    suite = ok({"routeMetadata": {"wasmkit": {"tenant": "acme"}}, "cases": [case()]})
+    assert suite.route_metadata == {"wasmkit": {"tenant": "acme"}}
+    assert problems({"routeMetadata": {"wasmkit": {"n": [1]}}, "cases": [case()]})

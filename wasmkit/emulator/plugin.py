@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from wasmkit.emulator._wasm import Limits
@@ -56,6 +56,8 @@ class FilterSettings:
     failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
     vm_id: str = ""
     vm_configuration: bytes = b""
+    #: The route's filter metadata: namespace -> key -> string (xds.route_metadata).
+    route_metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def empty_upstream(request: HttpRequest) -> HttpResponse:
@@ -91,7 +93,12 @@ class Filter:
     def _start(self) -> Vm:
         """Start a VM; LoadFailure propagates (the module does not load at all)."""
         s = self.settings
-        plugin = PluginInfo(name=s.name, root_id=s.root_id, vm_id=s.vm_id or s.name)
+        plugin = PluginInfo(
+            name=s.name,
+            root_id=s.root_id,
+            vm_id=s.vm_id or s.name,
+            route_metadata=s.route_metadata,
+        )
         vm = Vm(
             self.data,
             self.info,

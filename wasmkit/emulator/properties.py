@@ -10,12 +10,18 @@ only while the request is processed (in response callbacks ``request.headers`` i
 an empty map and the rest are absent), ``response.*`` only once a response
 exists, and the route and cluster are under ``xds.``; ``node.*``, ``cluster_name``
 and ``route_name`` are absent.
+
+The route's metadata (``xds.route_metadata``) reads as Envoy 1.40 gives it (measured with
+tests/fixtures/wat/property_probe.wat): the whole is the serialized ``Metadata`` message,
+``filter_metadata`` a map of maps (each namespace's map nested in the header-map format), a
+namespace its map of keys, a key its string. Envoy orders map entries as its hash maps
+iterate; the emulator keeps the test file's order (the same for a single entry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from wasmkit.emulator.serial import encode_pairs, i64
 
@@ -42,6 +48,8 @@ class PluginInfo:
     vm_id: str
     cluster_name: str = "upstream"
     route_name: str = ""
+    virtual_host_name: str = "all"
+    route_metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def encode(value: Value) -> bytes:
@@ -137,6 +145,56 @@ def stream_property(facts: StreamFacts, path: tuple[str, ...]) -> Value | Missin
     return MISSING if attribute is None else attribute(facts)
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, data: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _metadata_message(metadata: Mapping[str, Mapping[str, str]]) -> bytes:
+    """envoy.config.core.v3.Metadata{filter_metadata: map<string, Struct>} with string values
+    (map entries: key 1, value 2; Struct.fields 1; Value.string_value 3)."""
+    return b"".join(
+        _field(
+            1,
+            _field(1, ns.encode())
+            + _field(
+                2,
+                b"".join(
+                    _field(1, _field(1, k.encode()) + _field(2, _field(3, v.encode())))
+                    for k, v in keys.items()
+                ),
+            ),
+        )
+        for ns, keys in metadata.items()
+    )
+
+
+def route_metadata_properties(
+    metadata: Mapping[str, Mapping[str, str]],
+) -> dict[tuple[str, ...], Value | None]:
+    base = ("xds", "route_metadata")
+    props: dict[tuple[str, ...], Value | None] = {
+        base: _metadata_message(metadata),
+        (*base, "filter_metadata"): encode_pairs(
+            [(ns, encode_pairs(list(keys.items()))) for ns, keys in metadata.items()]
+        ),
+    }
+    for ns, keys in metadata.items():
+        props[(*base, "filter_metadata", ns)] = list(keys.items())
+        for key, value in keys.items():
+            props[(*base, "filter_metadata", ns, key)] = value
+    return props
+
+
 def static_properties(
     plugin: PluginInfo, conn: ConnectionInfo
 ) -> dict[tuple[str, ...], Value | None]:
@@ -146,6 +204,15 @@ def static_properties(
         ("plugin_vm_id",): plugin.vm_id,
         ("xds", "cluster_name"): plugin.cluster_name,
         ("xds", "route_name"): plugin.route_name,
+        ("xds", "virtual_host_name"): plugin.virtual_host_name,
+        ("xds", "filter_chain_name"): "",
+        # Metadata the harness does not set: empty messages, and an empty dynamic metadata.
+        ("xds", "cluster_metadata"): b"",
+        ("xds", "listener_metadata"): b"",
+        ("xds", "virtual_host_metadata"): b"",
+        ("metadata",): b"",
+        ("metadata", "filter_metadata"): [],
+        **route_metadata_properties(plugin.route_metadata),
         ("connection", "requested_server_name"): "",
         ("source", "address"): f"{conn.source_address}:{conn.source_port}",
         ("source", "port"): conn.source_port,

@@ -15,8 +15,9 @@ from wasmkit.errors import DecodeError
 Pairs = list[tuple[str, str]]
 
 
-def encode_pairs(pairs: Sequence[tuple[str, str]]) -> bytes:
-    encoded = [(k.encode(), v.encode()) for k, v in pairs]
+def encode_pairs(pairs: Sequence[tuple[str, str | bytes]]) -> bytes:
+    """The header-map format; a bytes value goes as it is (Envoy nests maps this way)."""
+    encoded = [(k.encode(), v if isinstance(v, bytes) else v.encode()) for k, v in pairs]
     head = [struct.pack("<I", len(encoded))]
     head += [struct.pack("<II", len(k), len(v)) for k, v in encoded]
     body = [k + b"\0" + v + b"\0" for k, v in encoded]

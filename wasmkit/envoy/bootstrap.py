@@ -44,9 +44,11 @@ def render_bootstrap(
     route_timeout_s: float = 15.0,
     clusters: dict[str, int] | None = None,
     grpc_clusters: dict[str, int] | None = None,
+    route_metadata: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """``clusters``: more STATIC clusters on loopback (name -> port) the filter may call;
-    ``grpc_clusters``: the same, speaking HTTP/2 (gRPC services)."""
+    ``grpc_clusters``: the same, speaking HTTP/2 (gRPC services); ``route_metadata``: the
+    route's ``metadata.filter_metadata`` (namespace -> key -> string)."""
     from wasmkit import __version__
 
     values = {
@@ -57,6 +59,7 @@ def render_bootstrap(
         "admin_port": admin_port,
         "route_timeout": f"{route_timeout_s:g}s",
         "wasmkit_version": __version__,
+        "route_metadata": route_metadata or {},
         "clusters": sorted(
             [(name, port, False) for name, port in (clusters or {}).items()]
             + [(name, port, True) for name, port in (grpc_clusters or {}).items()]

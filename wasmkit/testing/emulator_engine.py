@@ -146,6 +146,7 @@ class EmulatorEngine:
                 configuration=variant.configuration.encode(),
                 failure_policy=variant.failure_policy,
                 vm_id=plan.vm_id(variant),
+                route_metadata=plan.route_metadata,
             )
             try:
                 filters[variant.index] = start_filter(

@@ -78,6 +78,7 @@ def harness_config(plan: TestPlan, upstream_port: int, run_dir: Path, **kwargs: 
         listeners,
         upstream_port=upstream_port,
         access_log=str(run_dir / "access.log"),
+        route_metadata=plan.route_metadata,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -7,7 +7,7 @@ proxy however many configurations the suite tries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit._validation import ConfigValue
@@ -51,6 +51,8 @@ class TestPlan:
     clusters: tuple[str, ...] = ()
     #: gRPC services the filter may call on every engine (the suite's ``grpcClusters``).
     grpc_clusters: tuple[str, ...] = ()
+    #: The route's filter metadata (the suite's ``routeMetadata``).
+    route_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def display_path(self) -> Path:
@@ -108,6 +110,7 @@ def make_plan(
         source_path,
         tuple(suite.clusters),
         tuple(suite.grpc_clusters),
+        suite.route_metadata,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.grpc_upstream import GrpcAnswer, GrpcUpstream
 
 
@@ -27,16 +26,3 @@ def test_answers_in_turn_then_the_fallback_and_records_calls() -> None:
         first = server.received[0]
         assert (first.method, first.message) == ("/pkg.Svc/Do", b"one")
         assert ("x-k", "v") in first.metadata and len(server.received) == 3
-
-
-def test_grpc_clusters_speak_http2_in_the_bootstrap() -> None:
-    text = render_bootstrap(
-        [Listener("l", {"name": "f"})],
-        upstream_port=1,
-        access_log="/dev/null",
-        clusters={"web": 2},
-        grpc_clusters={"authz": 3},
-    )
-    web, authz = text.split('- name: "web"')[1], text.split('- name: "authz"')[1]
-    assert "http2_protocol_options" in authz.split("- name:")[0]
-    assert "http2_protocol_options" not in web.split("- name:")[0]
