@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 
+from tests.cli import wasmkit
 from tests.conftest import FIXTURES, compile_wat
 from tests.integration.oci.servers import Registry
 from tests.integration.operator.world import World
@@ -564,12 +565,34 @@ def test_an_apiserver_outage_is_retried(
     assert len(world.envoyfilters(ns)) == 2
 
 
-def test_without_istiod_or_istio_version_the_operator_says_what_to_pass(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from wasmkit.cli._app import run_cli
-    from wasmkit.cli.main import cli
-
-    code = run_cli(cli, ["operator", "run", "--kubeconfig", str(world.kube.kubeconfig)])
-    assert code == 3
-    assert "--istio-version" in capsys.readouterr().err
+def test_without_istiod_or_istio_version_the_operator_says_what_to_pass(world: World) -> None:
+    # The session's apiserver may already hold an istiod Deployment in istio-system (the deploy
+    # tests' `istiod` fixture, on the same worker): then the operator would find a release and
+    # run for good. Take istio-system's istiods away for this test and put them back after; the
+    # world's own operator runs with --istio-version and does not look.
+    found = world.kube.get(
+        "/apis/apps/v1/namespaces/istio-system/deployments?labelSelector=app%3Distiod"
+    )
+    if world.kube.status("/api/v1/namespaces/istio-system") == 404:
+        found = {"items": []}
+    kept = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                k: v for k, v in item["metadata"].items() if k in ("name", "namespace", "labels")
+            },
+            "spec": item["spec"],
+        }
+        for item in found["items"]
+    ]
+    for obj in kept:
+        world.kube.delete(obj)
+    try:
+        # a subprocess with a deadline: an operator that starts after all fails the test, not CI
+        done = wasmkit("operator", "run", "--kubeconfig", world.kube.kubeconfig, timeout=120)
+    finally:
+        for obj in kept:
+            world.kube.apply(obj)
+    assert done.returncode == 3, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert "--istio-version" in done.stderr
