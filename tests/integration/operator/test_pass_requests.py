@@ -54,7 +54,11 @@ class Images:
 
 
 def _operator(
-    kube_server: KubeServer, ns: str, config: OperatorConfig, **istio: str
+    kube_server: KubeServer,
+    ns: str,
+    config: OperatorConfig,
+    filter_extra: dict[str, Any] | None = None,
+    **istio: str,
 ) -> tuple[Reconciler, Counting]:
     """A Reconciler on the apiserver, handed FilterDeployment ``ns/f`` (tier=web)."""
     plain = KubeClient.connect(kube_server.kubeconfig)
@@ -67,7 +71,7 @@ def _operator(
         "metadata": {"name": "f", "namespace": ns, "uid": "u-1", "generation": 1},
         "spec": {
             "deployment": {"istio": {"kind": "Deployment", "labels": {"tier": "web"}, **istio}},
-            "filter": {"config": "world", "image": FILTER_IMAGE.ref},
+            "filter": {"config": "world", "image": FILTER_IMAGE.ref, **(filter_extra or {})},
         },
     }
     return Reconciler(cluster, KubeDeployer(kube), Images(), config), kube
@@ -109,3 +113,19 @@ def test_istio_namespace_says_where_istiod_runs_and_so_which_form_is_written(
     value = ef["spec"]["configPatches"][-1]["patch"]["value"]
     assert value["typed_config"]["type_url"].endswith("envoy.extensions.filters.http.wasm.v3.Wasm")
     assert value["typed_config"]["@type"] == "type.googleapis.com/udpa.type.v1.TypedStruct"
+
+
+def test_patch_context_reaches_the_envoyfilter(
+    kube_server: KubeServer, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    kube_server.apply(workload("Deployment", "w0", ns, {"tier": "web"}))
+    config = OperatorConfig(istio_version="1.29")
+    extra = {"patchContext": "outbound", "rootID": "add_header"}
+    reconciler, kube = _operator(kube_server, ns, config, extra)
+    with kube:
+        assert reconciler.reconcile(ns, "f").state is WorkloadState.SUCCEEDED
+    [ef] = kube_server.get(f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/envoyfilters")[
+        "items"
+    ]
+    assert {p["match"]["context"] for p in ef["spec"]["configPatches"]} == {"SIDECAR_OUTBOUND"}
