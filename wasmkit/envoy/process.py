@@ -219,6 +219,10 @@ class EnvoyProcess:
         assert self.admin is not None
         return self.admin.stats(filter_regex)
 
+    def flushed_stats(self, filter_regex: str) -> dict[str, int]:
+        assert self.admin is not None
+        return self.admin.flushed_stats(filter_regex)
+
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -339,9 +339,9 @@ CUSTOM_STATS_PREFIX = "wasmcustom."
 
 
 def filter_metrics(envoy: EnvoyProcess) -> dict[str, int]:
-    """The filter's counters and gauges as Envoy's admin API shows them now, by the names the
-    filter gave them (histograms are not in the admin's plain values)."""
-    stats = envoy.stats(filter_regex="^" + re.escape(CUSTOM_STATS_PREFIX))
+    """The filter's counters and gauges as Envoy's admin API shows them now, and its
+    histograms' numbers of samples, by the names the filter gave them."""
+    stats = envoy.flushed_stats("^" + re.escape(CUSTOM_STATS_PREFIX))
     return {name.removeprefix(CUSTOM_STATS_PREFIX): value for name, value in stats.items()}
 
 
