@@ -5,7 +5,7 @@ so the sidecar needs that directory: Istio's ``sidecar.istio.io/userVolume`` and
 ``userVolumeMount`` pod-template annotations (JSON lists) say so. wasmkit adds its entry to what
 the user already has, records on the workload which filters use the mount and what the two
 annotations were before wasmkit touched them, and on the last filter's removal puts them back
-exactly. Removing one filter never removes a mount another still uses.
+exactly (or, where the user changed them meanwhile, keeps the user's entries without wasmkit's). Removing one filter never removes a mount another still uses.
 
 Pure functions: :func:`add_user` / :func:`remove_user` compute the annotations wasmkit wants to
 own (server-side apply removes the ones it stops sending).
@@ -128,9 +128,23 @@ def remove_user(workload: Workload, filter_id: str) -> MountState | None:
             },
         )
     previous = _previous(workload)
+    restored = {key: _restored(workload, key, previous[key]) for key in MOUNT_KEYS}
     return MountState(
-        pod_annotations={k: v for k, v in previous.items() if v is not None}, annotations={}
+        pod_annotations={k: v for k, v in restored.items() if v is not None}, annotations={}
     )
+
+
+def _restored(workload: Workload, key: str, before: str | None) -> str | None:
+    """The annotation once wasmkit's entry goes: exactly as it was before wasmkit came, unless
+    the user changed its other entries meanwhile - then theirs, without wasmkit's (None: drop
+    the annotation)."""
+    current = _json(workload.pod_annotations.get(key) or "[]")
+    if not isinstance(current, list):
+        return before
+    kept = [e for e in current if not (isinstance(e, dict) and e.get("name") == VOLUME_NAME)]
+    if kept == (_json(before) if before else []):
+        return before
+    return json.dumps(kept, separators=(",", ":")) if kept else None
 
 
 def workload_patch(workload: Workload, state: MountState) -> dict[str, Any]:

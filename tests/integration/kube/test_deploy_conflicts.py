@@ -23,7 +23,7 @@ import pytest
 from tests.kube_server import FILTER_IMAGE as IMAGE
 from tests.kube_server import KubeServer
 from wasmkit.deploy import Api, DeployRequest, ModuleSource, parse_config
-from wasmkit.deploy.apply import deploy
+from wasmkit.deploy.apply import deploy, undeploy
 from wasmkit.deploy.mounts import USER_VOLUME
 from wasmkit.errors import KubeConflict
 from wasmkit.kube import KubeClient, KubeObject
@@ -133,3 +133,16 @@ def test_the_mount_goes_on_before_the_filter_and_comes_off_after_it(
         # the same filter, now fetched over http: the filter changes first, then the mount goes
         deploy(kube, replace(_request(ns), source=ModuleSource.HTTP), IMAGE)
         assert kube.applied == ["EnvoyFilter", "Deployment"]
+
+
+def test_undeploy_keeps_volumes_the_user_added_while_the_filter_ran(
+    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+) -> None:
+    ns = kube_namespace
+    make("Deployment", "details", {"app": "details"}, annotations={USER_VOLUME: json.dumps(OTHERS)})
+    kube = _client(kube_server)
+    with kube:
+        deploy(kube, _request(ns), IMAGE)
+        _edit_volumes(kube_server, ns, CONCURRENT)  # kubectl edit while the filter runs
+        undeploy(kube, "f", ns)
+    assert [v["name"] for v in _volumes(kube_server, ns)] == ["tmp-dir", "added-meanwhile"]
