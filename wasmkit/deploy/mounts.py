@@ -5,7 +5,8 @@ so the sidecar needs that directory: Istio's ``sidecar.istio.io/userVolume`` and
 ``userVolumeMount`` pod-template annotations (JSON lists) say so. wasmkit adds its entry to what
 the user already has, records on the workload which filters use the mount and what the two
 annotations were before wasmkit touched them, and on the last filter's removal puts them back
-exactly (or, where the user changed them meanwhile, keeps the user's entries without wasmkit's). Removing one filter never removes a mount another still uses.
+exactly (or, where the user changed them meanwhile, keeps the user's entries without
+wasmkit's). Removing one filter never removes a mount another still uses.
 
 Pure functions: :func:`add_user` / :func:`remove_user` compute the annotations wasmkit wants to
 own (server-side apply removes the ones it stops sending).
