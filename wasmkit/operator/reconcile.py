@@ -8,7 +8,7 @@ Each pass reads the world and makes it so, in this order:
 2. name that image in the status (``status.image``): this is how the node caches are told to
    hold it;
 3. for each selected workload, read the nodes its Pods run on and the caches' Leases; a workload
-   is deployed (Istio objects with owner references + the mount, server-side applied) only once
+   is deployed (the mount, then Istio objects with owner references; server-side applied) once
    every one of its nodes holds the module; the others stay Pending with the reason and are
    retried with backoff, still running what they ran;
 4. clean workloads that stopped matching, and write the status (per workload, per node,
