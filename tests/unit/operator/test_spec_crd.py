@@ -119,3 +119,14 @@ def test_operator_install_dry_run_prints_every_object(capsys: pytest.CaptureFixt
     code = run_cli(cli, ["operator", "install", "--dry-run", "-o", "json"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "List"
+    code = run_cli(
+        cli,
+        ["operator", "install", "--dry-run", "-o", "json", "--operator-image", "reg.local/op:2"],
+    )
+    assert code == 0
+    [operator] = [
+        o for o in json.loads(capsys.readouterr().out)["items"] if o["kind"] == "Deployment"
+    ]
+    assert [c["image"] for c in operator["spec"]["template"]["spec"]["containers"]] == [
+        "reg.local/op:2"
+    ]
