@@ -214,20 +214,29 @@ class GrpcCallReply(Camel):
     suite's ``grpcClusters``), on both engines; answers go out in order.
 
     ``status`` 0 delivers ``message`` (proxy_on_grpc_receive); any other status fails the call
-    (proxy_on_grpc_close) with ``statusMessage`` as its message (proxy_get_status).
+    (proxy_on_grpc_close) with ``statusMessage`` as its message (proxy_get_status). A stream
+    (proxy_grpc_stream) also gets ``initialMetadata`` and ``trailingMetadata``.
     """
 
     cluster: str
     status: int = Field(0, ge=0, le=16)
     message: str = ""
     status_message: str = ""
+    #: The service's metadata; Envoy hands it to a stream (proxy_grpc_stream), not to a call.
+    initial_metadata: dict[str, str] = Field(default_factory=dict)
+    trailing_metadata: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("initial_metadata", "trailing_metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_header_values(_check_header_names(value))
 
     @model_validator(mode="after")
     def _one_outcome(self) -> GrpcCallReply:
         if self.status == 0 and self.status_message:
             raise ValueError("statusMessage belongs to a failed call (status 1-16)")
-        if self.status != 0 and self.message:
-            raise ValueError("a failed call (status 1-16) has no message")
+        if self.status != 0 and (self.message or self.initial_metadata):
+            raise ValueError("a failed call (status 1-16) has no message or initialMetadata")
         return self
 
 

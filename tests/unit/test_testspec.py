@@ -207,3 +207,21 @@ def test_route_metadata_is_namespaces_of_string_keys() -> None:
     suite = ok({"routeMetadata": {"wasmkit": {"tenant": "acme"}}, "cases": [case()]})
     assert suite.route_metadata == {"wasmkit": {"tenant": "acme"}}
     assert problems({"routeMetadata": {"wasmkit": {"n": [1]}}, "cases": [case()]})
+
+
+def test_grpc_metadata_is_header_like_and_initial_metadata_needs_a_reply() -> None:
+    suite = ok(
+        {
+            "grpcClusters": ["a"],
+            "cases": [case(grpcCalls=[{"cluster": "a", "initialMetadata": {"X-Meta": "v"}}])],
+        }
+    )
+    calls = suite.cases[0].grpc_calls
+    assert calls is not None and calls[0].initial_metadata == {"x-meta": "v"}
+    failed = [{"cluster": "a", "status": 5, "initialMetadata": {"x": "v"}}]
+    assert any(
+        "no message or initialMetadata" in p
+        for p in problems({"grpcClusters": ["a"], "cases": [case(grpcCalls=failed)]})
+    )
+    bad_name = [{"cluster": "a", "trailingMetadata": {"bad name": "v"}}]
+    assert problems({"grpcClusters": ["a"], "cases": [case(grpcCalls=bad_name)]})

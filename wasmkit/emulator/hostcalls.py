@@ -55,6 +55,9 @@ class HostCalls(OutboundCalls):
             return ctx.response_headers
         if kind == MapType.RESPONSE_TRAILERS:
             return ctx.response_trailers
+        metadata = self.vm.grpc.metadata
+        if metadata is not None and kind == metadata[0]:
+            return list(metadata[1])
         response = self.vm.http_response
         if response is not None and kind == MapType.HTTP_CALL_RESPONSE_HEADERS:
             return response.header_pairs()

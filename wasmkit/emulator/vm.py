@@ -192,8 +192,8 @@ class Vm:
 
     def drain(self) -> None:
         """Deliver answers to HTTP and gRPC calls and queue wake-ups until none are left."""
-        while self._pending_calls or self._ready_queues or self.grpc.pending:
-            if self.grpc.pending:
+        while self._pending_calls or self._ready_queues or self.grpc.ready():
+            if self.grpc.ready():
                 deliver_next(self.grpc, self._root_callback)
             elif self._pending_calls:
                 call, response = self._pending_calls.pop(0)

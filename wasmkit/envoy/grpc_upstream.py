@@ -25,6 +25,8 @@ class GrpcAnswer:
     status: int = 0
     message: bytes = b""
     status_message: str = ""
+    initial_metadata: tuple[tuple[str, str], ...] = ()
+    trailing_metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,12 @@ class _AnyMethod(grpc.GenericRpcHandler):  # type: ignore[misc]
                 self.state.received.append(GrpcReceived(method, metadata, request))
                 queue = self.state.queue
                 answer = queue.pop(0) if queue else self.state.exhausted
-            if answer.status != 0:
+            if answer.trailing_metadata:
+                context.set_trailing_metadata(answer.trailing_metadata)
+            if answer.status != 0:  # a trailers-only response
                 context.abort(_CODES[answer.status], answer.status_message)
+            if answer.initial_metadata:
+                context.send_initial_metadata(answer.initial_metadata)
             return answer.message
 
         # No (de)serializers: the messages stay bytes.

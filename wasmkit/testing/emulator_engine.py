@@ -83,7 +83,13 @@ class CaseGrpcReplies:
         for i, reply in enumerate(self.replies):
             if reply.cluster == call.cluster:
                 del self.replies[i]
-                return GrpcCallResponse(reply.status, reply.message.encode(), reply.status_message)
+                return GrpcCallResponse(
+                    reply.status,
+                    reply.message.encode(),
+                    reply.status_message,
+                    tuple(reply.initial_metadata.items()),
+                    tuple(reply.trailing_metadata.items()),
+                )
         return GrpcCallResponse(NO_GRPC_ANSWER_STATUS, status_message=NO_ANSWER_BODY.decode())
 
 

@@ -298,7 +298,13 @@ class EnvoyEngine:
                     for name, service in services.items():
                         service.answer_in_turn(
                             [
-                                GrpcAnswer(r.status, r.message.encode(), r.status_message)
+                                GrpcAnswer(
+                                    r.status,
+                                    r.message.encode(),
+                                    r.status_message,
+                                    tuple(r.initial_metadata.items()),
+                                    tuple(r.trailing_metadata.items()),
+                                )
                                 for r in pc.case.grpc_calls or ()
                                 if r.cluster == name
                             ],

@@ -56,9 +56,9 @@ def test_small_calls_answer_like_envoy(host: Host) -> None:
     assert host.call("proxy_done") == 0
     assert host.call("proxy_call_foreign_function", *host.put("f"), 0, 0, OUT, OUT + 4) == 1
     assert host.call("proxy_get_status", OUT + 8, OUT, OUT + 4) == 0 and host.u32(OUT + 8) == 0
-    for name in ("proxy_grpc_stream", "proxy_grpc_send"):
-        args = {"proxy_grpc_stream": 9, "proxy_grpc_send": 4}[name]
-        assert host.call(name, *([0] * args)) == Status.UNIMPLEMENTED
+    # No cluster "" (Envoy: ParseFailure); no stream 1 to send on.
+    assert host.call("proxy_grpc_stream", *([0] * 8), OUT) == Status.PARSE_FAILURE
+    assert host.call("proxy_grpc_send", 1, 0, 0, 1) == Status.BAD_ARGUMENT
     assert host.call("proxy_grpc_cancel", 1) == Status.NOT_FOUND
     assert host.call("proxy_grpc_close", 1) == Status.NOT_FOUND
 
