@@ -14,7 +14,7 @@ that precondition the concurrent edit would be silently overwritten (a lost upda
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -77,72 +77,67 @@ def _request(ns: str) -> DeployRequest:
     )
 
 
-def _client(kube_server: KubeServer) -> Racing:
+@pytest.fixture
+def details(kube_namespace: str, make: Callable[..., Any]) -> str:
+    """Deployment ``details`` with a sidecar volume of the user's; its namespace."""
+    make("Deployment", "details", {"app": "details"}, annotations={USER_VOLUME: json.dumps(OTHERS)})
+    return kube_namespace
+
+
+@pytest.fixture
+def kube(kube_server: KubeServer) -> Iterator[Racing]:
     plain = KubeClient.connect(kube_server.kubeconfig)
-    return Racing(plain._api, default_namespace=None)
+    client = Racing(plain._api, default_namespace=None)
+    yield client
+    client.close()
 
 
 def test_a_workload_edited_between_read_and_write_is_read_again_not_overwritten(
-    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+    kube_server: KubeServer, details: str, kube: Racing
 ) -> None:
-    ns = kube_namespace
-    make("Deployment", "details", {"app": "details"}, annotations={USER_VOLUME: json.dumps(OTHERS)})
-    kube = _client(kube_server)
-    with kube:
-        kube.race, kube.races = lambda: _edit_volumes(kube_server, ns, CONCURRENT), 1
-        result = deploy(kube, _request(ns), IMAGE)
-        assert result.count("changed") == 1
-        names = [v["name"] for v in _volumes(kube_server, ns)]
-        assert names == ["tmp-dir", "added-meanwhile", "cache-dir"], names
+    ns = details
+    kube.race, kube.races = lambda: _edit_volumes(kube_server, ns, CONCURRENT), 1
+    result = deploy(kube, _request(ns), IMAGE)
+    assert result.count("changed") == 1
+    names = [v["name"] for v in _volumes(kube_server, ns)]
+    assert names == ["tmp-dir", "added-meanwhile", "cache-dir"], names
 
 
 def test_a_workload_that_keeps_changing_is_a_clear_error(
-    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+    kube_server: KubeServer, details: str, kube: Racing
 ) -> None:
-    ns = kube_namespace
-    make("Deployment", "details", {"app": "details"})
-    kube = _client(kube_server)
-    with kube:
-        counter = iter(range(100))
-        kube.race = lambda: _edit_volumes_or_add(kube_server, ns, next(counter))
-        kube.races = 100
-        with pytest.raises(KubeConflict) as caught:
-            deploy(kube, _request(ns), IMAGE)
+    ns = details
+    counter = iter(range(100))
+    kube.race = lambda: _edit_volumes_or_add(kube_server, ns, next(counter))
+    kube.races = 100
+    with pytest.raises(KubeConflict) as caught:
+        deploy(kube, _request(ns), IMAGE)
     assert caught.value.exit_code == 3
     assert "deployments" in str(caught.value) and "details" in str(caught.value)
     assert caught.value.hint
 
 
 def _edit_volumes_or_add(kube_server: KubeServer, ns: str, n: int) -> None:
-    path = f"/apis/apps/v1/namespaces/{ns}/deployments/details"
-    obj = kube_server.get(path)
-    obj["metadata"].setdefault("annotations", {})["edited"] = str(n)
-    kube_server.request("PUT", path, body=obj, params={"fieldManager": "kubectl-edit"})
+    _edit_volumes(kube_server, ns, {"name": f"v{n}", "emptyDir": {}})
 
 
 def test_the_mount_goes_on_before_the_filter_and_comes_off_after_it(
-    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+    kube_server: KubeServer, details: str, kube: Racing
 ) -> None:
-    ns = kube_namespace
-    make("Deployment", "details", {"app": "details"})
-    kube = _client(kube_server)
-    with kube:
-        deploy(kube, _request(ns), IMAGE)
-        assert kube.applied == ["Deployment", "EnvoyFilter"]
-        kube.applied = []
-        # the same filter, now fetched over http: the filter changes first, then the mount goes
-        deploy(kube, replace(_request(ns), source=ModuleSource.HTTP), IMAGE)
-        assert kube.applied == ["EnvoyFilter", "Deployment"]
+    ns = details
+    deploy(kube, _request(ns), IMAGE)
+    assert kube.applied == ["Deployment", "EnvoyFilter"]
+    kube.applied = []
+    # the same filter, now fetched over http: the filter changes first, then the mount goes
+    deploy(kube, replace(_request(ns), source=ModuleSource.HTTP), IMAGE)
+    assert kube.applied == ["EnvoyFilter", "Deployment"]
 
 
 def test_undeploy_keeps_volumes_the_user_added_while_the_filter_ran(
-    kube_server: KubeServer, kube_namespace: str, make: Callable[..., Any]
+    kube_server: KubeServer, details: str, kube: Racing
 ) -> None:
-    ns = kube_namespace
-    make("Deployment", "details", {"app": "details"}, annotations={USER_VOLUME: json.dumps(OTHERS)})
-    kube = _client(kube_server)
-    with kube:
-        deploy(kube, _request(ns), IMAGE)
-        _edit_volumes(kube_server, ns, CONCURRENT)  # kubectl edit while the filter runs
-        undeploy(kube, "f", ns)
+    ns = details
+    deploy(kube, _request(ns), IMAGE)
+    _edit_volumes(kube_server, ns, CONCURRENT)  # kubectl edit while the filter runs
+    undeploy(kube, "f", ns)
     assert [v["name"] for v in _volumes(kube_server, ns)] == ["tmp-dir", "added-meanwhile"]

@@ -100,17 +100,21 @@ def test_the_patch_names_only_wasmkits_fields() -> None:
     assert "spec" not in workload_patch(DETAILS, MountState({}, {}))
 
 
-def test_volumes_the_user_added_while_the_filter_ran_survive_its_removal() -> None:
-    before = replace(DETAILS, pod_annotations=THEIRS)
-    mounted = _applied(before, add_user(before, "a"))
-    # the user adds a volume of their own while the filter runs (kubectl edit)
+def _removed_after_the_user_added_a_volume(mounted: Workload) -> Workload:
+    """The user adds volume 'new' while filter 'a' runs (kubectl edit); then 'a' goes."""
     volumes = [*json.loads(mounted.pod_annotations[USER_VOLUME]), {"name": "new", "emptyDir": {}}]
     edited = replace(
         mounted, pod_annotations={**mounted.pod_annotations, USER_VOLUME: json.dumps(volumes)}
     )
     state = remove_user(edited, "a")
     assert state is not None
-    restored = _applied(edited, state)
+    return _applied(edited, state)
+
+
+def test_volumes_the_user_added_while_the_filter_ran_survive_its_removal() -> None:
+    before = replace(DETAILS, pod_annotations=THEIRS)
+    mounted = _applied(before, add_user(before, "a"))
+    restored = _removed_after_the_user_added_a_volume(mounted)
     assert [v["name"] for v in json.loads(restored.pod_annotations[USER_VOLUME])] == [
         "tmp-dir",
         "new",
@@ -122,12 +126,6 @@ def test_volumes_the_user_added_while_the_filter_ran_survive_its_removal() -> No
 
 def test_an_annotation_that_was_absent_goes_again_unless_the_user_filled_it_meanwhile() -> None:
     mounted = _applied(DETAILS, add_user(DETAILS, "a"))
-    volumes = [*json.loads(mounted.pod_annotations[USER_VOLUME]), {"name": "new", "emptyDir": {}}]
-    edited = replace(
-        mounted, pod_annotations={**mounted.pod_annotations, USER_VOLUME: json.dumps(volumes)}
-    )
-    state = remove_user(edited, "a")
-    assert state is not None
-    restored = _applied(edited, state)
+    restored = _removed_after_the_user_added_a_volume(mounted)
     assert json.loads(restored.pod_annotations[USER_VOLUME]) == [{"name": "new", "emptyDir": {}}]
     assert USER_VOLUME_MOUNT not in restored.pod_annotations
