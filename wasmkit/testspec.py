@@ -251,7 +251,20 @@ class Case(Camel):
     http_calls: list[HttpCallReply] | None = None
     #: Canned answers to the filter's gRPC calls (see GrpcCallReply).
     grpc_calls: list[GrpcCallReply] | None = None
+    #: Property values the filter reads (proxy_get_property) during this case, by dotted path
+    #: ("source.address"), over the emulator's own; emulator-only (Envoy computes its own).
+    properties: dict[str, str | int | bool] | None = None
     expect: Expect
+
+    @field_validator("properties")
+    @classmethod
+    def _property_paths(
+        cls, value: dict[str, str | int | bool] | None
+    ) -> dict[str, str | int | bool] | None:
+        for path in value or {}:
+            if not path or any(not part for part in path.split(".")):
+                raise ValueError(f"{path!r} is not a property path (dotted names, e.g. a.b)")
+        return value
 
 
 _CLUSTER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -225,3 +225,12 @@ def test_grpc_metadata_is_header_like_and_initial_metadata_needs_a_reply() -> No
     )
     bad_name = [{"cluster": "a", "trailingMetadata": {"bad name": "v"}}]
     assert problems({"grpcClusters": ["a"], "cases": [case(grpcCalls=bad_name)]})
+
+
+def test_property_overrides_need_dotted_paths() -> None:
+    suite = ok({"cases": [case(properties={"source.port": 5000, "my.flag": True, "x": "y"})]})
+    assert suite.cases[0].properties == {"source.port": 5000, "my.flag": True, "x": "y"}
+    for path in ("", "a..b", ".a", "a."):
+        assert any(
+            "not a property path" in p for p in problems({"cases": [case(properties={path: "v"})]})
+        )

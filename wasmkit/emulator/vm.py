@@ -220,6 +220,8 @@ class Vm:
         for ctx in (self.effective, self.root):
             if path in ctx.properties:
                 return ctx.properties[path]
+        if path in self.world.properties:
+            return self.world.properties[path]
         ctx = self.effective
         if not ctx.root:
             facts = StreamFacts(

@@ -177,6 +177,8 @@ class World:
         self.logs: list[LogLine] = []
         self.log_level = log_level
         self.clock = clock or Clock()
+        #: Property values every VM answers over its own (a test's ``properties``), by path.
+        self.properties: dict[tuple[str, ...], bytes] = {}
 
     def log(self, level: int, message: str, vm_id: str = "", context_id: int = 0) -> None:
         name = LOG_LEVELS[level] if 0 <= level < len(LOG_LEVELS) else "critical"

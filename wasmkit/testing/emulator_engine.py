@@ -26,6 +26,7 @@ from wasmkit.emulator import (
 )
 from wasmkit.emulator import Upstream as EmulatedUpstream
 from wasmkit.emulator.grpc import GrpcCall, GrpcCallResponse
+from wasmkit.emulator.properties import encode
 from wasmkit.envoy.upstream import ReceivedRequest, echo_document
 from wasmkit.errors import ModuleLoadError
 from wasmkit.module import load_bytes
@@ -180,6 +181,10 @@ class EmulatorEngine:
                 continue
             replies.replies = list(planned.case.http_calls or ())
             grpc_replies.replies = list(planned.case.grpc_calls or ())
+            world.properties = {
+                tuple(path.split(".")): encode(value)
+                for path, value in (planned.case.properties or {}).items()
+            }
             case_started = time.perf_counter()
             exchange = filters[planned.variant.index].request(
                 client_request(planned), harness_upstream(planned.case.upstream)

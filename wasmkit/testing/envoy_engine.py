@@ -40,7 +40,7 @@ from wasmkit.testing.plan import (
     FilterVariant,
     PlannedCase,
     TestPlan,
-    calls_need_emulator,
+    emulator_only,
     refusal_variants,
 )
 
@@ -281,10 +281,12 @@ class EnvoyEngine:
                 for pc in plan.cases:
                     started = next_millisecond(answered)
                     starts_ms.append(int(started * 1000))
-                    sent.append(not calls_need_emulator(plan, pc))
-                    if not sent[-1]:
-                        # Canned call answers only the emulator gives: not run here at all.
-                        observed.append(Observed(status=None, error=NOT_RUN_HTTP_CALLS))
+                    only = emulator_only(plan, pc)
+                    sent.append(not only)
+                    if only:
+                        # What only the emulator gives (canned call answers, properties):
+                        # not run here at all.
+                        observed.append(Observed(status=None, error=not_run(only)))
                         continue
                     for name, server in called.items():
                         server.answer_in_turn(
@@ -339,7 +341,10 @@ def _with_details(observed: Observed, details: str | None) -> Observed:
     return replace(observed, details=details) if observed.status is not None else observed
 
 
-NOT_RUN_HTTP_CALLS = "not run: canned httpCalls answers only the emulator gives"
+def not_run(keys: tuple[str, ...]) -> str:
+    return f"not run: {' and '.join(keys)} only the emulator gives"
+
+
 #: Envoy files the filter's own metrics (proxy_define_metric) under this prefix.
 CUSTOM_STATS_PREFIX = "wasmcustom."
 

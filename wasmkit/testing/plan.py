@@ -132,6 +132,19 @@ def calls_need_emulator(plan: TestPlan, planned: PlannedCase) -> bool:
     )
 
 
+def emulator_only(plan: TestPlan, planned: PlannedCase) -> tuple[str, ...]:
+    """The test-file keys of a case that only the emulator can give: canned HTTP-call answers
+    (see calls_need_emulator) and property overrides (Envoy computes its properties itself)."""
+    return tuple(
+        key
+        for key, only in (
+            ("httpCalls", calls_need_emulator(plan, planned)),
+            ("properties", planned.case.properties is not None),
+        )
+        if only
+    )
+
+
 def refusal_variants(plan: TestPlan) -> set[int]:
     """The variants a case expects the proxy to refuse (``expect.loadError``): engines load
     them on their own, so that the others still run."""

@@ -18,7 +18,7 @@ from wasmkit.module import ModuleInfo, inspect_bytes, read_module
 from wasmkit.testing.assertions import Mismatch, check
 from wasmkit.testing.compare import Comparison, Outcome, compare_engines
 from wasmkit.testing.engine import Engine, EngineRun, Observed
-from wasmkit.testing.plan import PlannedCase, TestPlan, calls_need_emulator
+from wasmkit.testing.plan import PlannedCase, TestPlan, emulator_only
 
 log = logging.getLogger(__name__)
 
@@ -89,28 +89,32 @@ NOT_COMPARABLE_HTTP_CALLS = (
     "canned answers to HTTP calls (httpCalls) that only the emulator gives (no cluster, a "
     "timeout, or a cluster the suite does not declare)"
 )
+NOT_COMPARABLE_PROPERTIES = "property values (properties) that only the emulator gives"
 
 
 def unobservable(
     pc: PlannedCase, engine: str, observed: Observed, plan: TestPlan | None = None
 ) -> list[str]:
-    """The parts of a case this engine cannot run or check (canned HTTP-call answers exist
-    only in the emulator; logs and metrics where the engine left them None)."""
+    """The parts of a case this engine cannot run or check (what only the emulator gives:
+    plan.emulator_only; logs and metrics where the engine left them None)."""
     expect = pc.case.expect
     return [
         part
         for part, missing in (
-            (
-                "httpCalls",
-                engine != "emulator"
-                and pc.case.http_calls is not None
-                and (plan is None or calls_need_emulator(plan, pc)),
+            *(
+                (key, engine != "emulator")
+                for key in (emulator_only(plan, pc) if plan is not None else ())
             ),
             ("expect.logs", expect.logs is not None and observed.logs is None),
             ("expect.metrics", expect.metrics is not None and observed.metrics is None),
         )
         if missing
     ]
+
+
+def _not_comparable(keys: tuple[str, ...]) -> str | None:
+    notes = {"httpCalls": NOT_COMPARABLE_HTTP_CALLS, "properties": NOT_COMPARABLE_PROPERTIES}
+    return "; ".join(notes[key] for key in keys) or None
 
 
 def judge(
@@ -157,11 +161,8 @@ def run_plan(
     comparisons = compare_engines(
         [(pc.index, pc.case.name) for pc in plan.cases],
         outcomes,
-        # Canned HTTP-call answers exist only in the emulator: nothing to compare.
-        skip=[
-            NOT_COMPARABLE_HTTP_CALLS if calls_need_emulator(plan, pc) else None
-            for pc in plan.cases
-        ],
+        # What only the emulator gives: nothing to compare.
+        skip=[_not_comparable(emulator_only(plan, pc)) for pc in plan.cases],
     )
     return SuiteResult(
         module_path=plan.display_path,

@@ -14,7 +14,7 @@ from wasmkit.errors import UsageError
 from wasmkit.filter import FailurePolicy
 from wasmkit.testing.assertions import Mismatch
 from wasmkit.testing.engine import EngineRun, Observed
-from wasmkit.testing.plan import calls_need_emulator, make_plan
+from wasmkit.testing.plan import calls_need_emulator, emulator_only, make_plan
 from wasmkit.testing.report import junit_xml, render_text, to_json
 from wasmkit.testing.runner import CaseResult, SuiteResult
 from wasmkit.testspec import Suite
@@ -139,3 +139,26 @@ def test_a_cluster_name_the_harness_cannot_add_is_refused() -> None:
             Suite.model_validate(
                 {"clusters": [bad], "cases": [{"name": "c", "expect": {"status": 200}}]}
             )
+
+
+def test_property_overrides_are_emulator_only(tmp_path: Path) -> None:
+    suite = Suite.model_validate(
+        {
+            "cases": [
+                {"name": "given", "properties": {"a.b": "x"}, "expect": {"status": 200}},
+                {
+                    "name": "both",
+                    "properties": {"a": 1},
+                    "httpCalls": [{"status": 200}],
+                    "expect": {"status": 200},
+                },
+                {"name": "plain", "expect": {"status": 200}},
+            ],
+        }
+    )
+    plan = make_plan(suite, tmp_path / "f.wasm", None)
+    assert [emulator_only(plan, pc) for pc in plan.cases] == [
+        ("properties",),
+        ("httpCalls", "properties"),
+        (),
+    ]
