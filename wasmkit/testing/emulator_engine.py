@@ -107,6 +107,14 @@ def client_request(planned: PlannedCase) -> HttpRequest:
     return HttpRequest(request.method, request.path, tuple(headers), body)
 
 
+def client_body(planned: PlannedCase, status: int | None, body: bytes) -> bytes:
+    """The body as the Envoy engine's client reads it: none for HEAD, 1xx, 204 and 304 (an
+    HTTP client reads no body there, whatever the content-length says)."""
+    if status is None or planned.case.request.method == "HEAD":
+        return b"" if status is not None else body
+    return b"" if status < 200 or status in (204, 304) else body
+
+
 def harness_upstream(spec: Upstream | None) -> EmulatedUpstream:
     """The echo upstream's behaviour: a canned reply, or a JSON echo of the request."""
 
@@ -198,7 +206,7 @@ class EmulatorEngine:
                 Observed(
                     status=exchange.status,
                     headers=exchange.headers,
-                    body=exchange.body,
+                    body=client_body(planned, exchange.status, exchange.body),
                     upstream=None
                     if reached is None
                     else UpstreamRecord(
