@@ -26,17 +26,14 @@ from pathlib import Path
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
-from wasmkit.envoy.grpc_upstream import GrpcAnswer, GrpcUpstream
 from wasmkit.envoy.logs import FilterLine, filter_lines
 from wasmkit.envoy.process import EnvoyProcess, Validation, start_checked, startup_deadline
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.errors import ModuleLoadError, ProcessFailed
 from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
+from wasmkit.testing.canned import cluster_replies, grpc_answers, grpc_upstream
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.plan import (
-    NO_ANSWER_BODY,
-    NO_ANSWER_STATUS,
-    NO_GRPC_ANSWER_STATUS,
     FilterVariant,
     PlannedCase,
     TestPlan,
@@ -255,7 +252,7 @@ class EnvoyEngine:
             upstream = stack.enter_context(EchoUpstream())
             # One canned upstream per cluster the suite lets the filter call.
             called = {name: stack.enter_context(EchoUpstream()) for name in plan.clusters}
-            services = {name: stack.enter_context(GrpcUpstream()) for name in plan.grpc_clusters}
+            services = {name: stack.enter_context(grpc_upstream()) for name in plan.grpc_clusters}
             config_path = run_dir / "envoy.yaml"
             config_path.write_text(
                 harness_config(
@@ -289,29 +286,9 @@ class EnvoyEngine:
                         observed.append(Observed(status=None, error=not_run(only)))
                         continue
                     for name, server in called.items():
-                        server.answer_in_turn(
-                            [
-                                CannedReply(r.status, tuple(r.headers.items()), r.body.encode())
-                                for r in pc.case.http_calls or ()
-                                if r.cluster == name
-                            ],
-                            then=CannedReply(NO_ANSWER_STATUS, (), NO_ANSWER_BODY),
-                        )
+                        server.answer_in_turn(*cluster_replies(pc.case, name))
                     for name, service in services.items():
-                        service.answer_in_turn(
-                            [
-                                GrpcAnswer(
-                                    r.status,
-                                    r.message.encode(),
-                                    r.status_message,
-                                    tuple(r.initial_metadata.items()),
-                                    tuple(r.trailing_metadata.items()),
-                                )
-                                for r in pc.case.grpc_calls or ()
-                                if r.cluster == name
-                            ],
-                            then=GrpcAnswer(NO_GRPC_ANSWER_STATUS, b"", NO_ANSWER_BODY.decode()),
-                        )
+                        service.answer_in_turn(*grpc_answers(pc.case, name))
                     seen = self._exchange(upstream, ports[listener_name(pc.variant)], pc)
                     answered = time.time()
                     if metrics_wanted:

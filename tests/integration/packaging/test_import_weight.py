@@ -27,8 +27,9 @@ def _imported(statement: str) -> set[str]:
             "wasmkit test on Envoy",
             "import wasmkit.cli.test, wasmkit.tasks.test, wasmkit.testing.envoy_engine;"
             "from wasmkit.testing import make_engines; make_engines('envoy')",
-            {"wasmtime"},
+            {"wasmtime", "grpc"},
         ),
+        ("the emulator engine", "import wasmkit.testing.emulator_engine", {"grpc"}),
         ("a .wat module file", "from wasmkit.emulator.wat import module_file", {"wasmtime"}),
         ("push and pull", "import wasmkit.cli.oci, wasmkit.tasks.push", {"wasmtime", "jinja2"}),
         ("the CLI's group", "import wasmkit.cli.main", {"wasmtime", "requests", "pydantic"}),
