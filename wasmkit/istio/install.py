@@ -6,11 +6,13 @@ Istio's CRDs (``crd-all.gen.yaml``). Order: explicit paths (``--istiod`` / ``WAS
 ``--istio-agent`` / ``WASMKIT_ISTIO_AGENT``), then ``<cache>/<version>/`` where the cache is
 ``WASMKIT_ISTIO_CACHE`` or ``~/.cache/wasmkit/istio``.
 
-No registry reachable from wasmkit's machines ships these binaries, so :func:`install_istio`
-is the one recipe: a wrapper Go module that requires ``istio.io/istio`` at the release's
-pseudo-version (Istio's tags have no ``v``), built with Istio's own build tags. This module is
-the only place that recipe is written down; CI's ``.ci/setup.d/55-istio.sh`` calls it through
-``wasmkit istio install``. Cold: ~10 min and ~2 GB of Go build cache on two cores.
+:func:`install_istio` obtains istiod and the agent from Istio's published container images
+(:mod:`wasmkit.istio.images`, wasmkit's OCI client) when their registry answers, and otherwise
+builds them: a wrapper Go module that requires ``istio.io/istio`` at the release's
+pseudo-version (Istio's tags have no ``v``), built with Istio's own build tags. istio-check and
+the CRDs always come from the build path. This module is the only place that recipe is
+written down; CI's ``.ci/setup.d/55-istio.sh`` calls it through ``wasmkit istio install``.
+Cold build: ~10 min and ~2 GB of Go build cache on two cores.
 """
 
 from __future__ import annotations
@@ -26,12 +28,22 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from wasmkit._atomic import copy_atomic, temp_sibling, write_atomic
 from wasmkit._resources import resource_dir
 from wasmkit.abi import release_minor
-from wasmkit.errors import ProcessFailed, ToolNotFound, UsageError
+from wasmkit.errors import (
+    ManifestUnknown,
+    ProcessFailed,
+    ServiceUnavailable,
+    ToolNotFound,
+    UsageError,
+)
 from wasmkit.module import cache_dir
+
+if TYPE_CHECKING:
+    from wasmkit.istio.images import IstioImages
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +73,9 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 
 def install_hint(version: str) -> str:
     return (
-        f"run `wasmkit istio install {version}` once (builds istiod and the agent from the Go "
-        "module proxy: ~10 min), or point --istiod / WASMKIT_ISTIOD at a pilot-discovery binary"
+        f"run `wasmkit istio install {version}` once (istiod and the agent from Istio's images, "
+        "or built from the Go module proxy: ~10 min), or point --istiod / WASMKIT_ISTIOD at a "
+        "pilot-discovery binary"
     )
 
 
@@ -75,6 +88,8 @@ class IstioRelease:
     agent: Path | None = None
     check: Path | None = None
     crds: Path | None = None
+    #: How install_istio obtained istiod and the agent: the image references, "build", "cached".
+    obtained: tuple[str, ...] = ()
 
     @property
     def minor(self) -> str:
@@ -195,25 +210,70 @@ def _go() -> Path:
 
 
 Step = Callable[[str], None]
+#: auto: the images when their registry answers, else the build; image: only the images
+#: (istiod and the agent); build: only the Go module proxy.
+Source = Literal["auto", "image", "build"]
 
 
 def install_istio(
-    version: str, *, into: Path | None = None, on_step: Step | None = None
+    version: str,
+    *,
+    into: Path | None = None,
+    on_step: Step | None = None,
+    source: Source = "auto",
+    images: IstioImages | None = None,
 ) -> IstioRelease:
-    """Build what is missing of Istio ``version`` into ``into`` (default: the cache) and return it.
+    """Obtain what is missing of Istio ``version`` into ``into`` (default: the cache) and return it.
 
-    Each binary is built to a temporary name and renamed into place, so a cut-short build never
-    leaves a binary that looks ready; istio-check is rebuilt when its sources change.
+    Each binary is written to a temporary name and renamed into place, so a cut-short install
+    never leaves a binary that looks ready; istio-check is rebuilt when its sources change.
+    With ``source="auto"`` an unreachable registry (or a release it lacks) is logged and the
+    build path used instead.
     """
     exact = resolve_version(version)
+    target = (into or istio_cache() / exact).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    step = on_step or log.info
+    wanted = [name for name in (ISTIOD, AGENT) if not _executable(target / name)]
+    obtained: tuple[str, ...] = ("cached",) if not wanted else ()
+    if wanted and source in ("auto", "image"):
+        from wasmkit.istio.images import IstioImages, install_from_images
+
+        try:
+            obtained = tuple(
+                install_from_images(exact, target, wanted, images or IstioImages(), step)
+            )
+        except (ServiceUnavailable, ManifestUnknown) as exc:
+            if source == "image":
+                raise
+            step(f"the image is out of reach ({exc}); building from the Go module proxy instead")
+    if source == "image":
+        return _release(exact, target, obtained)
+    if not obtained:
+        obtained = ("build",)
+    _build_missing(exact, target, step)
+    return _release(exact, target, obtained)
+
+
+def _release(version: str, target: Path, obtained: tuple[str, ...]) -> IstioRelease:
+    return IstioRelease(
+        version,
+        target / ISTIOD,
+        agent=target / AGENT if _executable(target / AGENT) else None,
+        check=target / CHECK if _executable(target / CHECK) else None,
+        crds=target / CRDS if (target / CRDS).is_file() else None,
+        obtained=obtained,
+    )
+
+
+def _build_missing(exact: str, target: Path, step: Step) -> None:
+    """Build what is missing in ``target`` (binaries, a stale istio-check, the CRDs)."""
     pseudo = MODULE_VERSIONS.get(exact)
     if pseudo is None:
         raise UsageError(
             f"wasmkit does not know the Go module version of Istio {exact}",
             hint="known: " + ", ".join(sorted(MODULE_VERSIONS)),
         )
-    target = (into or istio_cache() / exact).resolve()
-    target.mkdir(parents=True, exist_ok=True)
     sources = check_sources()
     stamp = _sources_hash(sources)
     stamp_path = target / CHECK_STAMP
@@ -224,16 +284,9 @@ def install_istio(
         and stamp_path.read_text().strip() == stamp
     )
     if wanted or check_stale or not (target / CRDS).is_file():
-        _build(exact, pseudo, target, wanted, sources if check_stale else [], on_step or log.info)
+        _build(exact, pseudo, target, wanted, sources if check_stale else [], step)
         if check_stale:
             write_atomic(stamp_path, stamp + "\n")
-    return IstioRelease(
-        exact,
-        target / ISTIOD,
-        agent=target / AGENT,
-        check=target / CHECK if _executable(target / CHECK) else None,
-        crds=target / CRDS,
-    )
 
 
 def _build(

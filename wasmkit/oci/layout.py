@@ -195,6 +195,26 @@ def select_from_index(raw: bytes) -> Descriptor:
     )
 
 
+def select_platform(raw: bytes, os: str, architecture: str) -> Descriptor:
+    """The manifest of an index for one platform (a container image's ``linux``/``amd64``)."""
+    entries = _document(raw, "the image index").get("manifests")
+    if not isinstance(entries, list) or not entries:
+        raise _bad("the index lists no manifests")
+    listed = []
+    for i, entry in enumerate(entries):
+        platform = entry.get("platform") if isinstance(entry, dict) else None
+        if not isinstance(platform, dict):
+            continue  # an attestation or a malformed entry: not a platform's image
+        listed.append(f"{platform.get('os')}/{platform.get('architecture')}")
+        if platform.get("os") == os and platform.get("architecture") == architecture:
+            return Descriptor.from_json(entry, f"manifests[{i}]")
+    raise ModuleError(
+        f"the image index has no {os}/{architecture} image (it lists: "
+        f"{', '.join(listed[:10]) or 'no platform'})",
+        hint="use an image built for this platform, or name its manifest: NAME@sha256:...",
+    )
+
+
 def find_module(manifest: Manifest) -> ModuleLocation:
     """Which layer holds the module; ModuleError when the image is not a filter image."""
     for layer in manifest.layers:

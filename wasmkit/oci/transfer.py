@@ -21,6 +21,7 @@ from wasmkit.oci.layout import (
     find_module,
     parse_manifest,
     select_from_index,
+    select_platform,
     used_blobs,
 )
 from wasmkit.oci.progress import Progress
@@ -153,10 +154,14 @@ def push(
     )
 
 
-def _fetch_manifest(client: RegistryClient, reference: Reference) -> Manifest:
+def fetch_manifest(
+    client: RegistryClient, reference: Reference, platform: tuple[str, str] | None = None
+) -> Manifest:
+    """The image manifest ``reference`` names, digest-checked; an index is resolved to the wasm
+    image, or with ``platform`` (``("linux", "amd64")``) to that platform's image."""
     raw, media_type = client.get_manifest(reference.repository, reference.reference)
     if media_type in INDEX_TYPES:
-        chosen = select_from_index(raw)
+        chosen = select_platform(raw, *platform) if platform else select_from_index(raw)
         raw, media_type = client.get_manifest(reference.repository, chosen.digest)
     return parse_manifest(raw, media_type)
 
@@ -176,7 +181,7 @@ def pull(
     reference = parse(ref)
     client = open_client(reference.registry, store, options, progress, credential)
     try:
-        manifest = _fetch_manifest(client, reference)
+        manifest = fetch_manifest(client, reference)
         location = find_module(manifest)
         if location.layer.size > MAX_MODULE_BYTES + 1024 * 1024:
             raise ModuleError(

@@ -8,6 +8,7 @@ import os
 import shutil
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, cast
@@ -82,19 +83,33 @@ MAX_INFLATED = MAX_MODULE_BYTES + 1024 * 1024
 MAX_MEMBERS = 1000
 
 
-class _Inflated:
-    """The decompressed bytes of a layer, counted: more than ``MAX_INFLATED`` is a bomb."""
+class Inflated:
+    """The decompressed bytes of a layer, counted: more than ``limit`` is a bomb (``too_much``)."""
 
-    def __init__(self, source: BinaryIO | gzip.GzipFile):
+    def __init__(
+        self,
+        source: BinaryIO | gzip.GzipFile,
+        limit: int = MAX_INFLATED,
+        too_much: Callable[[], Exception] | None = None,
+    ):
         self._source = source
+        self._limit = limit
+        self._too_much = too_much or _inflates_too_much
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
         data = self._source.read(n)
         self.size += len(data)
-        if self.size > MAX_INFLATED:
-            raise _inflates_too_much()
+        if self.size > self._limit:
+            raise self._too_much()
         return data
+
+
+def open_layer(stream: BinaryIO) -> BinaryIO | gzip.GzipFile:
+    """A layer blob's tar stream: inflated when the blob is gzip (by its magic, not its type)."""
+    head = stream.read(2)
+    stream.seek(0)
+    return gzip.GzipFile(fileobj=stream, mode="rb") if head == b"\x1f\x8b" else stream
 
 
 def _inflates_too_much() -> LimitExceeded:
@@ -113,11 +128,8 @@ def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
     """
     found: tuple[str, int] | None = None
     config: bytes | None = None
-    head = stream.read(2)
-    stream.seek(0)
-    plain = gzip.GzipFile(fileobj=stream, mode="rb") if head == b"\x1f\x8b" else stream
     try:
-        with tarfile.open(fileobj=cast(BinaryIO, _Inflated(plain)), mode="r|") as tar:
+        with tarfile.open(fileobj=cast(BinaryIO, Inflated(open_layer(stream))), mode="r|") as tar:
             for count, member in enumerate(tar, 1):
                 if count > MAX_MEMBERS:
                     raise LimitExceeded(

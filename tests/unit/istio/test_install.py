@@ -176,3 +176,30 @@ def test_doctor_says_which_releases_are_ready(cache: Path) -> None:
     _binary(cache / "1.29.1" / install.CHECK)
     [(name, present, detail, _)] = istio_lines()
     assert present and detail.endswith("+ agent + istio-check")
+
+
+def test_auto_builds_when_the_image_registry_is_out_of_reach(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wasmkit.errors import ServiceUnavailable
+    from wasmkit.istio.images import IstioImages
+    from wasmkit.oci import RegistryOptions
+
+    built: list[Path] = []
+    monkeypatch.setattr(install, "_build_missing", lambda v, target, step: built.append(target))
+    steps: list[str] = []
+    nowhere = IstioImages(
+        "127.0.0.1:1/istio/pilot:x", "127.0.0.1:1/istio/proxyv2:x",
+        RegistryOptions(plain_http=True, timeout=2),
+    )  # fmt: skip
+    release = install.install_istio("1.29.1", on_step=steps.append, images=nowhere)
+    assert built == [cache / "1.29.1"] and release.obtained == ("build",)
+    assert any("out of reach" in s and "Go module proxy" in s for s in steps), steps
+    # asked for the images only, an unreachable registry is the error (exit 3)
+    with pytest.raises(ServiceUnavailable) as caught:
+        install.install_istio("1.29.1", source="image", images=nowhere)
+    assert caught.value.exit_code == 3
+    # the build path alone never asks a registry
+    steps.clear()
+    install.install_istio("1.29.1", on_step=steps.append, source="build", images=nowhere)
+    assert steps == [] and len(built) == 2
