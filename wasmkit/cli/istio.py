@@ -78,12 +78,11 @@ def install(
     wasmkit istio install 1.29.1 --from-image --pilot-image localhost:5000/istio/pilot:1.29.1 \\
         --plain-http
     """
-    from wasmkit.istio import install_istio
-    from wasmkit.istio.images import IstioImages
+    from wasmkit.tasks.istio import IstioImages, install_release
 
     out = output(ctx)
     images = IstioImages(pilot_image, proxy_image, _options(plain_http, ca_file, insecure, timeout))
-    release = install_istio(
+    release = install_release(
         version,
         into=directory,
         on_step=out.info,

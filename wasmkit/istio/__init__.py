@@ -5,7 +5,8 @@ Public API::
     from wasmkit.istio import find_istio, install_istio, check_objects, Istiod
 
 Binaries come from ``wasmkit istio install VERSION`` (from Istio's images, else built once from
-the Go module proxy; cached by version) or from ``--istiod`` / ``WASMKIT_ISTIOD``; see :mod:`wasmkit.istio.install`.
+the Go module proxy; cached by version) or from ``--istiod`` / ``WASMKIT_ISTIOD``; see
+:mod:`wasmkit.istio.install`.
 """
 
 from wasmkit.istio.check import ConfigCheck, ObjectVerdict, check_files, check_objects

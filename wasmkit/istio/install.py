@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from wasmkit._atomic import copy_atomic, temp_sibling, write_atomic
 from wasmkit._resources import resource_dir
@@ -41,9 +41,6 @@ from wasmkit.errors import (
     UsageError,
 )
 from wasmkit.module import cache_dir
-
-if TYPE_CHECKING:
-    from wasmkit.istio.images import IstioImages
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +210,9 @@ Step = Callable[[str], None]
 #: auto: the images when their registry answers, else the build; image: only the images
 #: (istiod and the agent); build: only the Go module proxy.
 Source = Literal["auto", "image", "build"]
+#: (version, target, names, step) -> where each came from: takes binaries out of images
+#: (wasmkit.tasks.istio, which has the OCI client) and installs them with images.place_binary.
+FromImages = Callable[[str, Path, list[str], Step], list[str]]
 
 
 def install_istio(
@@ -221,14 +221,15 @@ def install_istio(
     into: Path | None = None,
     on_step: Step | None = None,
     source: Source = "auto",
-    images: IstioImages | None = None,
+    from_images: FromImages | None = None,
 ) -> IstioRelease:
     """Obtain what is missing of Istio ``version`` into ``into`` (default: the cache) and return it.
 
     Each binary is written to a temporary name and renamed into place, so a cut-short install
     never leaves a binary that looks ready; istio-check is rebuilt when its sources change.
-    With ``source="auto"`` an unreachable registry (or a release it lacks) is logged and the
-    build path used instead.
+    istiod and the agent come from ``from_images`` when given (``source`` auto or image); with
+    ``source="auto"`` an unreachable registry (or a release it lacks) is logged and the build
+    path used instead.
     """
     exact = resolve_version(version)
     target = (into or istio_cache() / exact).resolve()
@@ -236,23 +237,19 @@ def install_istio(
     step = on_step or log.info
     wanted = [name for name in (ISTIOD, AGENT) if not _executable(target / name)]
     obtained: tuple[str, ...] = ("cached",) if not wanted else ()
-    if wanted and source in ("auto", "image"):
-        from wasmkit.istio.images import IstioImages, install_from_images
-
+    if source == "image" and from_images is None:
+        raise UsageError("installing from images needs an image fetcher", hint="use the CLI")
+    if wanted and source in ("auto", "image") and from_images is not None:
         try:
-            obtained = tuple(
-                install_from_images(exact, target, wanted, images or IstioImages(), step)
-            )
+            obtained = tuple(from_images(exact, target, wanted, step))
         except (ServiceUnavailable, ManifestUnknown) as exc:
             if source == "image":
                 raise
             step(f"the image is out of reach ({exc}); building from the Go module proxy instead")
     if source == "image":
         return _release(exact, target, obtained)
-    if not obtained:
-        obtained = ("build",)
     _build_missing(exact, target, step)
-    return _release(exact, target, obtained)
+    return _release(exact, target, obtained or ("build",))
 
 
 def _release(version: str, target: Path, obtained: tuple[str, ...]) -> IstioRelease:

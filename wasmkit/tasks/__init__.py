@@ -6,6 +6,7 @@ One function per command:
 - ``wasmkit push``   -> :func:`wasmkit.tasks.push.push_image`
 - ``wasmkit init``   -> :func:`wasmkit.tasks.init.init_project`
 - ``wasmkit doctor`` -> :func:`wasmkit.tasks.doctor.diagnose`
+- ``wasmkit istio install`` -> :func:`wasmkit.tasks.istio.install_release`
 
 The CLI parses flags, calls one of these and renders what it returns; the sequence lives here.
 """

@@ -208,9 +208,12 @@ def test_an_oversized_layer_is_refused_before_download(
     registry: Registry, tmp_path: Path, home: Path
 ) -> None:
     pilot = push_pilot(registry)
-    with pytest.raises(LimitExceeded, match="is larger than") as caught:
-        with image_files(pilot, [DISCOVERY], registry.options, limits=Limits(layer=64)):
-            pass
+    limits = Limits(layer=64)
+    with (
+        pytest.raises(LimitExceeded, match="is larger than") as caught,
+        image_files(pilot, [DISCOVERY], registry.options, limits=limits),
+    ):
+        pass
     assert caught.value.exit_code == 2 and caught.value.hint
 
 

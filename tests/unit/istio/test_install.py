@@ -182,8 +182,8 @@ def test_auto_builds_when_the_image_registry_is_out_of_reach(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from wasmkit.errors import ServiceUnavailable
-    from wasmkit.istio.images import IstioImages
     from wasmkit.oci import RegistryOptions
+    from wasmkit.tasks.istio import IstioImages, install_release
 
     built: list[Path] = []
     monkeypatch.setattr(install, "_build_missing", lambda v, target, step: built.append(target))
@@ -192,14 +192,14 @@ def test_auto_builds_when_the_image_registry_is_out_of_reach(
         "127.0.0.1:1/istio/pilot:x", "127.0.0.1:1/istio/proxyv2:x",
         RegistryOptions(plain_http=True, timeout=2),
     )  # fmt: skip
-    release = install.install_istio("1.29.1", on_step=steps.append, images=nowhere)
+    release = install_release("1.29.1", on_step=steps.append, images=nowhere)
     assert built == [cache / "1.29.1"] and release.obtained == ("build",)
     assert any("out of reach" in s and "Go module proxy" in s for s in steps), steps
     # asked for the images only, an unreachable registry is the error (exit 3)
     with pytest.raises(ServiceUnavailable) as caught:
-        install.install_istio("1.29.1", source="image", images=nowhere)
+        install_release("1.29.1", source="image", images=nowhere)
     assert caught.value.exit_code == 3
     # the build path alone never asks a registry
     steps.clear()
-    install.install_istio("1.29.1", on_step=steps.append, source="build", images=nowhere)
+    install_release("1.29.1", on_step=steps.append, source="build", images=nowhere)
     assert steps == [] and len(built) == 2

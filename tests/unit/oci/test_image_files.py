@@ -33,10 +33,14 @@ def layer(
     return io.BytesIO(gzip.compress(data) if gz else data)
 
 
-def apply(tmp_path: Path, layers: list[io.BytesIO], limits: Limits = Limits()) -> dict[str, bytes]:
+def apply(
+    tmp_path: Path, layers: list[io.BytesIO], limits: Limits | None = None
+) -> dict[str, bytes]:
     found: dict[str, Path] = {}
     for index, blob in enumerate(layers):
-        apply_layer(blob, {WANTED: tmp_path / f"f{index}"}, found, f"layer {index}", limits)
+        apply_layer(
+            blob, {WANTED: tmp_path / f"f{index}"}, found, f"layer {index}", limits or Limits()
+        )
     return {name: path.read_bytes() for name, path in found.items()}
 
 
