@@ -41,7 +41,9 @@ def suites(only: str | None, projects: list[Path]) -> list[tuple[str, TestInputs
         (
             s.name.removesuffix(".tests.yaml"),
             resolve_inputs(
-                module=s.with_name(s.name.removesuffix(".tests.yaml") + ".wat"), test_file=s
+                # <name>.tests.yaml or <name>.<variant>.tests.yaml: a suite of <name>.wat
+                module=s.with_name(s.name.split(".")[0] + ".wat"),
+                test_file=s,
             ),
         )
         for s in sorted(WAT.glob("*.tests.yaml"))
