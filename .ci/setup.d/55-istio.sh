@@ -1,8 +1,9 @@
 # setup: background
 # A real istiod (pilot-discovery) and Istio's agent (pilot-agent) for `wasmkit test --istio` and the
 # deploy/operator tests, plus Istio's CRDs and wasmkit's Istio config checker (harness/istio-check,
-# Istio's own validation code). No registry reachable here ships them: they are built from the Go
-# module proxy by wasmkit's own recipe (wasmkit/istio/install.py, `wasmkit istio install`) and cached
+# Istio's own validation code). `wasmkit istio install` takes istiod and the agent from Istio's
+# images when docker.io answers (it does not here), else builds them from the Go module proxy by
+# wasmkit's own recipe (wasmkit/istio/install.py); istio-check and the CRDs are built; cached
 # under $WASMKIT_CI_CACHE/istio/<version>/ (~10 min cold on 2 cores; warm: a file check, and
 # istio-check is rebuilt in seconds when its source changes). The tests find them there.
 wasmkit_istio_versions="${WASMKIT_ISTIO_VERSIONS:-1.29.1}"

@@ -210,9 +210,9 @@ Step = Callable[[str], None]
 #: auto: the images when their registry answers, else the build; image: only the images
 #: (istiod and the agent); build: only the Go module proxy.
 Source = Literal["auto", "image", "build"]
-#: (version, target, names, step) -> where each came from: takes binaries out of images
-#: (wasmkit.tasks.istio, which has the OCI client) and installs them with images.place_binary.
-FromImages = Callable[[str, Path, list[str], Step], list[str]]
+#: (version, target, name, step) -> the image it came from: takes a binary out of its image
+#: (wasmkit.tasks.istio, which has the OCI client) and installs it with images.place_binary.
+FromImages = Callable[[str, Path, str, Step], str]
 
 
 def install_istio(
@@ -236,20 +236,34 @@ def install_istio(
     target.mkdir(parents=True, exist_ok=True)
     step = on_step or log.info
     wanted = [name for name in (ISTIOD, AGENT) if not _executable(target / name)]
-    obtained: tuple[str, ...] = ("cached",) if not wanted else ()
+    obtained = [] if wanted else ["cached"]
     if source == "image" and from_images is None:
         raise UsageError("installing from images needs an image fetcher", hint="use the CLI")
-    if wanted and source in ("auto", "image") and from_images is not None:
+    if from_images is not None and source != "build":
+        obtained += _from_images(from_images, exact, target, wanted, step, source)
+    if source == "image":
+        return _release(exact, target, tuple(obtained))
+    if any(not _executable(target / name) for name in (ISTIOD, AGENT)):
+        obtained.append("build")
+    _build_missing(exact, target, step)
+    return _release(exact, target, tuple(obtained))
+
+
+def _from_images(
+    fetch: FromImages, version: str, target: Path, names: list[str], step: Step, source: Source
+) -> list[str]:
+    """Each of ``names`` from its image, in turn; with ``source="auto"`` an unreachable
+    registry (or one without the release) stops here and leaves the rest to the build."""
+    used = []
+    for name in names:
         try:
-            obtained = tuple(from_images(exact, target, wanted, step))
+            used.append(fetch(version, target, name, step))
         except (ServiceUnavailable, ManifestUnknown) as exc:
             if source == "image":
                 raise
             step(f"the image is out of reach ({exc}); building from the Go module proxy instead")
-    if source == "image":
-        return _release(exact, target, obtained)
-    _build_missing(exact, target, step)
-    return _release(exact, target, obtained or ("build",))
+            break
+    return used
 
 
 def _release(version: str, target: Path, obtained: tuple[str, ...]) -> IstioRelease:

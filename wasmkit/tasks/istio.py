@@ -32,20 +32,16 @@ class IstioImages:
 
 
 def install_from_images(
-    images: IstioImages, version: str, target: Path, names: list[str], step: Step
-) -> list[str]:
-    """Put ``names`` of Istio ``version`` into ``target`` from the images; returns the
-    references used (pinned to the manifest digest). Nothing is written unless every check
-    passed."""
-    used = []
-    refs = images.refs(version)
-    for name in names:
-        ref = refs[name]
-        step(f"fetching {name} {version} from {ref}")
-        with image_files(ref, [IN_IMAGE[name]], images.options, staging=target) as fetched:
-            place_binary(fetched.files[IN_IMAGE[name]], target, name, version, ref)
-        used.append(f"{ref}@{fetched.manifest_digest}")
-    return used
+    images: IstioImages, version: str, target: Path, name: str, step: Step
+) -> str:
+    """Put ``name`` (pilot-discovery or pilot-agent) of Istio ``version`` into ``target`` from
+    its image; returns the reference used, pinned to the manifest digest. Nothing is written
+    unless every check passed."""
+    ref = images.refs(version)[name]
+    step(f"fetching {name} {version} from {ref}")
+    with image_files(ref, [IN_IMAGE[name]], images.options, staging=target) as fetched:
+        place_binary(fetched.files[IN_IMAGE[name]], target, name, version, ref)
+    return f"{ref}@{fetched.manifest_digest}"
 
 
 def install_release(
@@ -63,7 +59,7 @@ def install_release(
         into=into,
         on_step=on_step,
         source=source,
-        from_images=lambda v, target, names, step: install_from_images(
-            chosen, v, target, names, step
+        from_images=lambda v, target, name, step: install_from_images(
+            chosen, v, target, name, step
         ),
     )

@@ -203,3 +203,29 @@ def test_auto_builds_when_the_image_registry_is_out_of_reach(
     steps.clear()
     install_release("1.29.1", on_step=steps.append, source="build", images=nowhere)
     assert steps == [] and len(built) == 2
+
+
+def test_auto_builds_only_what_the_images_did_not_give(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wasmkit.errors import ServiceUnavailable
+
+    missing_at_build: list[list[str]] = []
+
+    def build(version: str, target: Path, step: object) -> None:
+        names = (install.ISTIOD, install.AGENT)
+        missing_at_build.append([n for n in names if not (target / n).exists()])
+
+    def fetch(version: str, target: Path, name: str, step: object) -> str:
+        if name == install.AGENT:
+            raise ServiceUnavailable("cannot reach the registry docker.io")
+        _binary(target / name)
+        return f"pilot:{version}@sha256:x"
+
+    monkeypatch.setattr(install, "_build_missing", build)
+    release = install.install_istio("1.29.1", from_images=fetch)
+    assert release.obtained == ("pilot:1.29.1@sha256:x", "build")
+    assert missing_at_build == [[install.AGENT]]
+    # with everything in place nothing is fetched: "cached"
+    _binary(cache / "1.29.1" / install.AGENT)
+    assert install.install_istio("1.29.1", from_images=fetch).obtained == ("cached",)

@@ -20,6 +20,7 @@ from wasmkit.oci.layout import (
     find_module,
     parse_manifest,
     select_from_index,
+    select_platform,
 )
 from wasmkit.oci.pack import build_image
 from wasmkit.oci.unpack import extract_module
@@ -158,6 +159,28 @@ def test_select_from_index_prefers_wasm() -> None:
     assert select_from_index(json.dumps({"manifests": [other]}).encode()).digest == other["digest"]
     with pytest.raises(ModuleError, match="several platforms"):
         select_from_index(json.dumps({"manifests": [other, other]}).encode())
+
+
+def test_select_platform_takes_that_platform_only() -> None:
+    entry = {"mediaType": "m", "size": 1}
+    arm = {
+        **entry,
+        "digest": "sha256:" + "1" * 64,
+        "platform": {"architecture": "arm64", "os": "linux"},
+    }
+    amd = {**entry, "digest": D, "platform": {"architecture": "amd64", "os": "linux"}}
+    attestation = {
+        **entry,
+        "digest": "sha256:" + "2" * 64,
+        "platform": {"architecture": "unknown", "os": "unknown"},
+    }
+    raw = json.dumps({"manifests": [attestation, arm, {"digest": "x"}, amd]}).encode()
+    assert select_platform(raw, "linux", "amd64").digest == D
+    with pytest.raises(
+        ModuleError, match=r"no linux/s390x image \(it lists: unknown/unknown, linux/arm64"
+    ) as caught:
+        select_platform(raw, "linux", "s390x")
+    assert caught.value.hint
 
 
 def test_extract_refuses_a_plugin_that_is_not_wasm(tmp_path: Path) -> None:
