@@ -103,11 +103,15 @@ def _strip(message: str) -> str:
 def load_failure_reason(log_text: str) -> str | None:
     """The first thing Envoy said about a module it refused, in its own words."""
     entries = parse_log(log_text)
-    # A warning can carry the cause ("... Envoy was compiled without support for it").
+    # A warning can carry the cause ("... Envoy was compiled without support for it"); the
+    # filter's own lines (an SDK logs at critical level before refusing its configuration)
+    # are its words, not Envoy's reason.
     wasm_errors = [
         _strip(e.message)
         for e in entries
-        if e.logger == "wasm" and e.level in ("warning", "error", "critical")
+        if e.logger == "wasm"
+        and e.level in ("warning", "error", "critical")
+        and not _WASM_LOG.match(e.message)
     ]
     for message in wasm_errors:
         if not any(echo in message for echo in _ECHOES):

@@ -36,6 +36,15 @@ def test_wasm_vm_failed_prefix_is_dropped() -> None:
     assert load_failure_reason(CONFIGURE) == "Failed to configure base Wasm plugin"
 
 
+def test_the_filters_own_critical_line_is_not_envoys_reason() -> None:
+    # The Go SDK's examples log at critical level, then fail OnPluginStart.
+    text = (
+        "[2026-12-01 23:51:08.588][1][critical][wasm] [source/extensions/common/wasm/context.cc:1160]"
+        " wasm log add_header f-1: invalid configuration format\n" + CONFIGURE
+    )
+    assert load_failure_reason(text) == "Failed to configure base Wasm plugin"
+
+
 def test_a_config_error_is_not_a_module_failure() -> None:
     text = "[2026-11-30 09:40:00.000][1][critical][main] [source/server/server.cc:1] error initializing configuration 'x': bad port\n"
     assert load_failure_reason(text) is None
