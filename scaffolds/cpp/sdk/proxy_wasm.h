@@ -134,6 +134,10 @@ enum class FilterHeadersStatus : uint32_t { Continue = 0, StopIteration = 1 };
 enum class FilterDataStatus : uint32_t { Continue = 0, StopIterationAndBuffer = 1 };
 enum class MetricType : uint32_t { Counter = 0, Gauge = 1, Histogram = 2 };
 
+// The official SDK's name for std::string_view in its ABI 0.1.0 days (Istio 1.5 / 1.6 filters
+// use it: `RootContext(uint32_t id, StringView root_id)`).
+using StringView = std::string_view;
+
 // Headers to send (owned strings); HeaderStringPairs is the official SDK's name for them.
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 using HeaderStringPairs = HeaderPairs;
@@ -425,13 +429,23 @@ class Context : public ContextBase {
  public:
   Context(uint32_t id, RootContext* root) : ContextBase(id), root_(root) {}
   RootContext* root() const { return root_; }
-  virtual FilterHeadersStatus onRequestHeaders(uint32_t /*headers*/, bool /*end_of_stream*/) {
+  // Override either form of a header callback. The one with end_of_stream is the ABI 0.2 form;
+  // the one without it is how the official SDK declared them for ABI 0.1.0 (Istio 1.5 / 1.6
+  // filters), where the host does not say whether a body follows. The host calls the first,
+  // which by default hands over to the second.
+  virtual FilterHeadersStatus onRequestHeaders(uint32_t headers, bool /*end_of_stream*/) {
+    return onRequestHeaders(headers);
+  }
+  virtual FilterHeadersStatus onRequestHeaders(uint32_t /*headers*/) {
     return FilterHeadersStatus::Continue;
   }
   virtual FilterDataStatus onRequestBody(size_t /*body_size*/, bool /*end_of_stream*/) {
     return FilterDataStatus::Continue;
   }
-  virtual FilterHeadersStatus onResponseHeaders(uint32_t /*headers*/, bool /*end_of_stream*/) {
+  virtual FilterHeadersStatus onResponseHeaders(uint32_t headers, bool /*end_of_stream*/) {
+    return onResponseHeaders(headers);
+  }
+  virtual FilterHeadersStatus onResponseHeaders(uint32_t /*headers*/) {
     return FilterHeadersStatus::Continue;
   }
   virtual FilterDataStatus onResponseBody(size_t /*body_size*/, bool /*end_of_stream*/) {

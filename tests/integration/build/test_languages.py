@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -378,6 +379,26 @@ def test_cpp_a_filter_written_for_the_official_sdk_compiles_and_agrees(tmp_path:
     done = ok(wasmkit("test", project, "--engine", "both", "--json"))
     report = json.loads(done.stdout)
     assert report["summary"] == {"passed": 8, "failed": 0, "skipped": 0, "diverged": 0}
+
+
+def test_cpp_a_filter_written_for_the_abi_0_1_0_official_sdk_compiles_for_both_abis(
+    tmp_path: Path,
+) -> None:
+    """tests/fixtures/cpp/abi_0_1_0_api: our own filter in the official C++ SDK's ABI 0.1.0-era
+    API (`StringView`, `onRequestHeaders(uint32_t)` without end_of_stream), as Istio 1.5
+    filters were written. It builds unchanged for Istio 1.5 (ABI 0.1.0) and 1.29 (ABI 0.2.1),
+    and on both engines the host's header calls reach its single-argument overrides."""
+    project = tmp_path / "abi_0_1_0_api"
+    shutil.copytree(FIXTURES / "cpp" / "abi_0_1_0_api", project)
+    shutil.copytree(resource_dir("scaffolds") / "cpp" / "sdk", project / "sdk")
+    for version, abi in (("1.5", "ABI 0.1.0"), ("1.29", "ABI 0.2.1")):
+        path = project / "wasmkit.yaml"
+        path.write_text(re.sub(r'version: "[0-9.]+"', f'version: "{version}"', path.read_text()))
+        built = ok(wasmkit("build", project, "--runner", "local", "--force"))
+        assert abi in built.stderr, built.stderr
+        done = ok(wasmkit("test", project, "--engine", "both", "--json"))
+        report = json.loads(done.stdout)
+        assert report["summary"] == {"passed": 2, "failed": 0, "skipped": 0, "diverged": 0}
 
 
 # --- Rust -----------------------------------------------------------------------------------
