@@ -105,7 +105,8 @@ def closing(keeps_open: bool) -> Headers:
     request headers are handled, with a body still to come, closes; one from the body callback
     (the body was read) does not, and one after an HTTP call is taken alike (Envoy reads the
     body while the filter waits); a trap in a request with a body closes until the upstream
-    answered, whatever the phase."""
+    answered, whatever the phase. A local reply with code 400 closes whatever the phase, also
+    to a gRPC client (who sees HTTP 200); an upstream's 400 does not (Envoy 1.36 and 1.40)."""
     return () if keeps_open else (("connection", "close"),)
 
 
@@ -119,6 +120,8 @@ def is_grpc(request: HttpRequest) -> bool:
 #: Envoy's gRPC status for an HTTP status, when the filter gave none (Grpc::Utility).
 _GRPC_FOR_HTTP = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
 GRPC_UNKNOWN = 2
+#: A local reply with this code closes the client's connection (see closing()).
+BAD_REQUEST = 400
 
 
 def grpc_message(body: bytes) -> str:
@@ -145,6 +148,8 @@ class StreamRun:
         self.responding = False
         #: Whether Envoy has read the whole request when the filter answers (see closing()).
         self.request_read = not request.body
+        #: Set when the filter answered with code 400 (see closing()).
+        self.bad_request = False
 
     def run(self) -> Exchange:
         vm = self.vm
@@ -252,6 +257,7 @@ class StreamRun:
 
     def _local_reply(self, ctx: Context, reply: LocalReply) -> None:
         ctx.details = reply.details or "via_local_reply"
+        self.bad_request = reply.status == BAD_REQUEST
         grpc = is_grpc(self.request)
         body = b"" if grpc else reply.body
         self._respond(ctx, self._reply_headers(reply, grpc), body, local=True)
@@ -271,6 +277,7 @@ class StreamRun:
             ctx.response_headers = self._reply_headers(reply, grpc)
             ctx.response_body = bytearray(b"" if grpc else reply.body)
             ctx.details = reply.details or "via_local_reply"
+            self.bad_request = reply.status == BAD_REQUEST
             return
         if not self._proceeds_response(ctx, action):
             ctx.response_headers = None
@@ -318,7 +325,7 @@ class StreamRun:
         return Exchange(
             upstream_race=self.headers_forwarded and self.reached is None,
             status=int(status_text),
-            headers=own + closing(self.request_read),
+            headers=own + closing(self.request_read and not self.bad_request),
             body=bytes(ctx.response_body or b""),
             upstream=self.reached,
             details=ctx.details,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 
+import pytest
+
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 
 
@@ -83,3 +85,16 @@ def test_a_cluster_upstream_answers_in_turn_then_with_its_fallback() -> None:
             (401, b""),
             (503, b"none"),
         ]
+
+
+def test_a_reset_by_envoy_is_not_reported_as_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with EchoUpstream() as upstream:
+        server = upstream._server
+        for error in (BrokenPipeError(32, "Broken pipe"), ValueError("a real bug")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+    err = capsys.readouterr().err
+    assert "Broken pipe" not in err
+    assert "a real bug" in err
