@@ -181,6 +181,13 @@ _REFUSALS = (
     ("failed to parse", "corrupt"),
     ("failed to start base wasm module", "start"),
     ("failed to configure base wasm plugin", "configure"),
+    # A trap in a start-up callback: Envoy names the callback ("Function: proxy_on_configure
+    # failed: <trap>"), the emulator the phase it failed.
+    ("function: proxy_on_configure failed", "configure"),
+    ("function: proxy_on_vm_start failed", "start"),
+    ("function: proxy_on_context_create failed", "start"),
+    ("function: _initialize failed", "start"),
+    ("function: _start failed", "start"),
     ("compiled without support", "no-runtime"),
 )
 

@@ -198,3 +198,21 @@ def test_load_refusals_are_compared_by_kind_not_wording() -> None:
         refused("envoy", "Failed to start base Wasm module"),
         refused("emulator", "Failed to configure base Wasm plugin"),
     )
+    # Envoy names a trap in a start-up callback by the callback; the emulator by the phase.
+    trap = "Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable\n  0: 0x11b"
+    assert (
+        compare_outcomes(
+            refused("envoy", trap), refused("emulator", "Failed to configure base Wasm plugin")
+        )
+        == []
+    )
+    assert (
+        compare_outcomes(
+            refused("envoy", trap.replace("proxy_on_configure", "proxy_on_vm_start")),
+            refused("emulator", "Failed to start base Wasm module"),
+        )
+        == []
+    )
+    assert compare_outcomes(
+        refused("envoy", trap), refused("emulator", "Failed to start base Wasm module")
+    )
