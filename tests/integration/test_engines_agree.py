@@ -102,6 +102,41 @@ def test_engines_agree(entry: Entry, tmp_path: Path) -> None:
         assert {run.engine for run in result.runs} == {"envoy", "emulator"}
 
 
+def test_a_configuration_refused_unexpectedly_fails_only_its_own_cases(tmp_path: Path) -> None:
+    """configure_trap.wat traps on an empty configuration. A suite that does not expect that
+    (as @solo-io/proxy-runtime 0.1.8's README example meets it) fails that case alone, on both
+    engines alike; the cases with other configurations still run and pass."""
+    import yaml
+
+    suite = tmp_path / "unexpected.tests.yaml"
+    suite.write_text(
+        yaml.safe_dump(
+            {
+                "config": "ok",
+                "cases": [
+                    {"name": "accepted", "expect": {"headers": {"x-configured": "yes"}}},
+                    {"name": "refused", "config": "", "expect": {"status": 200}},
+                    {"name": "accepted again", "config": "fine", "expect": {"status": 200}},
+                ],
+            }
+        )
+    )
+    inputs = resolve_inputs(module=WAT / "configure_trap.wat", test_file=suite)
+    result = run_tests(inputs, [EnvoyEngine(), EmulatorEngine()])
+    assert result.load_error is None, _explain(result)
+    assert result.diverged == 0, _explain(result)
+    verdicts = {(c.engine, c.name): c.passed for c in result.cases}
+    assert verdicts == {
+        (engine, name): name != "refused"
+        for engine in ("envoy", "emulator")
+        for name in ("accepted", "refused", "accepted again")
+    }, _explain(result)
+    for case in result.cases:
+        if case.name == "refused":
+            (mismatch,) = case.mismatches
+            assert mismatch.what == "module" and "configure" in mismatch.got, _explain(result)
+
+
 def test_the_corpus_covers_every_wat_fixture() -> None:
     """A new WAT fixture needs a suite (or an entry in REFUSED) to join the corpus."""
     covered = {e.module.stem for e in corpus() if e.module is not None}

@@ -199,13 +199,20 @@ class EnvoyEngine:
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            refused = self._refused(plan, run_dir)
-            kept = replace(
-                plan,
-                variants=tuple(v for v in plan.variants if v.index not in refused),
-                cases=tuple(pc for pc in plan.cases if pc.variant.index not in refused),
-            )
-            ran, version, logged = self._run_in(kept, run_dir) if kept.cases else ([], None, ())
+            refused = self._refused(plan, run_dir, refusal_variants(plan))
+            kept = _without(plan, refused)
+            try:
+                ran, version, logged = self._run_in(kept, run_dir) if kept.cases else ([], None, ())
+            except ModuleLoadError:
+                # A configuration no case expects to be refused: find it by loading each one
+                # alone, so that it fails only its own cases (all refused: the module is).
+                alone = {v.index for v in kept.variants}
+                more = self._refused(kept, run_dir, alone) if len(alone) > 1 else {}
+                if not more or len(more) == len(alone):
+                    raise
+                refused.update(more)
+                kept = _without(plan, refused)
+                ran, version, logged = self._run_in(kept, run_dir)
             answers = iter(ran)
             observed = [
                 Observed(None, load_error=refused[pc.variant.index])
@@ -228,12 +235,12 @@ class EnvoyEngine:
             filter_log=logged,
         )
 
-    def _refused(self, plan: TestPlan, run_dir: Path) -> dict[int, str]:
-        """The variants a case expects to be refused, that Envoy does refuse (its words): each
-        is loaded alone by ``envoy --mode validate``, so that the others still run."""
+    def _refused(self, plan: TestPlan, run_dir: Path, which: set[int]) -> dict[int, str]:
+        """Of the variants ``which``, those Envoy refuses (its words): each is loaded alone by
+        ``envoy --mode validate``, so that the others still run."""
         refused: dict[int, str] = {}
         for variant in plan.variants:
-            if variant.index not in refusal_variants(plan):
+            if variant.index not in which:
                 continue
             alone = replace(plan, variants=(variant,), cases=())
             config = run_dir / f"refusal-{variant.index}.yaml"
@@ -363,4 +370,13 @@ def exchange(
         upstream=record,
         error=error,
         duration_ms=elapsed,
+    )
+
+
+def _without(plan: TestPlan, refused: dict[int, str]) -> TestPlan:
+    """The plan without the variants Envoy refused (and their cases)."""
+    return replace(
+        plan,
+        variants=tuple(v for v in plan.variants if v.index not in refused),
+        cases=tuple(pc for pc in plan.cases if pc.variant.index not in refused),
     )
