@@ -406,8 +406,10 @@ class RootContext : public ContextBase {
   // The VM is being torn down; false: not done yet.
   virtual bool onDone() { return true; }
   bool finished() override { return onDone(); }
-  // The plugin configuration (wasmkit.yaml `config`, Envoy's `configuration`).
-  WasmDataPtr getConfiguration(size_t size) {
+  // The plugin configuration (wasmkit.yaml `config`, Envoy's `configuration`): `size` bytes
+  // of it (onConfigure's argument), or all of it when left out, as ABI 0.1.0-era filters call
+  // it (`auto conf = getConfiguration();`); the host gives no more than there is.
+  WasmDataPtr getConfiguration(size_t size = UINT32_MAX) {
 #ifdef PROXY_WASM_ABI_0_1_0
     (void)size;
     const char* ptr = nullptr;
