@@ -202,6 +202,11 @@ def refusal_kind(reason: str) -> str:
     return reason
 
 
+def _refusal(reason: str | None) -> str:
+    """One table cell: the reason's first line (Envoy appends a trap's in-VM backtrace)."""
+    return f"refused: {reason.splitlines()[0]}" if reason else "loaded"
+
+
 def compare_outcomes(left: Outcome, right: Outcome) -> list[Difference]:
     if left.load_error is not None or right.load_error is not None:
         if (
@@ -210,13 +215,7 @@ def compare_outcomes(left: Outcome, right: Outcome) -> list[Difference]:
             and refusal_kind(left.load_error) == refusal_kind(right.load_error)
         ):
             return []
-        return [
-            Difference(
-                "module",
-                f"refused: {left.load_error}" if left.load_error else "loaded",
-                f"refused: {right.load_error}" if right.load_error else "loaded",
-            )
-        ]
+        return [Difference("module", _refusal(left.load_error), _refusal(right.load_error))]
     assert left.observed is not None and right.observed is not None
     return compare_observed(left.observed, right.observed)
 

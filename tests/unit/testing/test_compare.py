@@ -80,6 +80,9 @@ def test_load_failures_agree_only_with_the_same_reason() -> None:
     loaded = Outcome("emulator", observed=_observed())
     (difference,) = compare_outcomes(refused, loaded)
     assert (difference.left, difference.right) == (f"refused: {refused.load_error}", "loaded")
+    trapped = Outcome("envoy", load_error="Function: proxy_on_tick failed: x\n  0: 0x11b - f")
+    (difference,) = compare_outcomes(trapped, loaded)
+    assert difference.left == "refused: Function: proxy_on_tick failed: x"  # no backtrace
 
 
 def test_one_engine_compares_nothing_and_skipped_cases_say_why() -> None:
