@@ -260,7 +260,10 @@ def build_project(project_dir: Path, options: BuildOptions | None = None) -> Bui
 
 def _step_failure(result: StepResult, language: Language) -> WasmkitError:
     what = result.step.description or result.argv[0]
-    if result.step.network:
+    # The language's advice comes first: a fetch can fail for the project's own reasons
+    # (Rust: a Cargo.lock that no longer matches Cargo.toml).
+    advice = language.advise(result.output) if language.advise is not None else None
+    if result.step.network and advice is None:
         return ProcessFailed(
             f"{what} failed (exit {result.returncode})",
             command=result.argv,
@@ -269,9 +272,9 @@ def _step_failure(result: StepResult, language: Language) -> WasmkitError:
             hint="this step fetches dependencies: check the network and the package registry, "
             "then run `wasmkit build -v` again",
         )
-    advice = language.advise(result.output) if language.advise is not None else None
     return CompileError(
-        f"{what} failed (exit {result.returncode}); the compiler said:",
+        f"{what} failed (exit {result.returncode}); "
+        f"{'it' if result.step.network else 'the compiler'} said:",
         details=result.output or "(no output)",
         hint=advice
         or f"fix the {language.display_name} error above; `wasmkit build -v` streams the "

@@ -524,6 +524,22 @@ def test_rust_a_panic_message_reaches_the_report_on_both_engines(
 
 
 @pytest.mark.slow
+def test_rust_a_dependency_with_dependencies_for_other_platforms_builds_offline(
+    tmp_path: Path,
+) -> None:
+    """tests/fixtures/rust/host_deps: chrono's clock needs iana-time-zone on cfg(unix) only,
+    yet the offline compile wants it on disk. A cache of its own (std is compiled again, a few
+    minutes) so no earlier build has left the crate there."""
+    project = tmp_path / "host_deps"
+    shutil.copytree(FIXTURES / "rust" / "host_deps", project)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    ok(wasmkit("build", project, "--runner", "local", env=env, timeout=1200))
+    done = ok(wasmkit("test", project, "--engine", "both", "--json", env=env, timeout=600))
+    report = json.loads(done.stdout)
+    assert report["summary"] == {"passed": 2, "failed": 0, "skipped": 0, "diverged": 0}
+
+
+@pytest.mark.slow
 def test_go_envoy_1_39_and_newer_get_the_machines_own_go(tmp_path: Path) -> None:
     local = subprocess.run(
         ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True, env=os.environ

@@ -107,3 +107,19 @@ def test_a_missing_go_module_says_go_get() -> None:
     assert "run `go get github.com/tidwall/gjson` in the project" in (error.hint or "")
     plain = _step_failure(result(step), get_language("go"))
     assert "fix the Go" in (plain.hint or "")
+
+
+def test_a_stale_cargo_lock_says_how_to_update_it_not_to_check_the_network() -> None:
+    # What `cargo fetch --locked` says when Cargo.toml gained a dependency (cargo 1.96).
+    said = (
+        "    Updating crates.io index\n"
+        "error: cannot update the lock file /p/Cargo.lock because --locked was passed to "
+        "prevent this\n"
+    )
+    step = Step(("cargo", "fetch", "--locked"), description="cargo fetch (cached)", network=True)
+    error = _step_failure(replace(result(step), output=said), get_language("rust"))
+    assert isinstance(error, CompileError) and error.exit_code == 2 and error.details == said
+    assert "run `cargo update --workspace` in the project" in (error.hint or "")
+    assert "network" not in (error.hint or "")
+    offline = _step_failure(result(step), get_language("rust"))
+    assert isinstance(offline, ProcessFailed) and "network" in (offline.hint or "")

@@ -25,6 +25,8 @@ Debian's ``rust-lld`` is a link to ``lld-22``, which no package pulls in: instal
 
 from __future__ import annotations
 
+import re
+
 from wasmkit.abi import AbiVersion
 from wasmkit.build.language import BuildContext, Language, Tool
 from wasmkit.build.runner import Step
@@ -57,6 +59,13 @@ def fetch_argv() -> tuple[str, ...]:
     return (CARGO, "fetch", "--locked", "--target", TARGET, BUILD_STD)
 
 
+def fetch_all_platforms_argv() -> tuple[str, ...]:
+    """Download Cargo.lock's crates for every platform: ``cargo build --offline --target
+    wasm32-wasip1`` also wants the crates of dependencies for other platforms on disk (chrono's
+    ``clock`` pulls iana-time-zone on cfg(unix)), which the fetch for the target leaves out."""
+    return (CARGO, "fetch", "--locked")
+
+
 def compile_argv(ctx: BuildContext, *, output_dir: str = "{out}") -> tuple[str, ...]:
     """The bare compiler command: ``{output_dir}/filter.wasm`` (the scaffold names the lib)."""
     mode = ("--release",) if ctx.release else ()
@@ -79,9 +88,32 @@ def compile_argv(ctx: BuildContext, *, output_dir: str = "{out}") -> tuple[str, 
     )
 
 
+#: How `cargo ... --locked` refuses a Cargo.lock that Cargo.toml outgrew (cargo 1.96 words
+#: it "cannot update the lock file"; older cargo "the lock file ... needs to be updated").
+_STALE_LOCK = re.compile(r"cannot update the lock file|lock file .* needs to be updated")
+
+
+def advise(output: str) -> str | None:
+    """A Cargo.lock that no longer matches Cargo.toml: the build is --locked (reproducible),
+    so the project records the new dependencies itself."""
+    if not _STALE_LOCK.search(output):
+        return None
+    return (
+        "Cargo.lock does not match Cargo.toml (a dependency was added or changed): run "
+        "`cargo update --workspace` in the project (it records the new dependencies in "
+        "Cargo.lock, leaving the other pins alone), then `wasmkit build` again"
+    )
+
+
 def _steps(ctx: BuildContext) -> tuple[Step, ...]:
     return (
         Step(fetch_argv(), env=ENV, description="cargo fetch (cached)", network=True),
+        Step(
+            fetch_all_platforms_argv(),
+            env=ENV,
+            description="cargo fetch, every platform (cached)",
+            network=True,
+        ),
         Step(compile_argv(ctx), env=ENV, description="cargo build (std built from source)"),
     )
 
@@ -120,4 +152,5 @@ LANGUAGE = Language(
     generated=("target",),
     # The crate serves every root id with the one root context it registers.
     validate_root_id=False,
+    advise=advise,
 )
