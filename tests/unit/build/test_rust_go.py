@@ -48,9 +48,13 @@ def render(language: str, target: Path, name: str = "add-header") -> Path:
 
 
 def test_rust_fetches_online_then_builds_std_offline_into_the_output_dir() -> None:
-    fetch, build = get_language("rust").steps(ctx("rust", extra_args=("--features", "x")))
-    assert fetch.network and not build.network
+    fetch, fetch_all, build = get_language("rust").steps(
+        ctx("rust", extra_args=("--features", "x"))
+    )
+    assert fetch.network and fetch_all.network and not build.network
     assert fetch.argv[:2] == ("/usr/bin/cargo", "fetch") and "--locked" in fetch.argv
+    # Every platform's crates too: the offline build wants a dependency's cfg(unix) ones.
+    assert fetch_all.argv == ("/usr/bin/cargo", "fetch", "--locked")
     argv = build.argv
     assert argv[:2] == ("/usr/bin/cargo", "build")
     for flag in ("--offline", "--locked", "--release", "-Zbuild-std=std,panic_abort"):
@@ -58,14 +62,14 @@ def test_rust_fetches_online_then_builds_std_offline_into_the_output_dir() -> No
     assert argv[argv.index("--artifact-dir") + 1] == "{out}"
     assert argv[argv.index("--target") + 1] == "wasm32-wasip1"
     assert argv[-2:] == ("--features", "x")
-    for step in (fetch, build):
+    for step in (fetch, fetch_all, build):
         assert step.env["RUSTC"] == "/usr/bin/rustc"  # not rustup's, which comes first on PATH
         assert step.env["CARGO_TARGET_DIR"].startswith("{cache}")
         assert step.env["CARGO_HOME"].startswith("{cache}")
 
 
 def test_rust_debug_builds_drop_release() -> None:
-    build = get_language("rust").steps(ctx("rust", release=False))[1]
+    build = get_language("rust").steps(ctx("rust", release=False))[-1]
     assert "--release" not in build.argv
 
 
