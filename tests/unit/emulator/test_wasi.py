@@ -58,7 +58,8 @@ def test_no_arguments_no_environment_no_files(host: Host) -> None:
     assert host.call("fd_close", 1) == EBADF
     assert host.call("fd_seek", 1, 0, 0, OUT) == EBADF
     assert host.call("fd_filestat_get", 3, OUT) == ENOSYS
-    assert host.call("poll_oneoff", OUT, OUT, 1, OUT) == ENOSYS
+    # Envoy answers a poll at once, with no event (wasi_poll.wat on both engines).
+    assert host.call("poll_oneoff", OUT, OUT + 64, 1, OUT + 8) == 0 and host.u32(OUT + 8) == 0
     assert host.call("sched_yield") == 0
     assert host.call("fd_fdstat_get", 1, OUT) == 0 and host.vm.guest.read(OUT, 1) == b"\x02"
     assert host.call("fd_fdstat_get", 9, OUT) == EBADF
