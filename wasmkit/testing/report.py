@@ -99,7 +99,7 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
         lines.append(f"        {_p(str(m))}")
     logged = case.observed.logs if case.observed is not None else None
     if logged:
-        shown = logged[-CASE_LOG_LINES:]
+        shown = _in_view(logged, CASE_LOG_LINES)
         lines.append(_style("        the filter logged during this case:", "dim", color))
         lines += [_log_line(r, "          ") for r in shown]
     return lines
@@ -107,6 +107,22 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
 
 #: A failed case shows the last lines the filter wrote during it (a panic's message, a trap).
 CASE_LOG_LINES = 10
+
+
+#: Go's runtime writes a panic in pieces ("panic: ", the message, the stack frame by frame)
+#: and Envoy logs each write as a line, so the message scrolls out behind the stack.
+_GO_PANIC = "panic: "
+
+
+def _in_view(logged: tuple[LogRecord, ...], count: int) -> list[LogRecord]:
+    """The last ``count`` records; a Go panic's message, if it scrolled out, first (joined)."""
+    shown = list(logged[-count:])
+    starts = [i for i, r in enumerate(logged) if r.message == _GO_PANIC]
+    if not starts or starts[-1] >= len(logged) - count:
+        return shown
+    at = starts[-1]
+    message = "".join(r.message for r in logged[at : at + 2])
+    return [LogRecord(logged[at].level, message), LogRecord(logged[at].level, "..."), *shown[2:]]
 
 
 def _log_line(record: LogRecord, indent: str) -> str:
@@ -125,7 +141,7 @@ def filter_log_lines(result: SuiteResult, color: bool) -> list[str]:
     for run in result.runs:
         if not run.filter_log:
             continue
-        shown = run.filter_log[-FILTER_LOG_LINES:]
+        shown = _in_view(run.filter_log, FILTER_LOG_LINES)
         skipped = len(run.filter_log) - len(shown)
         more = f", last {len(shown)} of {len(run.filter_log)}" if skipped else ""
         lines.append(_style(f"filter log ({run.engine}{more}):", "dim", color))
@@ -165,7 +181,7 @@ def _failure_text(case: CaseResult) -> str:
     logged = case.observed.logs if case.observed is not None else None
     if logged:
         lines.append("the filter logged during this case:")
-        lines += [_log_line(r, "  ") for r in logged[-CASE_LOG_LINES:]]
+        lines += [_log_line(r, "  ") for r in _in_view(logged, CASE_LOG_LINES)]
     return _p("\n".join(lines))
 
 

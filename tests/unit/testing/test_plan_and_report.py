@@ -13,7 +13,7 @@ from wasmkit._validation import validate
 from wasmkit.errors import UsageError
 from wasmkit.filter import FailurePolicy
 from wasmkit.testing.assertions import Mismatch
-from wasmkit.testing.engine import EngineRun, Observed
+from wasmkit.testing.engine import EngineRun, LogRecord, Observed
 from wasmkit.testing.plan import calls_need_emulator, emulator_only, make_plan
 from wasmkit.testing.report import junit_xml, render_text, to_json
 from wasmkit.testing.runner import CaseResult, SuiteResult
@@ -162,3 +162,15 @@ def test_property_overrides_are_emulator_only(tmp_path: Path) -> None:
         ("httpCalls", "properties"),
         (),
     ]
+
+
+def test_a_go_panics_message_stays_in_view_above_its_stack() -> None:
+    # Go's runtime writes a panic in pieces; Envoy logs each write as a line of its own.
+    pieces = ["panic: ", "invalid context on proxy_on_request_headers", "", "goroutine ", "1"]
+    pieces += [f"frame {i}" for i in range(30)]
+    logs = tuple(LogRecord("error", p) for p in pieces)
+    observed = Observed(503, logs=logs)
+    case = CaseResult("trapped", 0, "envoy", (Mismatch("status", "200", "503"),), observed)
+    text = render_text(SuiteResult(Path("f.wasm"), None, (), (case,), 1.0))
+    assert "[error] panic: invalid context on proxy_on_request_headers" in text
+    assert "frame 29" in text and "frame 3\n" not in text
