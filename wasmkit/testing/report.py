@@ -98,6 +98,9 @@ def _case_lines(case: CaseResult, color: bool, show_engine: bool) -> list[str]:
     for m in case.mismatches:
         lines.append(f"        {_p(str(m))}")
     logged = case.observed.logs if case.observed is not None else None
+    hint = _not_an_http_filter(logged)
+    if hint is not None:
+        lines.append(_style(f"        {hint}", "yellow", color))
     if logged:
         shown = _in_view(logged, CASE_LOG_LINES)
         lines.append(_style("        the filter logged during this case:", "dim", color))
@@ -112,6 +115,27 @@ CASE_LOG_LINES = 10
 #: Go's runtime writes a panic in pieces ("panic: ", the message, the stack frame by frame)
 #: and Envoy logs each write as a line, so the message scrolls out behind the stack.
 _GO_PANIC = "panic: "
+
+
+#: What the SDKs panic with when a stream reaches a plugin that made no HTTP context for it:
+#: a network (TCP) filter, or a plugin of the VM only (proxy-wasm-go-sdk, the proxy-wasm crate).
+_NO_HTTP_CONTEXT = (
+    "invalid context on proxy_on_request_headers",  # Go: a TCP context
+    "invalid context id on proxy_on_context_create",  # Go: neither HTTP nor TCP
+    "missing ContextType on root_context",  # Rust: a root context alone
+    "invalid context_id",  # Rust: a stream (TCP) context
+)
+
+
+def _not_an_http_filter(logged: tuple[LogRecord, ...] | None) -> str | None:
+    said = next((m for r in logged or () for m in _NO_HTTP_CONTEXT if m in r.message), None)
+    if said is None:
+        return None
+    return (
+        f'hint: the filter made no HTTP context for the request (its SDK said "{said}"): '
+        "a network (TCP) filter or a plugin without HTTP contexts; `wasmkit test` sends "
+        "HTTP requests through an HTTP filter chain only"
+    )
 
 
 def _in_view(logged: tuple[LogRecord, ...], count: int) -> list[LogRecord]:
@@ -179,6 +203,9 @@ def render_text(
 def _failure_text(case: CaseResult) -> str:
     lines = [str(m) for m in case.mismatches]
     logged = case.observed.logs if case.observed is not None else None
+    hint = _not_an_http_filter(logged)
+    if hint is not None:
+        lines.append(hint)
     if logged:
         lines.append("the filter logged during this case:")
         lines += [_log_line(r, "  ") for r in _in_view(logged, CASE_LOG_LINES)]

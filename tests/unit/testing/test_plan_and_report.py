@@ -174,3 +174,20 @@ def test_a_go_panics_message_stays_in_view_above_its_stack() -> None:
     text = render_text(SuiteResult(Path("f.wasm"), None, (), (case,), 1.0))
     assert "[error] panic: invalid context on proxy_on_request_headers" in text
     assert "frame 29" in text and "frame 3\n" not in text
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "invalid context on proxy_on_request_headers",
+        "panicked at src/dispatcher.rs:201:25:\nmissing ContextType on root_context",
+    ],
+)
+def test_a_network_filter_in_an_http_chain_is_named_as_such(said: str) -> None:
+    observed = Observed(503, logs=(LogRecord("critical", said),))
+    case = CaseResult("tcp", 0, "envoy", (Mismatch("status", "200", "503"),), observed)
+    suite = SuiteResult(Path("f.wasm"), None, (), (case,), 1.0)
+    for text in (render_text(suite), junit_xml(suite)):
+        assert "a network (TCP) filter or a plugin without HTTP contexts" in text
+    plain = CaseResult("bad", 0, "envoy", (Mismatch("status", "200", "503"),), Observed(503))
+    assert "network (TCP)" not in render_text(SuiteResult(Path("f"), None, (), (plain,), 1.0))
