@@ -102,9 +102,10 @@ def upstream_headers(pairs: list[tuple[str, str]]) -> Headers:
 def closing(keeps_open: bool) -> Headers:
     """``connection: close`` unless Envoy keeps the client's connection open (it adds it after
     the filters, so they never see it). Measured with Envoy 1.36-1.40: a local reply while the
-    request headers are handled, with a body still to come, closes; one from the body callback
-    (the body was read) does not, and one after an HTTP call is taken alike (Envoy reads the
-    body while the filter waits); a trap in a request with a body closes until the upstream
+    request headers are handled, with a body still to come, closes, and so does one from the
+    body's data (end_of_stream false); one from the body's end (the body was read) does not,
+    and one after an HTTP call is taken alike (Envoy reads the body while the filter waits);
+    a trap in a request with a body closes until the upstream
     answered, whatever the phase. A local reply with code 400 closes whatever the phase, also
     to a gRPC client (who sees HTTP 200); an upstream's 400 does not (Envoy 1.36 and 1.40)."""
     return () if keeps_open else (("connection", "close"),)
@@ -198,6 +199,9 @@ class StreamRun:
         Envoy's HTTP/1 codec hands a body over in two calls: its data, then an empty end
         (end_of_stream true); measured with Envoy 1.36-1.40, both ways. A filter that wants
         the whole body returns StopIterationAndBuffer until the end."""
+        if buffer == "request_body" and ctx.local_reply is not None:
+            # Answered from the data itself: Envoy had not read the end (see closing()).
+            self.request_read = False
         self.vm.drain()
         if buffer == "request_body" and ctx.local_reply is not None:
             self._local_reply(ctx, ctx.local_reply)
