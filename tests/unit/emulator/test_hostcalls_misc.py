@@ -153,9 +153,8 @@ def test_set_property_is_read_back(host: Host) -> None:
 def test_a_tests_property_matches_segments_that_hold_dots(host: Host) -> None:
     # A test gives "metadata.filter_metadata.envoy.filters.http.lua.key" (the Rust SDK's
     # envoy_filter_metadata example); the filter asks for the namespace as one segment.
-    host.world.properties = {
-        tuple("metadata.filter_metadata.envoy.filters.http.lua.key".split(".")): b"HELLO"
-    }
+    given = ("metadata", "filter_metadata", "envoy", "filters", "http", "lua", "key")
+    host.world.properties = {given: b"HELLO"}
     path = _path("metadata", "filter_metadata", "envoy.filters.http.lua", "key")
     assert host.call("proxy_get_property", *host.put(path), OUT, OUT + 4) == 0
     assert host.given() == b"HELLO"
