@@ -1,9 +1,12 @@
 """One owner per external process: start, wait under a deadline, stop, keep the logs.
 
-:class:`ManagedProcess` is what the Envoy, istiod and Istio agent owners build on: the child
-dies with wasmkit (``PR_SET_PDEATHSIG``), writes its output to a log file in its run
-directory, and is stopped with TERM, then KILL after a grace period. ``wait_until`` polls a
-readiness check under a deadline and fails early, with the log's tail, if the child exits.
+:class:`ManagedProcess` is what the istiod and Istio agent owners build on: the child dies
+with wasmkit (``PR_SET_PDEATHSIG``), writes its output to a log file in its run directory, and
+is stopped with TERM, then KILL after a grace period. ``wait_until`` polls a readiness check
+under a deadline and fails early, with the log's tail, if the child exits. The Envoy owner
+(:mod:`wasmkit.envoy.process`) keeps stdout, stderr and Envoy's own log apart and reads its
+admin address file, so it uses the pieces here (``die_with_parent``, ``terminate``) rather than
+the class.
 """
 
 from __future__ import annotations
