@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -71,12 +72,38 @@ def tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def wait_exited(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """``proc.wait(timeout_s)``, woken the moment the child exits.
+
+    Popen's own wait with a timeout polls with sleeps that double up to 50 ms, so an Envoy
+    that exits 17 ms after TERM was reaped after 31 ms, on every run. A pidfd (Linux 5.3)
+    becomes readable when the child exits; elsewhere Popen's polling does the waiting.
+    Raises ``subprocess.TimeoutExpired`` as Popen.wait does.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None and proc.returncode is None:
+        try:
+            fd = pidfd_open(proc.pid)
+        except OSError:  # already reaped, or pidfds not supported by the kernel
+            pass
+        else:
+            try:
+                readable, _, _ = select.select([fd], [], [], timeout_s)
+            finally:
+                os.close(fd)
+            if not readable:
+                raise subprocess.TimeoutExpired(proc.args, timeout_s)
+            proc.wait()  # it has exited: this reaps it at once
+            return
+    proc.wait(timeout=timeout_s)
+
+
 def terminate(proc: subprocess.Popen[bytes], grace_s: float = 3.0) -> None:
     """TERM, then KILL if ``proc`` is still there after ``grace_s``; reaps it either way."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=grace_s)
+            wait_exited(proc, grace_s)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)

@@ -142,10 +142,11 @@ class EchoUpstream:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self._server = _Server((host, port), _Handler)
         self._server.state = _State()
-        # A short poll interval: shutdown() waits for the loop to notice (default 0.5 s).
+        # A short poll interval: shutdown() waits for the loop to notice (default 0.5 s; at
+        # 20 ms, ~10 ms of every test run's teardown). A wake-up is a select() timing out.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
+            kwargs={"poll_interval": 0.005},
             name="wasmkit-upstream",
             daemon=True,
         )

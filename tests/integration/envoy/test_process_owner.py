@@ -1,14 +1,19 @@
 """The Envoy process owner's paths Envoy itself rarely takes, driven by a fake Envoy
 (tests/fixtures/fake_envoy/envoy.py): ready then TERM, a process that ignores TERM (KILL after
-the grace period), a deadline that passes, an early exit with and without Envoy's reason."""
+the grace period), a deadline that passes, an early exit with and without Envoy's reason; and
+``wait_exited``, which wakes when a child exits rather than polling for it."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from wasmkit._process import wait_exited
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.process import EnvoyProcess
 from wasmkit.errors import ModuleLoadError, ProcessFailed
@@ -61,3 +66,27 @@ def test_an_early_exit_without_a_reason_keeps_the_command_and_stderr(tmp_path: P
     assert "exited with code 1 before it was ready" in error.message
     assert "fake envoy: cannot start" in error.output
     assert (envoy.run_dir / "envoy.stderr").is_file()  # kept for the report
+
+
+def _child(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def test_wait_exited_reaps_a_child_as_it_exits() -> None:
+    proc = _child("import time; time.sleep(0.2)")
+    wait_exited(proc, timeout_s=30)
+    assert proc.returncode == 0
+    wait_exited(proc, timeout_s=30)  # already reaped: returns at once
+
+
+def test_wait_exited_times_out_once_not_twice() -> None:
+    proc = _child("import time; time.sleep(30)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(subprocess.TimeoutExpired):
+            wait_exited(proc, timeout_s=1.0)
+        assert 1.0 <= time.monotonic() - started < 1.8  # not 2 s: one wait, not two
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
