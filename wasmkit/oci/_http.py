@@ -1,21 +1,20 @@
 """Bodies of registry and token-server answers, read within a bound of bytes and of time.
 
-Every request is sent with ``stream=True`` and ``Accept-Encoding: identity``: nothing is read
-until wasmkit asks, and no body is inflated behind its back. A body is read raw (as sent,
-never decoded), one socket read at a time, up to a byte limit and before a :class:`Deadline`:
-``--timeout`` bounds each read, the deadline the whole transfer, so a registry that drips one
-byte a second cannot hold a pull (or the node cache) forever.
+Every answer comes from :mod:`wasmkit.oci._transport` unread, with ``Accept-Encoding:
+identity`` asked: nothing is read until wasmkit asks, and no body is inflated behind its back.
+A body is read as sent, one socket read at a time, up to a byte limit and before a
+:class:`Deadline`: ``--timeout`` bounds each read, the deadline the whole transfer, so a
+registry that drips one byte a second cannot hold a pull (or the node cache) forever.
 """
 
 from __future__ import annotations
 
+import http.client
 import time
 from collections.abc import Iterator
 
-import requests
-import urllib3
-
 from wasmkit.errors import LimitExceeded, ServiceUnavailable
+from wasmkit.oci._transport import Response
 
 #: Error documents, token answers, upload acknowledgements: small JSON.
 MAX_BODY = 1024 * 1024
@@ -41,26 +40,25 @@ class Deadline:
             )
 
 
-def chunks(response: requests.Response, deadline: Deadline, size: int) -> Iterator[bytes]:
-    """The raw body in the pieces the socket gives (at most ``size`` bytes each), checking the
+def chunks(response: Response, deadline: Deadline, size: int) -> Iterator[bytes]:
+    """The body in the pieces the socket gives (at most ``size`` bytes each), checking the
     deadline between them; a broken connection is ServiceUnavailable."""
-    raw = response.raw
     try:
         while True:
             deadline.check()
-            piece = raw.read1(size, decode_content=False)
+            piece = response.read1(size)
             if not piece:
                 return
             yield piece
-    except (urllib3.exceptions.HTTPError, OSError, requests.exceptions.RequestException) as exc:
+    except (http.client.HTTPException, OSError) as exc:
         raise ServiceUnavailable(
-            f"{deadline.what} broke off: {str(exc)[:200]}",
+            f"{deadline.what} broke off: {str(exc)[:200] or type(exc).__name__}",
             hint="retry; the local store is unchanged",
         ) from None
 
 
 def read_body(
-    response: requests.Response,
+    response: Response,
     limit: int = MAX_BODY,
     *,
     strict: bool = True,
@@ -68,26 +66,22 @@ def read_body(
 ) -> bytes:
     """At most ``limit`` bytes of the body; more is LimitExceeded (``strict``) or cut off.
 
-    The body is stored as the response's content, so ``response.text`` and a closed response
-    returned to the connection pool behave as for an unstreamed request.
+    The body is kept as the response's ``content``, so reading it twice reads the socket once.
     """
-    if getattr(response, "_content_consumed", False):  # read already, or built by a test
-        return (response.content or b"")[:limit]
+    if response.content is not None:  # read already, or built by a test
+        return response.content[:limit]
     data = bytearray()
-    if response.raw is not None:
-        deadline = Deadline(f"the answer from {response.url}", limit, timeout)
-        for piece in chunks(response, deadline, limit + 1 - len(data)):
-            data += piece
-            if len(data) > limit:
-                break
+    deadline = Deadline(f"the answer from {response.url}", limit, timeout)
+    for piece in chunks(response, deadline, limit + 1 - len(data)):
+        data += piece
+        if len(data) > limit:
+            break
     if len(data) > limit and strict:
         response.close()
         raise LimitExceeded(
             f"{response.url} sent more than {limit} bytes where a small answer was expected",
             hint="the registry or a proxy in between is misbehaving",
         )
-    # requests' own attributes: the body counts as read, as if stream=False had read it
     body = bytes(data[:limit])
-    response._content = body
-    response._content_consumed = True  # type: ignore[attr-defined]
+    response.content = body
     return body

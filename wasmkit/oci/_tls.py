@@ -1,7 +1,7 @@
 """A failed TLS handshake with a registry, said in words, with the fix to try first.
 
-OpenSSL's verdict (``ssl.SSLCertVerificationError.verify_code``) sits a few exceptions deep in
-what ``requests`` raises; it names the cause: a CA this machine does not trust (fix: give the CA
+OpenSSL's verdict (``ssl.SSLCertVerificationError.verify_code``), on the error itself or a few
+exceptions deep where a proxy tunnel wraps it, names the cause: a CA this machine does not trust (fix: give the CA
 with ``--ca-file``), a certificate for other names (connect by one it lists), an expired one
 (renew it, or fix the clock), or a server that does not speak TLS at all (``--plain-http``).
 ``--insecure`` is named last, and only where it would help.
@@ -22,7 +22,7 @@ _NOT_TLS = {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "RECORD_
 
 
 def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
-    """The ``ssl.SSLError`` behind requests' and urllib3's wrappers, if any."""
+    """The ``ssl.SSLError`` that is ``exc`` or lies behind it, if any."""
     stack, seen = [exc], set()
     while stack:
         error = stack.pop()
@@ -31,8 +31,7 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
         seen.add(id(error))
         if isinstance(error, ssl.SSLError):
             return error
-        reason = getattr(error, "reason", None)  # urllib3's MaxRetryError
-        linked = (error.__cause__, error.__context__, reason, *error.args)
+        linked = (error.__cause__, error.__context__, *error.args)
         stack.extend(e for e in linked if isinstance(e, BaseException))
     return None
 

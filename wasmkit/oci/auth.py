@@ -24,11 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
-
 from wasmkit._documents import load_json
 from wasmkit.errors import AuthError, InputFileError
 from wasmkit.oci._http import MAX_BODY, read_body
+from wasmkit.oci._transport import Response
 from wasmkit.oci.credentials import Credential
 
 log = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ class Authenticator:
         self,
         registry: str,
         credential: Callable[[], Credential | None],
-        send: Callable[..., requests.Response],
+        send: Callable[..., Response],
         base: str = "",
         timeout: float = 30.0,
     ):
@@ -180,7 +179,7 @@ class Authenticator:
                 return basic_header(cred)
         return None
 
-    def challenged(self, response: requests.Response, scopes: Sequence[str]) -> None:
+    def challenged(self, response: Response, scopes: Sequence[str]) -> None:
         """Learn from a 401; raise AuthError if nothing more can be tried.
 
         A cached token that is refused (expired) is fetched again once; a token fetched for
@@ -274,7 +273,7 @@ class Authenticator:
                 "client_id": "wasmkit",
             }
             data.update(params)
-            response = self._send("POST", realm, data=data)
+            response = self._send("POST", realm, form=data)
         else:
             if cred:
                 headers["Authorization"] = basic_header(cred)

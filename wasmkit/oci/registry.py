@@ -1,23 +1,21 @@
-"""A client of the OCI distribution API over ``requests``, streaming every blob.
+"""A client of the OCI distribution API, streaming every blob.
 
 Only what filters need: ping, manifests (get/put), blobs (head, mount, monolithic upload with a
-file body, download with digest verification). Auth is in :mod:`wasmkit.oci.auth`. TLS is
-verified unless ``insecure``; ``ca_file`` adds a CA. ``verify=`` is passed on each request because
-``REQUESTS_CA_BUNDLE`` would override a session-wide setting.
+file body, download with digest verification). Auth is in :mod:`wasmkit.oci.auth`, HTTP in
+:mod:`wasmkit.oci._transport` (kept connections, proxies, redirects). TLS is verified unless
+``insecure``; ``ca_file`` adds a CA.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
-import warnings
+import ssl
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin
-
-import requests
-import urllib3
 
 from wasmkit._documents import load_json
 from wasmkit.errors import (
@@ -32,6 +30,7 @@ from wasmkit.errors import (
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci._http import Deadline, chunks, read_body
 from wasmkit.oci._tls import tls_problem
+from wasmkit.oci._transport import Response, Transport
 from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import (
@@ -50,7 +49,7 @@ ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 
 
 class _ProgressReader:
-    """A file body for requests that reports what was read and tells its length."""
+    """A file body that reports what was read and checks the upload's deadline."""
 
     def __init__(self, f: BinaryIO, size: int, task: ProgressTask, deadline: Deadline):
         self._f, self._size, self._task, self._deadline = f, size, task, deadline
@@ -65,7 +64,7 @@ class _ProgressReader:
         return chunk
 
 
-def _registry_errors(response: requests.Response, timeout: float) -> str:
+def _registry_errors(response: Response, timeout: float) -> str:
     """The registry's own words about an error, from at most 64 KiB of its answer."""
     body = read_body(response, 64 * 1024, strict=False, timeout=timeout)
     try:
@@ -90,33 +89,33 @@ class RegistryClient:
     ):
         self.registry = registry
         self.base = f"{'http' if plain_http else 'https'}://{api_host(registry)}"
-        self.verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
         self.ca_file = ca_file
         self.timeout = timeout
         self.progress: Progress = progress or NullProgress()
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "wasmkit"
-        self._session.headers["Accept-Encoding"] = "identity"  # bytes as their digests say
+        self._transport = Transport(
+            timeout=timeout,
+            verify=not insecure,
+            ca_file=ca_file,
+            # bytes as their digests say
+            headers={"User-Agent": "wasmkit", "Accept-Encoding": "identity"},
+        )
         self.auth = Authenticator(registry, credential, self._send, self.base, timeout)
         if insecure:
             log.warning("TLS certificates of %s are not verified (--insecure)", registry)
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     # -- transport -----------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        kwargs["stream"] = True  # every body is read by read_body or a bounded loop
+    def _send(self, method: str, url: str, **kwargs: Any) -> Response:
+        """One request through the transport; every body is read by read_body or a bounded
+        loop. Network and TLS failures become wasmkit's errors, naming the cause."""
         try:
-            with warnings.catch_warnings():
-                # --insecure was asked for and logged once; not a warning per request
-                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                return self._session.request(method, url, verify=self.verify, **kwargs)
-        except requests.exceptions.SSLError as exc:
+            return self._transport.request(method, url, **kwargs)
+        except ssl.SSLError as exc:
             raise tls_problem(self.registry, exc, self.ca_file) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise ServiceUnavailable(
                 f"cannot reach the registry {self.registry}: {_short(exc)}",
                 hint="check the address and that the registry runs; "
@@ -131,8 +130,9 @@ class RegistryClient:
         *,
         body: Callable[[], Any] | None = None,
         ok: Sequence[int] = (200,),
+        stream: bool = False,
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> Response:
         url = urljoin(self.base, path)
         home = self._check_origin(url)
         headers = dict(kwargs.pop("headers", {}))
@@ -142,7 +142,7 @@ class RegistryClient:
             if auth:
                 headers["Authorization"] = auth
             data = body() if body else None
-            response = self._send(method, url, headers=headers, data=data, **kwargs)
+            response = self._send(method, url, headers=headers, body=data, **kwargs)
             if response.status_code == 401 and attempt < 2 and home:
                 # read, so that the connection is reused
                 read_body(response, 64 * 1024, strict=False, timeout=self.timeout)
@@ -170,7 +170,7 @@ class RegistryClient:
                 f"{path.split('?')[0]}: {detail}",
                 hint="check the reference and the registry's logs",
             )
-        if not kwargs.get("stream"):
+        if not stream:
             read_body(response, timeout=self.timeout)  # the caller reads no body, or a small one
         return response
 
@@ -376,8 +376,9 @@ class RegistryClient:
 
 
 def _short(exc: Exception) -> str:
-    text = str(exc)
-    if "Max retries exceeded" in text or "NewConnectionError" in text:
-        reason = text.rsplit(":", 1)[-1].strip(" )'\"]")
-        return reason or "connection failed"
-    return text[:200]
+    """What went wrong, in the words of the error (``Connection refused``, ``timed out``)."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:200]
+    return (str(exc) or type(exc).__name__)[:200]

@@ -31,7 +31,11 @@ def _imported(statement: str) -> set[str]:
         ),
         ("the emulator engine", "import wasmkit.testing.emulator_engine", {"grpc"}),
         ("a .wat module file", "from wasmkit.emulator.wat import module_file", {"wasmtime"}),
-        ("push and pull", "import wasmkit.cli.oci, wasmkit.tasks.push", {"wasmtime", "jinja2"}),
+        (
+            "push and pull",
+            "import wasmkit.cli.oci, wasmkit.tasks.push, wasmkit.oci.transfer",
+            {"wasmtime", "jinja2", "requests", "urllib3"},
+        ),
         ("the CLI's group", "import wasmkit.cli.main", {"wasmtime", "requests", "pydantic"}),
     ],
 )

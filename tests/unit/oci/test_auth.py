@@ -4,9 +4,9 @@ import base64
 import json as _json
 
 import pytest
-import requests
 
 from wasmkit.errors import AuthError
+from wasmkit.oci._transport import Response
 from wasmkit.oci.auth import Authenticator, covers, parse_challenge, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 
@@ -47,14 +47,10 @@ def test_a_credential_never_shows_its_secret() -> None:
 # The state machine of Authenticator, driven by a token endpoint of the test's own.
 
 
-def _response(status: int, body: object = None, challenge: str = "") -> requests.Response:
-    r = requests.Response()
-    r.status_code = status
-    r._content = _json.dumps(body).encode() if body is not None else b""
-    r._content_consumed = True  # type: ignore[attr-defined]  # as after read_body
-    if challenge:
-        r.headers["WWW-Authenticate"] = challenge
-    return r
+def _response(status: int, body: object = None, challenge: str = "") -> Response:
+    content = _json.dumps(body).encode() if body is not None else b""
+    headers = {"WWW-Authenticate": challenge} if challenge else {}
+    return Response(status, headers, "https://reg/token", body=content)  # as after read_body
 
 
 BEARER = 'Bearer realm="https://reg/token",service="reg"'  # a realm on the registry host
@@ -64,7 +60,7 @@ class _TokenEndpoint:
     def __init__(self) -> None:
         self.calls: list[dict[str, object]] = []
 
-    def __call__(self, method: str, url: str, **kwargs: object) -> requests.Response:
+    def __call__(self, method: str, url: str, **kwargs: object) -> Response:
         self.calls.append({"method": method, "url": url, **kwargs})
         return _response(200, {"token": f"t{len(self.calls)}"})
 
@@ -162,7 +158,7 @@ def test_basic_is_sent_once_learned_and_refused_once_sent() -> None:
 
 
 def test_a_token_server_that_refuses() -> None:
-    def refuse(method: str, url: str, **kwargs: object) -> requests.Response:
+    def refuse(method: str, url: str, **kwargs: object) -> Response:
         return _response(401)
 
     auth = Authenticator("reg", lambda: Credential("alice", "bad"), refuse)
