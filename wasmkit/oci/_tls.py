@@ -1,10 +1,10 @@
 """A failed TLS handshake with a registry, said in words, with the fix to try first.
 
-OpenSSL's verdict (``ssl.SSLCertVerificationError.verify_code``), on the error itself or a few
-exceptions deep where a proxy tunnel wraps it, names the cause: a CA this machine does not trust (fix: give the CA
-with ``--ca-file``), a certificate for other names (connect by one it lists), an expired one
-(renew it, or fix the clock), or a server that does not speak TLS at all (``--plain-http``).
-``--insecure`` is named last, and only where it would help.
+OpenSSL's verdict (``ssl.SSLCertVerificationError.verify_code``), on the error itself or a
+few exceptions deep where a proxy tunnel wraps it, names the cause: a CA this machine does not
+trust (fix: give the CA with ``--ca-file``), a certificate for other names (connect by one it
+lists), an expired one (renew it, or fix the clock), or a server that does not speak TLS at
+all (``--plain-http``). ``--insecure`` is named last, and only where it would help.
 """
 
 from __future__ import annotations
