@@ -2,8 +2,9 @@
 
 Templates render source code and YAML, never HTML (no autoescape); an undefined variable is
 an error, not an empty string; the sandbox keeps a template from reaching Python objects.
-Used by the scaffolds (:mod:`wasmkit.scaffold`) and the Envoy harness bootstrap
-(:mod:`wasmkit.envoy.bootstrap`).
+Used by the scaffolds (:mod:`wasmkit.scaffold`) and the Istio sidecar's bootstrap
+(:func:`wasmkit.envoy.bootstrap.render_harness_template`); the test harness's bootstrap is built
+as data, off jinja2's import time.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from wasmkit.deploy.images import image_info
 from wasmkit.deploy.inputs import Config, check_name
 from wasmkit.deploy.spec import ImageInfo, choose_root_id
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
-from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.bootstrap import Listener, bootstrap_config, bootstrap_header
 from wasmkit.envoy.process import EnvoyProcess, start_checked
 from wasmkit.errors import UsageError
 from wasmkit.filter import (
@@ -136,12 +136,14 @@ def envoy_config(
         return yaml.safe_dump(
             insert_filter(read_bootstrap(bootstrap), local.http_filter()), sort_keys=False
         )
-    return render_bootstrap(
+    # The harness bootstrap, written as YAML for a reader (the test harness writes it as JSON).
+    config = bootstrap_config(
         [Listener(LISTENER, local.http_filter(), port=port)],
         upstream_port=upstream_port,
         access_log="/dev/stdout",
         purpose="deploy",
     )
+    return bootstrap_header("deploy") + yaml.safe_dump(config, sort_keys=False)
 
 
 def local_filter(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wasmkit._atomic import write_atomic
 from wasmkit._validation import ConfigValue, load_model
@@ -18,9 +19,11 @@ from wasmkit.abi import find_platform
 from wasmkit.emulator.wat import module_file
 from wasmkit.errors import UsageError
 from wasmkit.filter import filter_name_for
-from wasmkit.project import PROJECT_FILE, Platform, load_project
 from wasmkit.testing import Engine, SuiteResult, TestInputs, junit_xml, make_engines, run_tests
 from wasmkit.testspec import Suite
+
+if TYPE_CHECKING:
+    from wasmkit.project import Platform
 
 SUITE_HINT = "see `wasmkit test --help` and the README for the test file format"
 
@@ -35,6 +38,9 @@ def resolve_inputs(
 ) -> TestInputs:
     """A project's wasmkit.yaml supplies defaults; flags override them."""
     if project_dir is not None or module is None or test_file is None:
+        # wasmkit.project (its models) loads only when a project is read.
+        from wasmkit.project import PROJECT_FILE, load_project
+
         loaded = load_project(project_dir or Path.cwd())
         project = loaded.project
         suite = load_model(test_file, Suite, hint=SUITE_HINT) if test_file else project.tests
@@ -101,15 +107,14 @@ class Prepared:
 
 def prepare(request: TestRequest, notify: Callable[[str], None] = lambda _: None) -> Prepared:
     """Resolve module and suite (flags override the project), then the Envoy to use."""
-    if (
-        (request.module is None) != (request.test_file is None)
-        and request.project_dir is None
-        and not Path(PROJECT_FILE).is_file()
-    ):
-        raise UsageError(
-            "give both --module and --file, or run in a project directory",
-            hint="wasmkit test --module filter.wasm --file tests.yaml",
-        )
+    if (request.module is None) != (request.test_file is None) and request.project_dir is None:
+        from wasmkit.project import PROJECT_FILE
+
+        if not Path(PROJECT_FILE).is_file():
+            raise UsageError(
+                "give both --module and --file, or run in a project directory",
+                hint="wasmkit test --module filter.wasm --file tests.yaml",
+            )
     inputs = resolve_inputs(
         project_dir=request.project_dir,
         module=request.module,
@@ -211,6 +216,8 @@ def _istio_version(request: TestRequest) -> str:
     assert request.istio is not None
     if request.istio != "platform":
         return request.istio
+    from wasmkit.project import load_project
+
     platform = load_project(request.project_dir or Path.cwd()).project.platform
     if platform is None or platform.name != "istio":
         raise UsageError(

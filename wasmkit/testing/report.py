@@ -12,7 +12,6 @@ well-formed.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from wasmkit._text import printable as _p
@@ -213,6 +212,8 @@ def _failure_text(case: CaseResult) -> str:
 
 
 def junit_xml(result: SuiteResult, suite_name: str = "wasmkit") -> str:
+    import xml.etree.ElementTree as ET  # only runs asked for --junit-xml pay for it
+
     root = ET.Element("testsuites")
     suite = ET.SubElement(
         root,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from wasmkit.envoy import EnvoyProcess, Listener, find_envoy, render_bootstrap, start_checked
 from wasmkit.errors import ModuleLoadError, ProcessFailed
@@ -48,8 +49,9 @@ def test_a_start_that_names_no_module_reason_asks_validate(
     tmp_path: Path, wat: Callable[[str], Path]
 ) -> None:
     envoy = _envoy(tmp_path / "run", wat("add_header"))
-    config = envoy.config.read_text()
-    envoy.config.write_text(config.replace("static_resources:", "static_resources:\n  bogus: 1", 1))
+    config = yaml.safe_load(envoy.config.read_text())
+    config["static_resources"]["bogus"] = 1
+    envoy.config.write_text(yaml.safe_dump(config))
     with pytest.raises(ProcessFailed) as info, start_checked(envoy):
         pass
     assert "refused the generated configuration" in str(info.value)

@@ -27,7 +27,8 @@ def _imported(statement: str) -> set[str]:
             "wasmkit test on Envoy",
             "import wasmkit.cli.test, wasmkit.tasks.test, wasmkit.testing.envoy_engine;"
             "from wasmkit.testing import make_engines; make_engines('envoy')",
-            {"wasmtime", "grpc"},
+            # jinja2: the harness bootstrap is built as data; xml: only for --junit-xml.
+            {"wasmtime", "grpc", "jinja2", "markupsafe", "xml"},
         ),
         ("the emulator engine", "import wasmkit.testing.emulator_engine", {"grpc"}),
         ("a .wat module file", "from wasmkit.emulator.wat import module_file", {"wasmtime"}),
