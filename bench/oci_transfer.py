@@ -11,6 +11,10 @@ command on a 1 KiB module: the growth that the transfer itself costs (target < 1
 
     python bench/oci_transfer.py [--runs 3] [--sizes 2,20,100] [--baseline DIR]
 
+wasmkit runs as an installed product does: its bytecode is compiled first (`compileall` into
+__pycache__, as a wheel's install does), or an environment with PYTHONDONTWRITEBYTECODE=1 would
+compile every module from source on every run.
+
 ``--baseline DIR`` (a checkout of another wasmkit, e.g. ``git worktree add DIR main``) also
 runs that wasmkit's push and pull on the same images, alternating with this one's, and prints
 both side by side: wall time and CPU time (user+sys of the process, which a busy machine
@@ -20,6 +24,7 @@ disturbs far less than wall time).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -123,6 +128,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another wasmkit checkout to compare with")
     args = parser.parse_args()
     wasmkit = [sys.executable, "-m", "wasmkit"]
+    for checkout in (REPO, *([args.baseline] if args.baseline else [])):
+        if not compileall.compile_dir(checkout / "wasmkit", quiet=1):
+            raise SystemExit(f"compiling the bytecode of {checkout / 'wasmkit'} failed")
     skopeo = shutil.which("skopeo")
     if skopeo is None:
         raise SystemExit("skopeo is not installed (run .ci/setup)")
@@ -241,6 +249,9 @@ def _baseline(
     """The baseline wasmkit's push and pull of the same image, to a registry of its own."""
     base_env = {**env, "PYTHONPATH": str(directory)}
     wasmkit = [sys.executable, "-m", "wasmkit"]
+    for checkout in (REPO, *([args.baseline] if args.baseline else [])):
+        if not compileall.compile_dir(checkout / "wasmkit", quiet=1):
+            raise SystemExit(f"compiling the bytecode of {checkout / 'wasmkit'} failed")
     ref = f"{host}/bench/{name}:v1"
     run([*wasmkit, "tag", f"bench.local/{name}:v1", ref], base_env)
     seconds, _, cpu = run([*wasmkit, "push", ref, "--plain-http"], base_env)

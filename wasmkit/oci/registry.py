@@ -26,6 +26,7 @@ from wasmkit.errors import (
     ServiceUnavailable,
     UntrustedInput,
     UsageError,
+    WasmkitError,
 )
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci._http import Deadline, chunks, read_body
@@ -333,9 +334,18 @@ class RegistryClient:
             task.close()
 
     def download_blob(
-        self, repository: str, descriptor: Descriptor, dest: Path, label: str = ""
+        self,
+        repository: str,
+        descriptor: Descriptor,
+        dest: Path,
+        label: str = "",
+        sink: Callable[[bytes], None] | None = None,
     ) -> None:
-        """Stream a blob into ``dest``, checking size and digest; IntegrityError if they differ."""
+        """Stream a blob into ``dest``, checking size and digest; IntegrityError if they differ.
+
+        ``sink`` also gets each piece as it arrives (a layer scanner); what it raises is raised
+        once the download is done and verified, so wrong bytes are named as such first.
+        """
         response = self._request(
             "GET",
             f"/v2/{repository}/blobs/{descriptor.digest}",
@@ -353,6 +363,7 @@ class RegistryClient:
                 )
             h = hashlib.sha256()
             size = 0
+            refused: WasmkitError | None = None
             deadline = Deadline(f"the download of {where}", descriptor.size, self.timeout)
             try:
                 with dest.open("wb") as out:
@@ -363,6 +374,11 @@ class RegistryClient:
                         h.update(chunk)
                         out.write(chunk)
                         task.advance(len(chunk))
+                        if sink is not None and refused is None:
+                            try:
+                                sink(chunk)
+                            except WasmkitError as exc:
+                                refused = exc
             finally:
                 task.close()
         if size != descriptor.size or "sha256:" + h.hexdigest() != descriptor.digest:
@@ -373,6 +389,8 @@ class RegistryClient:
                 f"(expected {descriptor.size} bytes, got {got})",
                 hint="the registry or a proxy in between served wrong bytes; nothing was stored",
             )
+        if refused is not None:
+            raise refused
 
 
 def _short(exc: Exception) -> str:

@@ -29,7 +29,7 @@ from wasmkit.oci.records import ImageRecord
 from wasmkit.oci.reference import Reference, parse
 from wasmkit.oci.registry import RegistryClient
 from wasmkit.oci.store import LocalStore
-from wasmkit.oci.unpack import extract_module
+from wasmkit.oci.unpack import LayerScanner, extract_module
 
 log = logging.getLogger(__name__)
 
@@ -190,27 +190,34 @@ def pull(
             )
         with store.staging() as work:
             files: dict[Digest, Path] = {}
+            # A module inside a tar is found, checked and hashed while its layer downloads (one
+            # pass over the bytes), and unpacked on first use (module_path), so a pull writes
+            # each byte once.
+            scanner = LayerScanner(None) if location.in_tar else None
+            extracted = None
             for blob in used_blobs(manifest, location):
                 held = store.hold_blob(blob.digest, work)
                 if held is not None:
                     files[blob.digest] = held
                     continue
                 part = work / f"{blob.digest.hex}.partial"
+                scan = scanner if blob.digest == location.layer.digest else None
                 client.download_blob(
                     reference.repository,
                     blob,
                     part,
                     label=blob.annotations.get("org.opencontainers.image.title", ""),
+                    sink=scan.feed if scan else None,
                 )
+                if scan:
+                    extracted = scan.finish()
                 done = work / blob.digest.hex
                 part.rename(done)
                 files[blob.digest] = done
             layer_file = files[location.layer.digest]
-            # A module inside a tar is checked and hashed now (one read of the fresh layer) and
-            # unpacked on first use (module_path), so a pull writes each byte once. Scanning in
-            # a thread during the download was measured slower on 2 busy cores (GIL handoffs).
             module_file = None if location.in_tar else work / "module.wasm"
-            extracted = extract_module(location, layer_file, module_file)
+            if extracted is None:  # the layer was in the store already, or is the module
+                extracted = extract_module(location, layer_file, module_file)
             created = manifest.annotations.get("org.opencontainers.image.created", "")
             return store.commit(
                 reference,

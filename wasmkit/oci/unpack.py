@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import shutil
-import tarfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import BinaryIO
 
 from wasmkit.errors import LimitExceeded, ModuleError
 from wasmkit.oci._digest import CHUNK, MAX_MODULE_BYTES, WASM_MAGIC, HashingWriter
+from wasmkit.oci._tarstream import Member, Sink, TarFormatError, TarStream
 from wasmkit.oci.layout import MAX_RUNTIME_CONFIG, PLUGIN_FILE, RUNTIME_CONFIG_FILE, ModuleLocation
 
 
@@ -31,23 +29,6 @@ class _Discard:
 
     def flush(self) -> None:
         pass
-
-
-def _copy_module(src: IO[bytes], dest: Path | None, limit: int, what: str) -> tuple[str, int]:
-    with dest.open("wb") if dest else contextlib.nullcontext(_Discard()) as out:
-        writer = HashingWriter(out)
-        first = src.read(CHUNK)
-        if not first.startswith(WASM_MAGIC):
-            raise ModuleError(
-                f"{what} is not a WebAssembly module (it does not start with \\0asm)",
-                hint="this image is not a wasm filter; check the reference",
-            )
-        writer.write(first)
-        while chunk := src.read(CHUNK):
-            writer.write(chunk)
-            if writer.size > limit:
-                raise ModuleError(f"{what} is larger than {limit // (1024 * 1024)} MiB")
-    return writer.digest.hex, writer.size
 
 
 def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None) -> Extracted:
@@ -79,7 +60,7 @@ def extract_module(location: ModuleLocation, layer_file: Path, dest: Path | None
 
 #: What a layer may inflate to: the largest module Istio takes and 1 MiB of everything else.
 MAX_INFLATED = MAX_MODULE_BYTES + 1024 * 1024
-#: A filter layer holds two files; tarfile keeps every member it read in a list.
+#: A filter layer holds two files; more members than this is not a filter image.
 MAX_MEMBERS = 1000
 
 
@@ -120,44 +101,120 @@ def _inflates_too_much() -> LimitExceeded:
     )
 
 
-def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
-    """Find ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) read once, in order.
+class LayerScanner:
+    """Finds ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) layer fed piece by
+    piece, as a download delivers it: the module is checked (``\\0asm``, 256 MiB) and hashed
+    (and written to ``dest``, if given) in that one pass.
 
     Bounded: at most :data:`MAX_INFLATED` bytes are inflated and :data:`MAX_MEMBERS` members
     read, whatever the layer claims.
     """
-    found: tuple[str, int] | None = None
-    config: bytes | None = None
+
+    def __init__(self, dest: Path | None):
+        self._dest = dest
+        self._members = 0
+        self._module: HashingWriter | None = None
+        self._file: BinaryIO | None = None
+        self._head = b""  # the module's first bytes, until the magic is checked
+        self._found: tuple[str, int] | None = None
+        self._config: bytearray | None = None
+        self._config_done: bytes | None = None
+        self._stream = TarStream(self._open, max_inflated=MAX_INFLATED, too_much=_inflates_too_much)
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._stream.feed(data)
+        except TarFormatError as exc:
+            raise _unreadable(exc) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def finish(self) -> Extracted:
+        """The layer is all fed: what was found, or ModuleError."""
+        try:
+            self._stream.close()
+        except TarFormatError as exc:
+            raise _unreadable(exc) from None
+        finally:
+            self.abort()
+        if self._found is None:
+            raise ModuleError(
+                f"the image's last layer holds no {PLUGIN_FILE}",
+                hint="this image is not a wasm filter (Istio also needs plugin.wasm in the last "
+                "layer)",
+            )
+        return Extracted(self._found[0], self._found[1], self._config_done)
+
+    def abort(self) -> None:
+        """Close the module file, if one is open (the caller removes its staging)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _open(self, member: Member) -> Sink | None:
+        self._members += 1
+        if self._members > MAX_MEMBERS:
+            raise LimitExceeded(
+                f"the layer's tar has more than {MAX_MEMBERS} members",
+                hint="a filter layer holds plugin.wasm and runtime-config.json; "
+                "this is not a filter image",
+            )
+        name = member.name.removeprefix("./").lstrip("/")
+        if not member.regular:
+            return None
+        if name == PLUGIN_FILE:
+            if member.size > MAX_MODULE_BYTES:
+                raise ModuleError(f"{PLUGIN_FILE} is larger than 256 MiB")
+            self.abort()
+            self._file = self._dest.open("wb") if self._dest else None
+            self._module = HashingWriter(self._file or _Discard())
+            self._head = b""
+            return self._module_piece
+        if name == RUNTIME_CONFIG_FILE and member.size <= MAX_RUNTIME_CONFIG:
+            self._config = bytearray()
+            return self._config_piece
+        return None
+
+    def _module_piece(self, piece: bytes) -> None:
+        module = self._module
+        assert module is not None
+        if len(self._head) < len(WASM_MAGIC):
+            self._head += piece[: len(WASM_MAGIC) - len(self._head)]
+            if (len(self._head) == len(WASM_MAGIC) or not piece) and self._head != WASM_MAGIC:
+                raise ModuleError(
+                    f"{PLUGIN_FILE} is not a WebAssembly module (it does not start with \\0asm)",
+                    hint="this image is not a wasm filter; check the reference",
+                )
+        if piece:
+            module.write(piece)
+            if module.size > MAX_MODULE_BYTES:
+                raise ModuleError(f"{PLUGIN_FILE} is larger than 256 MiB")
+            return
+        self.abort()
+        self._found = (module.digest.hex, module.size)
+
+    def _config_piece(self, piece: bytes) -> None:
+        assert self._config is not None
+        self._config += piece
+        if not piece:
+            self._config_done = bytes(self._config)
+
+
+def _unreadable(exc: Exception) -> ModuleError:
+    return ModuleError(
+        f"the last layer is not a readable tar archive: {exc}",
+        hint="the image is damaged or is not a filter image",
+    )
+
+
+def scan_tar(stream: BinaryIO, dest: Path | None) -> Extracted:
+    """Find ``plugin.wasm`` (and ``runtime-config.json``) in a tar(.gz) read once, in order."""
+    scanner = LayerScanner(dest)
     try:
-        with tarfile.open(fileobj=cast(BinaryIO, Inflated(open_layer(stream))), mode="r|") as tar:
-            for count, member in enumerate(tar, 1):
-                if count > MAX_MEMBERS:
-                    raise LimitExceeded(
-                        f"the layer's tar has more than {MAX_MEMBERS} members",
-                        hint="a filter layer holds plugin.wasm and runtime-config.json; "
-                        "this is not a filter image",
-                    )
-                if member.offset_data + member.size > MAX_INFLATED:  # refused before it is read
-                    raise _inflates_too_much()
-                name = member.name.removeprefix("./").lstrip("/")
-                if not member.isfile() or name not in (PLUGIN_FILE, RUNTIME_CONFIG_FILE):
-                    continue
-                source = tar.extractfile(member)
-                assert source is not None
-                if name == PLUGIN_FILE:
-                    if member.size > MAX_MODULE_BYTES:
-                        raise ModuleError(f"{PLUGIN_FILE} is larger than 256 MiB")
-                    found = _copy_module(source, dest, MAX_MODULE_BYTES, PLUGIN_FILE)
-                elif member.size <= MAX_RUNTIME_CONFIG:
-                    config = source.read()
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise ModuleError(
-            f"the last layer is not a readable tar archive: {exc}",
-            hint="the image is damaged or is not a filter image",
-        ) from None
-    if found is None:
-        raise ModuleError(
-            f"the image's last layer holds no {PLUGIN_FILE}",
-            hint="this image is not a wasm filter (Istio also needs plugin.wasm in the last layer)",
-        )
-    return Extracted(found[0], found[1], config)
+        while chunk := stream.read(CHUNK):
+            scanner.feed(chunk)
+    except OSError as exc:
+        scanner.abort()
+        raise _unreadable(exc) from None
+    return scanner.finish()
