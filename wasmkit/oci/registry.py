@@ -31,7 +31,7 @@ from wasmkit.errors import (
 from wasmkit.oci._digest import CHUNK, Digest, sha256_digest
 from wasmkit.oci._http import Deadline, chunks, read_body
 from wasmkit.oci._tls import tls_problem
-from wasmkit.oci._transport import Response, Transport
+from wasmkit.oci._transport import FileBody, Response, Transport
 from wasmkit.oci.auth import Authenticator, login_hint, origin, scope_pull, scope_push
 from wasmkit.oci.credentials import Credential
 from wasmkit.oci.layout import (
@@ -41,28 +41,12 @@ from wasmkit.oci.layout import (
     Descriptor,
     declared_media_type,
 )
-from wasmkit.oci.progress import NullProgress, Progress, ProgressTask
+from wasmkit.oci.progress import NullProgress, Progress
 from wasmkit.oci.reference import api_host
 
 log = logging.getLogger(__name__)
 
 ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
-
-
-class _ProgressReader:
-    """A file body that reports what was read and checks the upload's deadline."""
-
-    def __init__(self, f: BinaryIO, size: int, task: ProgressTask, deadline: Deadline):
-        self._f, self._size, self._task, self._deadline = f, size, task, deadline
-
-    def __len__(self) -> int:
-        return self._size
-
-    def read(self, n: int = -1) -> bytes:
-        self._deadline.check()
-        chunk = self._f.read(max(n, CHUNK) if n and n > 0 else CHUNK)
-        self._task.advance(len(chunk))
-        return chunk
 
 
 def _registry_errors(response: Response, timeout: float) -> str:
@@ -310,11 +294,16 @@ class RegistryClient:
         task = self.progress.task(label or descriptor.digest[7:19], descriptor.size)
         handles: list[BinaryIO] = []
 
-        def body() -> _ProgressReader:
+        def body() -> FileBody:
             f = path.open("rb")
             handles.append(f)
             deadline = Deadline(f"the upload of {descriptor.digest}", descriptor.size, self.timeout)
-            return _ProgressReader(f, descriptor.size, task, deadline)
+
+            def step(n: int) -> None:
+                deadline.check()
+                task.advance(n)
+
+            return FileBody(f, descriptor.size, step)
 
         try:
             self._request(
