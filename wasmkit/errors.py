@@ -37,6 +37,9 @@ catches it turns it into an error above (or into the outcome of a test)::
     ValueError
     +-- WasmFormatError                  bytes that are not a well-formed WebAssembly module
     +-- DecodeError                      a serialized proxy-wasm map whose sizes do not add up
+    +-- TarFormatError                   bytes that are not a readable tar(.gz) archive
+    OSError
+    +-- BrokenBody                       a connection that ended before the body it announced
     Exception
     +-- GuestTrap                        the emulated guest trapped (with its backtrace)
     +-- HostAbort                        an emulated host function stops the guest (proc_exit)
@@ -270,6 +273,14 @@ class WasmFormatError(ValueError):
 
 class DecodeError(ValueError):
     """A serialized proxy-wasm map whose sizes do not add up."""
+
+
+class TarFormatError(ValueError):
+    """The bytes are not a readable tar(.gz) archive."""
+
+
+class BrokenBody(OSError):
+    """The connection ended before the body its headers announced."""
 
 
 class GuestTrap(Exception):

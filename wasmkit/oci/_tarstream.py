@@ -19,6 +19,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wasmkit.errors import TarFormatError
+
 BLOCK = 512
 _GZIP_MAGIC = b"\x1f\x8b"
 #: compressed bytes per inflate step, and the most one step may make (bounds memory whatever
@@ -32,10 +34,6 @@ _META = {b"x", b"g", b"L", b"K"}
 
 #: Called with a member's data piece by piece, then once with b"" at its end.
 Sink = Callable[[bytes], None]
-
-
-class TarFormatError(ValueError):
-    """The bytes are not a readable tar(.gz) archive."""
 
 
 @dataclass(frozen=True)

@@ -37,16 +37,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, overload
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
-from wasmkit.errors import UntrustedInput, UsageError
+from wasmkit.errors import BrokenBody, UntrustedInput, UsageError
 
 MAX_REDIRECTS = 10
 _REDIRECTS = {301, 302, 303, 307, 308}
 #: bytes per write of a file body (and the send buffer ``http.client`` uses)
 BLOCK = 1024 * 1024
-
-
-class BrokenBody(http.client.HTTPException):
-    """The connection ended before the body its headers announced."""
 
 
 class Headers:

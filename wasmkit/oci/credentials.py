@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +104,8 @@ def run_helper(helper: str, registry: str) -> Credential | None:
         )
         return None
     command = [program, "get"]
+    import subprocess  # only where a credential helper is configured
+
     try:
         done = subprocess.run(
             command,

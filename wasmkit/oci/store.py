@@ -39,7 +39,6 @@ from wasmkit.errors import (
 from wasmkit.oci._digest import Digest
 from wasmkit.oci._fs import check_module_file, pid_alive
 from wasmkit.oci.layout import Format, Manifest, find_module, parse_manifest, parse_runtime_config
-from wasmkit.oci.pack import build_image
 from wasmkit.oci.records import (
     MAX_RECORD_BYTES,
     ImageRecord,
@@ -225,6 +224,8 @@ class LocalStore:
         check_module_file(module)
         abis = _check_abis(abi_versions)
         with self.staging() as work:
+            from wasmkit.oci.pack import build_image  # tarfile and gzip: only to pack
+
             image = build_image(module, work, root_ids=root_ids, abi_versions=abis, layout=layout)
             location = find_module(image.manifest)
             layer = image.files[location.layer.digest]

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from wasmkit.errors import LimitExceeded, ModuleError
+from wasmkit.errors import LimitExceeded, ModuleError, TarFormatError
 from wasmkit.oci._digest import CHUNK, MAX_MODULE_BYTES, WASM_MAGIC, HashingWriter
-from wasmkit.oci._tarstream import Member, Sink, TarFormatError, TarStream
+from wasmkit.oci._tarstream import Member, Sink, TarStream
 from wasmkit.oci.layout import MAX_RUNTIME_CONFIG, PLUGIN_FILE, RUNTIME_CONFIG_FILE, ModuleLocation
 
 

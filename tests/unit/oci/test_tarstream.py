@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.errors import LimitExceeded, ModuleError
-from wasmkit.oci._tarstream import Member, Sink, TarFormatError, TarStream
+from wasmkit.errors import LimitExceeded, ModuleError, TarFormatError
+from wasmkit.oci._tarstream import Member, Sink, TarStream
 from wasmkit.oci.unpack import LayerScanner, scan_tar
 
 
