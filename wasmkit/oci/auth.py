@@ -32,6 +32,8 @@ from wasmkit.oci.credentials import Credential
 
 log = logging.getLogger(__name__)
 
+#: RFC 6750 b64token: what may follow ``Bearer `` in a header (nothing else is sent)
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,65536}=*")
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -294,6 +296,12 @@ class Authenticator:
             raise AuthError(
                 f"the token server {realm} sent no token", hint="check the registry's auth service"
             ) from None
+        if not _TOKEN.fullmatch(token):
+            raise AuthError(
+                f"the token server {realm} sent a token that is not a bearer token "
+                "(RFC 6750 allows letters, digits and -._~+/ only)",
+                hint="check the registry's auth service; wasmkit does not send it on",
+            )
         log.debug("got a token for %s scopes %s", self.registry, " ".join(key) or "(none)")
         self._tokens[key] = token
         return token

@@ -195,3 +195,14 @@ def test_only_http_urls_have_an_origin(url: str) -> None:
     from wasmkit.oci.auth import origin
 
     assert origin(url) is None
+
+
+@pytest.mark.parametrize("token", ["a b", "tok\r\nX-Injected: 1", "t\u00e9", "", "x" * 70_000])
+def test_a_token_that_is_not_a_bearer_token_is_refused(token: str) -> None:
+    def answer(method: str, url: str, **kwargs: object) -> Response:
+        return _response(200, {"token": token})
+
+    auth = Authenticator("reg", lambda: None, answer)
+    auth.challenged(_response(401, challenge=BEARER), [])
+    with pytest.raises(AuthError, match="not a bearer token|sent no token"):
+        auth.header([])
