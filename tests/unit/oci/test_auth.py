@@ -204,5 +204,5 @@ def test_a_token_that_is_not_a_bearer_token_is_refused(token: str) -> None:
 
     auth = Authenticator("reg", lambda: None, answer)
     auth.challenged(_response(401, challenge=BEARER), [])
-    with pytest.raises(AuthError, match="not a bearer token|sent no token"):
+    with pytest.raises(AuthError, match=r"not a bearer token|sent no token"):
         auth.header([])
