@@ -205,7 +205,8 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
     environ = os.environ if environ is None else environ
     parts = urlsplit(url)
     proxy = _env(f"{parts.scheme}_proxy", environ) or _env("all_proxy", environ)
-    if not proxy or bypassed(parts.hostname or "", parts.port, _env("no_proxy", environ)):
+    port = _origin_key(parts)[2]  # no_proxy's host:port names the default port too
+    if not proxy or bypassed(parts.hostname or "", port, _env("no_proxy", environ)):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 
@@ -223,7 +224,11 @@ def bypassed(host: str, port: int | None, no_proxy: str) -> bool:
             if _in_network(host, entry):
                 return True
             continue
-        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        # host:port or [IPv6]:port; more colons unbracketed are a bare IPv6 address
+        if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
+            name, _, entry_port = entry.rpartition(":")
+        else:
+            name, entry_port = entry, ""
         if entry_port and (not entry_port.isdigit() or int(entry_port) != port):
             continue
         name = name.removeprefix("*").lstrip(".").strip("[]")
