@@ -11,14 +11,14 @@ it was not asked to. What it keeps of a mature HTTP stack:
 - **Proxies** from ``http_proxy``, ``https_proxy``, ``all_proxy`` and ``no_proxy`` (lower
   case first, as curl reads them): plain HTTP through the proxy, https through a ``CONNECT``
   tunnel, so the proxy never sees the registry's traffic or credentials. A proxy's own
-  user:password goes to the proxy only.
+  user:password goes to the proxy only; its 407 is an AuthError naming the proxy.
 - **Redirects** for GET and HEAD (a blob is often served from a CDN), at most
   :data:`MAX_REDIRECTS`; the ``Authorization`` header is dropped as soon as the origin
   changes and never comes back, and a redirect from https to plain HTTP or to another scheme
   is refused.
 - **Stale connections**: a kept connection the server has closed is noticed before it is
-  reused; a request without a body that fails on a reused connection is sent once more on a
-  fresh one.
+  reused; a request whose body is none or bytes in memory that fails on a reused connection
+  is sent once more on a fresh one (a streamed file body never is).
 - **Bounds**: status and header lines as ``http.client`` bounds them (64 KiB, 100 headers),
   a socket timeout on connect and every read, and a body that ends before its
   ``Content-Length`` is an error, never a short success.
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, overload
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
-from wasmkit.errors import BrokenBody, UntrustedInput, UsageError
+from wasmkit.errors import AuthError, BrokenBody, UntrustedInput, UsageError
 
 MAX_REDIRECTS = 10
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -363,9 +363,16 @@ class Transport:
                 if reused and replayable and attempt == 0:
                     continue  # the server closed a kept connection as it was reused
                 raise
-            except BaseException:
+            except BaseException as exc:
                 connection.close()
+                # http.client says a refused CONNECT in words only
+                if proxy and str(exc).startswith("Tunnel connection failed: 407"):
+                    raise _proxy_refused(proxy) from None
                 raise
+            if proxy and parts.scheme == "http" and raw.status == 407:
+                raw.close()
+                connection.close()
+                raise _proxy_refused(proxy)
             return Response(
                 raw.status,
                 Headers(raw.getheaders()),
@@ -436,6 +443,17 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
         return {}
     pair = f"{unquote(where.username)}:{unquote(where.password or '')}".encode()
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def _proxy_refused(proxy: str) -> AuthError:
+    where = urlsplit(proxy)
+    how = "refused the user and password in its URL" if where.username else "requires a login"
+    return AuthError(
+        f"the proxy {where.hostname}:{where.port or 80} {how} (407 Proxy Authentication Required)",
+        hint="give the proxy's user and password in its URL, "
+        "http://USER:PASSWORD@HOST:PORT in https_proxy or http_proxy (percent-encode "
+        "':', '@' and '/' in them), or set no_proxy to reach this registry directly",
+    )
 
 
 def _dropped(connection: http.client.HTTPConnection) -> bool:

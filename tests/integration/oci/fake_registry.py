@@ -49,6 +49,7 @@ class FakeRegistry:
     headers: dict[str, str] = field(default_factory=dict)  # extra headers of manifest answers
     deny: bool = False  # answer 403 to manifests, as a registry does to a user without access
     stall_blob: str | None = None  # digest: send half, then wait for ``release``
+    cut_blob: str | None = None  # digest: send half of it, then close the connection
     half_sent: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     port: int = 0
@@ -126,7 +127,11 @@ class FakeRegistry:
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if blob == fake.stall_blob:
+                if blob == fake.cut_blob:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                elif blob == fake.stall_blob:
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     fake.half_sent.set()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmkit.errors import UntrustedInput, UsageError
-from wasmkit.oci._transport import BrokenBody, Headers, Response, Transport, bypassed, proxy_for
+from wasmkit.errors import BrokenBody, UntrustedInput, UsageError
+from wasmkit.oci._transport import Headers, Response, Transport, bypassed, proxy_for
 
 # -- no_proxy ----------------------------------------------------------------------------------
 
