@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -38,7 +39,7 @@ from tests.integration.oci.servers import Registry, TestCA, TokenServer
 from wasmkit.errors import EXIT_ENVIRONMENT, EXIT_USAGE, UntrustedInput
 from wasmkit.oci import LocalStore
 from wasmkit.oci._http import read_body
-from wasmkit.oci._transport import MAX_REDIRECTS, Response, Transport
+from wasmkit.oci._transport import MAX_REDIRECTS, FileBody, Response, Transport
 from wasmkit.oci.credentials import Credential, CredentialStore
 
 pytestmark = pytest.mark.registry
@@ -260,9 +261,15 @@ def test_authorization_never_comes_back_after_a_hop_to_another_origin(
 # -- kept connections -------------------------------------------------------------------------
 
 
+def _streamed(kind: str, f: BinaryIO) -> BinaryIO | FileBody:
+    """A file body as a reader http.client copies, or as the sendfile body registry.py uses."""
+    return f if kind == "reader" else FileBody(f, 5)
+
+
+@pytest.mark.parametrize("kind", ["reader", "sendfile"])
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 def test_a_kept_connection_the_server_closed_while_idle_is_noticed_before_reuse(
-    tls: bool, test_ca: TestCA, tmp_path: Path
+    tls: bool, kind: str, test_ca: TestCA, tmp_path: Path
 ) -> None:
     # a file body is never sent twice: the PUT succeeds only if the dead connection was
     # noticed before the request went out
@@ -273,10 +280,13 @@ def test_a_kept_connection_the_server_closed_while_idle_is_noticed_before_reuse(
     with server.serve():
         _ok(transport.request("GET", f"{server.url}/a"))
         server.wait_closed(1)
-        with blob.open("rb") as body:
+        with blob.open("rb") as f:
             _ok(
                 transport.request(
-                    "PUT", f"{server.url}/b", body=body, headers={"Content-Length": "5"}
+                    "PUT",
+                    f"{server.url}/b",
+                    body=_streamed(kind, f),
+                    headers={"Content-Length": "5"},
                 )
             )
         _ok(transport.request("GET", f"{server.url}/c"))  # and the new one is kept
@@ -306,15 +316,18 @@ def test_a_request_that_meets_a_closing_kept_connection_is_sent_once_more(
     assert server.seen == [(1, "GET", "/a", b""), (1, method, "/b", sent), (2, method, "/b", sent)]
 
 
-def test_a_file_body_is_never_sent_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["reader", "sendfile"])
+def test_a_file_body_is_never_sent_twice(kind: str, tmp_path: Path) -> None:
     blob = tmp_path / "blob"
     blob.write_bytes(b"12345")
     server = Scripted(lambda connection, request: "answer" if request == 1 else "close")
     transport = Transport(timeout=5)
     with server.serve():
         _ok(transport.request("GET", f"{server.url}/a"))
-        with blob.open("rb") as body, pytest.raises((http.client.HTTPException, OSError)):
-            transport.request("PUT", f"{server.url}/b", body=body, headers={"Content-Length": "5"})
+        with blob.open("rb") as f, pytest.raises((http.client.HTTPException, OSError)):
+            transport.request(
+                "PUT", f"{server.url}/b", body=_streamed(kind, f), headers={"Content-Length": "5"}
+            )
         transport.close()
     assert server.seen == [(1, "GET", "/a", b""), (1, "PUT", "/b", b"12345")]
     assert server.connections == 1
