@@ -20,6 +20,8 @@ from wasmkit.errors import InputFileError
 if TYPE_CHECKING:
     import yaml
 
+#: A user's input file (a test suite, wasmkit.yaml) larger than this is refused.
+MAX_INPUT_BYTES = 8 * 1024 * 1024
 #: Deeper than any document wasmkit reads (a test case is ~6 levels; a manifest ~4).
 MAX_DEPTH = 64
 #: Nodes after alias expansion: a large test suite has a few thousand.

@@ -13,12 +13,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from wasmkit._documents import load_yaml
+from wasmkit._documents import MAX_INPUT_BYTES, load_yaml
 from wasmkit.errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
-
-MAX_INPUT_BYTES = 8 * 1024 * 1024
 
 
 class Strict(BaseModel):

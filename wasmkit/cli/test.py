@@ -150,7 +150,6 @@ def test(
     or (--engine both) the engines disagreed.
     """
     from wasmkit.tasks.test import TestRequest, prepare, run_filter_tests
-    from wasmkit.testing.report import render_json, render_text
 
     out = output(ctx)
     request = TestRequest(
@@ -191,6 +190,10 @@ def test(
         startup_timeout_s=startup_timeout,
         notify=out.info,
     )
+    # Imported here, not above: it loads the suite models, which run_filter_tests loads only
+    # once Envoy is starting.
+    from wasmkit.testing.report import render_json, render_text
+
     if as_json:
         click.echo(render_json(result), nl=False)
     else:

@@ -88,6 +88,7 @@ class EnvoyProcess:
         self.stderr_path = self.run_dir / "envoy.stderr"
         self.admin_address_path = self.run_dir / "admin-address.txt"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._spawned = False  # spawned, not yet waited for (start() then only waits)
         self._files: list[IO[bytes]] = []
         self.admin: AdminClient | None = None
 
@@ -122,6 +123,14 @@ class EnvoyProcess:
             return ""
 
     def start(self) -> None:
+        """Spawn Envoy (unless :meth:`spawn` did already) and wait until it is ready."""
+        if not self._spawned:
+            self.spawn()
+        self._spawned = False
+        self._wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process and return at once; :meth:`start` waits for it to be ready."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for stale in (self.log_path, self.admin_address_path):
             stale.unlink(missing_ok=True)
@@ -142,7 +151,7 @@ class EnvoyProcess:
             raise ProcessFailed(
                 f"could not start Envoy: {exc}", command=self.command, returncode=None
             ) from None
-        self._wait_ready()
+        self._spawned = True
 
     def _child_setup(self) -> None:  # pragma: no cover - runs in the child
         _die_with_parent()

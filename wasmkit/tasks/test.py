@@ -14,16 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wasmkit._atomic import write_atomic
-from wasmkit._validation import ConfigValue, load_model
 from wasmkit.abi import find_platform
 from wasmkit.emulator.wat import module_file
-from wasmkit.errors import UsageError
+from wasmkit.envoy.binary import find_envoy
+from wasmkit.envoy.harness import EarlyStart, early_start_key
+from wasmkit.errors import UsageError, WasmkitError
 from wasmkit.filter import filter_name_for
-from wasmkit.testing import Engine, SuiteResult, TestInputs, junit_xml, make_engines, run_tests
-from wasmkit.testspec import Suite
+from wasmkit.module import cache_dir
 
+# pydantic (the suite's models) and wasmkit.testing load inside the functions: a run on Envoy
+# starts Envoy first (run_filter_tests), and Envoy starts while they load.
 if TYPE_CHECKING:
+    from wasmkit._validation import ConfigValue
     from wasmkit.project import Platform
+    from wasmkit.testing import Engine, SuiteResult, TestInputs
 
 SUITE_HINT = "see `wasmkit test --help` and the README for the test file format"
 
@@ -37,6 +41,10 @@ def resolve_inputs(
     config: ConfigValue | None = None,
 ) -> TestInputs:
     """A project's wasmkit.yaml supplies defaults; flags override them."""
+    from wasmkit._validation import load_model
+    from wasmkit.testing import TestInputs
+    from wasmkit.testspec import Suite
+
     if project_dir is not None or module is None or test_file is None:
         # wasmkit.project (its models) loads only when a project is read.
         from wasmkit.project import PROJECT_FILE, load_project
@@ -168,22 +176,65 @@ def run_filter_tests(
     notify: Callable[[str], None] = lambda _: None,
 ) -> SuiteResult:
     """``wasmkit test``: prepare, run on the request's engine(s), write JUnit if asked."""
-    prepared = prepare(request, notify)
-    if request.istio is not None:
-        engines = [_mesh_engine(request, prepared, artifacts_dir, request_timeout_s)]
-    else:
-        engines = make_engines(
-            request.engine,
-            envoy=prepared.envoy_path,
-            artifacts_dir=artifacts_dir,
-            request_timeout_s=request_timeout_s,
-            startup_timeout_s=startup_timeout_s,
-        )
-    result = run_tests(prepared.inputs, engines, select=select)
+    early = _early_start(request, select, artifacts_dir)
+    try:
+        from wasmkit.testing import make_engines, run_tests
+
+        prepared = prepare(request, notify)
+        if request.istio is not None:
+            engines = [_mesh_engine(request, prepared, artifacts_dir, request_timeout_s)]
+        else:
+            engines = make_engines(
+                request.engine,
+                envoy=prepared.envoy_path,
+                artifacts_dir=artifacts_dir,
+                request_timeout_s=request_timeout_s,
+                startup_timeout_s=startup_timeout_s,
+                early=early,
+            )
+        result = run_tests(prepared.inputs, engines, select=select)
+    finally:
+        if early is not None:
+            early.close()  # an Envoy no engine took
     if junit_path is not None:
+        from wasmkit.testing import junit_xml
+
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(junit_path, junit_xml(result))
     return result
+
+
+def _early_start(
+    request: TestRequest, select: str | None, artifacts_dir: Path | None
+) -> EarlyStart | None:
+    """For ``--module`` and ``--file`` on a local Envoy: the suite's remembered layout, and
+    Envoy started from it if there is one (:mod:`wasmkit.envoy.harness`). Nothing here may
+    fail the run: what is wrong with the inputs, the run itself reports."""
+    if (
+        request.module is None
+        or request.test_file is None
+        or request.project_dir is not None
+        or request.engine == "emulator"
+        or request.istio is not None
+        or request.envoy_version is not None
+        or artifacts_dir is not None
+    ):
+        return None
+    from wasmkit import __version__
+    from wasmkit._documents import MAX_INPUT_BYTES
+
+    try:
+        if request.test_file.stat().st_size > MAX_INPUT_BYTES:
+            return None
+        suite = request.test_file.read_bytes()
+        module = module_file(request.module).resolve()
+        binary = find_envoy(request.envoy_path)
+    except (OSError, WasmkitError):
+        return None
+    key = early_start_key(__version__, str(module), suite, request.root_id, request.config, select)
+    early = EarlyStart(key, cache_dir())
+    early.start(binary, module)
+    return early
 
 
 def _mesh_engine(

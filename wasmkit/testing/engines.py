@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wasmkit.envoy.binary import find_envoy
+from wasmkit.envoy.harness import EarlyStart
 from wasmkit.errors import UsageError
 from wasmkit.testing.engine import Engine
 from wasmkit.testing.envoy_engine import EnvoyEngine
@@ -19,6 +20,7 @@ def make_engines(
     artifacts_dir: Path | None = None,
     request_timeout_s: float = 10.0,
     startup_timeout_s: float | None = None,
+    early: EarlyStart | None = None,
 ) -> list[Engine]:
     if name == "emulator":
         return [_emulator()]
@@ -29,6 +31,7 @@ def make_engines(
                 artifacts_dir=artifacts_dir,
                 request_timeout_s=request_timeout_s,
                 startup_timeout_s=startup_timeout_s,
+                early=early,
             )
         ]
         if name == "both":

@@ -23,14 +23,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wasmkit.envoy.binary import EnvoyBinary, find_envoy
-from wasmkit.envoy.bootstrap import Listener, render_bootstrap
+from wasmkit.envoy.harness import (
+    EarlyEnvoy,
+    EarlyStart,
+    Layout,
+    listener_name,
+    render_layout,
+    variant_filter_spec,
+)
 from wasmkit.envoy.logs import FilterLine, filter_lines
 from wasmkit.envoy.process import EnvoyProcess, Validation, start_checked, startup_deadline
 from wasmkit.envoy.upstream import CannedReply, EchoUpstream
 from wasmkit.errors import ModuleLoadError, ProcessFailed
-from wasmkit.filter import FilterSpec, LocalCode, envoy_wasm_filter
+from wasmkit.filter import FilterSpec
 from wasmkit.testing.canned import cluster_replies, grpc_answers, grpc_upstream
 from wasmkit.testing.engine import EngineRun, LogRecord, Observed, UpstreamRecord
 from wasmkit.testing.plan import (
@@ -40,6 +48,9 @@ from wasmkit.testing.plan import (
     emulator_only,
     refusal_variants,
 )
+
+if TYPE_CHECKING:
+    from wasmkit.envoy.grpc_upstream import GrpcUpstream
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +63,35 @@ DEADLINE_HINT = (
 
 
 def variant_filter(plan: TestPlan, variant: FilterVariant) -> FilterSpec:
-    return FilterSpec(
-        name=plan.filter_name,
-        root_id=variant.root_id,
-        code=LocalCode(str(plan.module_path.resolve())),
-        configuration=variant.configuration,
-        failure_policy=variant.failure_policy,
-        vm_id=plan.vm_id(variant),
+    return variant_filter_spec(plan.filter_name, plan.module_path, variant)
+
+
+def layout_of(plan: TestPlan) -> Layout:
+    """What the plan's bootstrap is made of (see :mod:`wasmkit.envoy.harness`)."""
+    return Layout(
+        filter_name=plan.filter_name,
+        module_path=plan.module_path.resolve(),
+        variants=plan.variants,
+        clusters=plan.clusters,
+        grpc_clusters=plan.grpc_clusters,
+        route_metadata=plan.route_metadata,
     )
 
 
-def listener_name(variant: FilterVariant) -> str:
-    return f"variant-{variant.index}"
-
-
-def harness_config(plan: TestPlan, upstream_port: int, run_dir: Path, **kwargs: object) -> str:
-    listeners = [
-        Listener(listener_name(v), envoy_wasm_filter(variant_filter(plan, v)))
-        for v in plan.variants
-    ]
-    return render_bootstrap(
-        listeners,
+def harness_config(
+    plan: TestPlan,
+    upstream_port: int,
+    run_dir: Path,
+    *,
+    clusters: dict[str, int] | None = None,
+    grpc_clusters: dict[str, int] | None = None,
+) -> str:
+    return render_layout(
+        layout_of(plan),
         upstream_port=upstream_port,
-        access_log=str(run_dir / "access.log"),
-        route_metadata=plan.route_metadata,
-        **kwargs,  # type: ignore[arg-type]
+        run_dir=run_dir,
+        clusters=clusters,
+        grpc_clusters=grpc_clusters,
     )
 
 
@@ -170,8 +185,12 @@ class EnvoyEngine:
         preflight: bool = True,
         request_timeout_s: float = 10.0,
         startup_timeout_s: float | None = None,
+        early: EarlyStart | None = None,
     ):
         self._binary = binary
+        #: An Envoy started from the suite's last layout, taken if the plan's is the same;
+        #: the layout of a run that started is remembered there for the next run.
+        self.early = early
         self.artifacts_dir = artifacts_dir.resolve() if artifacts_dir is not None else None
         self.preflight = preflight
         self.request_timeout_s = request_timeout_s
@@ -192,9 +211,14 @@ class EnvoyEngine:
     def run(self, plan: TestPlan) -> EngineRun:
         started = time.perf_counter()
         keep = self.artifacts_dir is not None
+        early = None
+        if self.early is not None and not keep and not refusal_variants(plan):
+            early = self.early.take(layout_of(plan), self.binary)
         run_dir = (
             self.artifacts_dir
             if self.artifacts_dir is not None
+            else early.run_dir
+            if early is not None
             else Path(tempfile.mkdtemp(prefix="wasmkit-envoy-"))
         )
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -202,7 +226,9 @@ class EnvoyEngine:
             refused = self._refused(plan, run_dir, refusal_variants(plan))
             kept = _without(plan, refused)
             try:
-                ran, version, logged = self._run_in(kept, run_dir) if kept.cases else ([], None, ())
+                ran, version, logged = (
+                    self._run_in(kept, run_dir, early) if kept.cases else ([], None, ())
+                )
             except ModuleLoadError:
                 # A configuration no case expects to be refused: find it by loading each one
                 # alone, so that it fails only its own cases (all refused: the module is).
@@ -213,6 +239,8 @@ class EnvoyEngine:
                 refused.update(more)
                 kept = _without(plan, refused)
                 ran, version, logged = self._run_in(kept, run_dir)
+            if self.early is not None and not refused and kept.cases:
+                self.early.remember(layout_of(plan))  # it loaded: the next run may start early
             answers = iter(ran)
             observed = [
                 Observed(None, load_error=refused[pc.variant.index])
@@ -252,31 +280,39 @@ class EnvoyEngine:
         return refused
 
     def _run_in(
-        self, plan: TestPlan, run_dir: Path
+        self, plan: TestPlan, run_dir: Path, early: EarlyEnvoy | None = None
     ) -> tuple[list[Observed], str | None, tuple[LogRecord, ...]]:
         binary = self.binary
         with contextlib.ExitStack() as stack:
-            upstream = stack.enter_context(EchoUpstream())
-            # One canned upstream per cluster the suite lets the filter call.
-            called = {name: stack.enter_context(EchoUpstream()) for name in plan.clusters}
-            services = {name: stack.enter_context(grpc_upstream()) for name in plan.grpc_clusters}
-            config_path = run_dir / "envoy.yaml"
-            config_path.write_text(
-                harness_config(
-                    plan,
-                    upstream.port,
-                    run_dir,
-                    clusters={name: server.port for name, server in called.items()},
-                    grpc_clusters={name: server.port for name, server in services.items()},
+            services: dict[str, GrpcUpstream] = {}
+            if early is not None:  # spawned from this very layout: its upstreams are ours
+                stack.enter_context(early.handover())
+                upstream, called, envoy = early.upstream, early.called, early.envoy
+                envoy.ready_timeout_s, envoy.deadline_hint = self.deadline(plan), DEADLINE_HINT
+            else:
+                upstream = stack.enter_context(EchoUpstream())
+                # One canned upstream per cluster the suite lets the filter call.
+                called = {name: stack.enter_context(EchoUpstream()) for name in plan.clusters}
+                services = {
+                    name: stack.enter_context(grpc_upstream()) for name in plan.grpc_clusters
+                }
+                config_path = run_dir / "envoy.yaml"
+                config_path.write_text(
+                    harness_config(
+                        plan,
+                        upstream.port,
+                        run_dir,
+                        clusters={name: server.port for name, server in called.items()},
+                        grpc_clusters={name: server.port for name, server in services.items()},
+                    )
                 )
-            )
-            envoy = EnvoyProcess(
-                binary,
-                config_path,
-                run_dir,
-                ready_timeout_s=self.deadline(plan),
-                deadline_hint=DEADLINE_HINT,
-            )
+                envoy = EnvoyProcess(
+                    binary,
+                    config_path,
+                    run_dir,
+                    ready_timeout_s=self.deadline(plan),
+                    deadline_hint=DEADLINE_HINT,
+                )
             with start_checked(envoy, preflight=self.preflight):
                 ports = envoy.listener_ports()
                 version = envoy.server_version()

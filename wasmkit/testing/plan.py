@@ -11,22 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmkit._validation import ConfigValue
+from wasmkit.envoy.harness import FilterVariant as FilterVariant  # defined with the layout
+from wasmkit.envoy.harness import vm_id
 from wasmkit.errors import UsageError
 from wasmkit.filter import FailurePolicy, plugin_configuration
 from wasmkit.module import ModuleInfo
 from wasmkit.testspec import Case, Suite
-
-
-@dataclass(frozen=True)
-class FilterVariant:
-    index: int
-    root_id: str
-    configuration: str
-    failure_policy: FailurePolicy
-
-    @property
-    def key(self) -> tuple[str, str, FailurePolicy]:
-        return (self.root_id, self.configuration, self.failure_policy)
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,7 @@ class TestPlan:
 
     def vm_id(self, variant: FilterVariant) -> str:
         """Each variant's VM id, alike on both engines (Envoy prints it in the filter's lines)."""
-        return f"{self.filter_name}-{variant.index}"
+        return vm_id(self.filter_name, variant.index)
 
 
 def make_plan(

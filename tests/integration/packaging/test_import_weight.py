@@ -30,6 +30,13 @@ def _imported(statement: str) -> set[str]:
             # jinja2: the harness bootstrap is built as data; xml: only for --junit-xml.
             {"wasmtime", "grpc", "jinja2", "markupsafe", "xml"},
         ),
+        (
+            # What runs before wasmkit test starts Envoy from the suite's last layout: the
+            # suite's models load while Envoy starts (wasmkit.envoy.harness).
+            "wasmkit test until Envoy starts",
+            "import wasmkit.cli.main, wasmkit.cli.test, wasmkit.tasks.test, wasmkit.envoy.harness",
+            {"pydantic", "pydantic_core", "yaml", "jinja2", "wasmtime"},
+        ),
         ("the emulator engine", "import wasmkit.testing.emulator_engine", {"grpc"}),
         ("a .wat module file", "from wasmkit.emulator.wat import module_file", {"wasmtime"}),
         (
