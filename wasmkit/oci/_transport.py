@@ -11,7 +11,8 @@ it was not asked to. What it keeps of a mature HTTP stack:
 - **Proxies** from ``http_proxy``, ``https_proxy``, ``all_proxy`` and ``no_proxy`` (lower
   case first, as curl reads them): plain HTTP through the proxy, https through a ``CONNECT``
   tunnel, so the proxy never sees the registry's traffic or credentials. A proxy's own
-  user:password goes to the proxy only; its 407 is an AuthError naming the proxy.
+  user:password goes to the proxy only; its 407 is an AuthError naming the proxy, and a
+  failure to reach it or through it names the proxy too.
 - **Redirects** for GET and HEAD (a blob is often served from a CDN), at most
   :data:`MAX_REDIRECTS`; the ``Authorization`` header is dropped as soon as the origin
   changes and never comes back, and a redirect from https to plain HTTP or to another scheme
@@ -353,6 +354,8 @@ class Transport:
                 connection.close()
                 reused = False
             try:
+                if proxy is not None and connection.sock is None:
+                    _open_via(connection, proxy)
                 if isinstance(body, FileBody):
                     _send_file(connection, method, target, sent, body)
                 else:
@@ -363,11 +366,8 @@ class Transport:
                 if reused and replayable and attempt == 0:
                     continue  # the server closed a kept connection as it was reused
                 raise
-            except BaseException as exc:
+            except BaseException:
                 connection.close()
-                # http.client says a refused CONNECT in words only
-                if proxy and str(exc).startswith("Tunnel connection failed: 407"):
-                    raise _proxy_refused(proxy) from None
                 raise
             if proxy and parts.scheme == "http" and raw.status == 407:
                 raw.close()
@@ -443,6 +443,25 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
         return {}
     pair = f"{unquote(where.username)}:{unquote(where.password or '')}".encode()
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def _open_via(connection: http.client.HTTPConnection, proxy: str) -> None:
+    """Connect to ``proxy`` (and through its tunnel): what fails here is said to be the
+    proxy's, not the registry's, whose address the user would check in vain."""
+    try:
+        connection.connect()
+    except ssl.SSLError:
+        raise  # the registry's TLS, through the tunnel
+    except OSError as exc:
+        text = str(exc)
+        if text.startswith("Tunnel connection failed: 407"):  # http.client says it in words only
+            raise _proxy_refused(proxy) from None
+        if text.startswith("Tunnel connection failed: "):
+            reason = "it answered CONNECT with " + text.removeprefix("Tunnel connection failed: ")
+        else:
+            reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or text
+        where = urlsplit(proxy)
+        raise ConnectionError(f"the proxy {where.hostname}:{where.port or 80}: {reason}") from None
 
 
 def _proxy_refused(proxy: str) -> AuthError:

@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,7 +35,7 @@ from tests.integration.oci.conftest import USERS, Result
 from tests.integration.oci.fake_registry import FakeRegistry, digest
 from tests.integration.oci.hostile import HostileServer, Reply, Request, authorizations
 from tests.integration.oci.proxy import CountingForwarder, Peer, TestProxy
-from tests.integration.oci.servers import Registry, TestCA, TokenServer
+from tests.integration.oci.servers import Registry, TestCA, TokenServer, free_port
 from wasmkit.errors import EXIT_ENVIRONMENT, EXIT_USAGE, UntrustedInput
 from wasmkit.oci import LocalStore
 from wasmkit.oci._http import read_body
@@ -515,6 +515,35 @@ def test_a_proxy_wasmkit_does_not_speak_is_a_usage_error_with_a_hint(
     assert "is not supported" in refused.err and proxy.partition(":")[0] in refused.err
     assert "http://HOST:PORT" in refused.err and "no_proxy" in refused.err  # the hint
     assert "s3cret" not in refused.err
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("down", "Connection refused"),
+        ("no CONNECT", "it answered CONNECT with 501"),
+        ("silent", "timed out"),
+    ],
+)
+def test_a_failing_proxy_is_named_as_the_cause_not_the_registry(
+    case: str, said: str, wasmkit: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ExitStack() as stack:
+        if case == "down":
+            port = free_port()
+        elif case == "no CONNECT":  # http.server answers CONNECT with 501
+            port = stack.enter_context(HostileServer(lambda r: Reply(200)).serve()).port
+        else:  # accepts (the backlog does), never answers
+            silent = stack.enter_context(socket.socket())
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            port = silent.getsockname()[1]
+        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
+        started = time.monotonic()
+        failed = wasmkit("pull", "127.0.0.1:9/x/y:v1", "--timeout", "0.5")
+    assert failed.code == EXIT_ENVIRONMENT
+    assert f"127.0.0.1:9: the proxy 127.0.0.1:{port}: {said}" in failed.err
+    assert time.monotonic() - started < 5
 
 
 # -- trust ------------------------------------------------------------------------------------
