@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: RFC 6750 b64token: what may follow ``Bearer `` in a header (nothing else is sent)
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,65536}=*")
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+#: an auth scheme, and the token68 that may follow it (``Negotiate abc==``)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9_.+-]*)(?:\s+[A-Za-z0-9\-._~+/]+=*(?=\s*(?:,|$)))?")
 
 
 @dataclass(frozen=True)
@@ -43,16 +45,45 @@ class Challenge:
     params: dict[str, str]
 
 
+def parse_challenges(header: str) -> list[Challenge]:
+    """Every challenge in a ``WWW-Authenticate`` value. A registry may send several (one
+    header each, or one comma-separated list; the transport joins repeated headers with
+    ``, ``): each parameter belongs to the challenge before it, the first of a name counts."""
+    challenges: list[Challenge] = []
+    pos = _skip_separators(header, 0)
+    while pos < len(header):
+        param = _PARAM.match(header, pos)
+        if param is not None and challenges:
+            value = param.group(2) if param.group(2) is not None else param.group(3)
+            if param.group(2) is not None:
+                value = re.sub(r"\\(.)", r"\1", value)  # a quoted-pair stands for its character
+            challenges[-1].params.setdefault(param.group(1).lower(), value)
+            pos = param.end()
+        else:
+            scheme = _SCHEME.match(header, pos)
+            if scheme is None:
+                break  # not a challenge list: what was read so far stands
+            challenges.append(Challenge(scheme.group(1).lower(), {}))
+            pos = scheme.end()
+        pos = _skip_separators(header, pos)
+    return challenges
+
+
+def _skip_separators(header: str, pos: int) -> int:
+    while pos < len(header) and header[pos] in " \t,":
+        pos += 1
+    return pos
+
+
 def parse_challenge(header: str) -> Challenge | None:
-    header = header.strip()
-    if not header:
-        return None
-    scheme, _, rest = header.partition(" ")
-    params = {
-        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
-        for m in _PARAM.finditer(rest)
-    }
-    return Challenge(scheme.lower(), params)
+    """The challenge to answer: the first Bearer one (scoped tokens), else the first Basic,
+    else the first of a scheme wasmkit does not speak (reported as such)."""
+    challenges = parse_challenges(header)
+    for scheme in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == scheme:
+                return challenge
+    return challenges[0] if challenges else None
 
 
 def scope_pull(repository: str) -> str:

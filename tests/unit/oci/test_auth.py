@@ -206,3 +206,63 @@ def test_a_token_that_is_not_a_bearer_token_is_refused(token: str) -> None:
     auth.challenged(_response(401, challenge=BEARER), [])
     with pytest.raises(AuthError, match=r"not a bearer token|sent no token"):
         auth.header([])
+
+
+# Several challenges in one value: a registry may send Basic and Bearer, as two headers (which
+# the transport joins with ", ", as HTTP allows) or as one list.
+
+CHALLENGE_LISTS = [
+    # (value, scheme answered, its params)
+    (
+        'Bearer realm="https://a/token",service="s", Basic realm="b"',
+        "bearer",
+        {"realm": "https://a/token", "service": "s"},
+    ),
+    (
+        'Basic realm="b", Bearer realm="https://a/token",service="s"',
+        "bearer",
+        {"realm": "https://a/token", "service": "s"},
+    ),
+    # the first of two Bearer challenges, not a mix of both, nor the last
+    (
+        'Bearer realm="https://a/token",service="s", Bearer realm="https://b/token"',
+        "bearer",
+        {"realm": "https://a/token", "service": "s"},
+    ),
+    # a scheme wasmkit does not speak (with a token68) is passed over for one it does
+    (
+        'Negotiate YWJj==, Basic realm="Registry, Inc. Foo bar"',
+        "basic",
+        {"realm": "Registry, Inc. Foo bar"},
+    ),
+    ("NTLM", "ntlm", {}),
+    # spaces around "=", unquoted values, a quoted-pair
+    (
+        'Bearer realm = "https://a/token" , service=s',
+        "bearer",
+        {"realm": "https://a/token", "service": "s"},
+    ),
+    ('Basic realm="a \\"quoted\\" word"', "basic", {"realm": 'a "quoted" word'}),
+]
+
+
+@pytest.mark.parametrize(("value", "scheme", "params"), CHALLENGE_LISTS)
+def test_the_challenge_answered_from_a_list(
+    value: str, scheme: str, params: dict[str, str]
+) -> None:
+    challenge = parse_challenge(value)
+    assert challenge is not None
+    assert (challenge.scheme, challenge.params) == (scheme, params)
+
+
+def test_two_www_authenticate_headers_as_the_transport_joins_them() -> None:
+    from wasmkit.oci._transport import Headers
+
+    headers = Headers(
+        [
+            ("WWW-Authenticate", 'Basic realm="registry"'),
+            ("Www-Authenticate", 'Bearer realm="https://reg/token",service="reg"'),
+        ]
+    )
+    challenge = parse_challenge(headers.get("www-authenticate", ""))
+    assert challenge == parse_challenge('Bearer realm="https://reg/token",service="reg"')
