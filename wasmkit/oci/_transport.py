@@ -396,7 +396,7 @@ class Transport:
                 return http.client.HTTPConnection(
                     where.hostname, where.port or 80, timeout=self.timeout, blocksize=BLOCK
                 )
-            connection = http.client.HTTPSConnection(
+            connection = _TunnelConnection(
                 where.hostname,
                 where.port or 80,
                 timeout=self.timeout,
@@ -415,6 +415,21 @@ class Transport:
         if self._context is None:
             self._context = tls_context(self._verify, self._ca_file)
         return self._context
+
+
+class _TunnelConnection(http.client.HTTPSConnection):
+    """HTTPS through a ``CONNECT`` tunnel, whose request line brackets an IPv6 address
+    (``CONNECT [::1]:5000``, RFC 9110's authority-form; Python 3.11 sends ``::1:5000``, which a
+    proxy cannot split into host and port). The certificate check sees the bare address."""
+
+    def _tunnel(self) -> None:
+        host: str = self._tunnel_host  # type: ignore[has-type]  # private, not in typeshed
+        if ":" in host and not host.startswith("["):
+            self._tunnel_host = f"[{host}]"
+        try:
+            super()._tunnel()  # type: ignore[misc]
+        finally:
+            self._tunnel_host = host
 
 
 def _send_file(

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 
@@ -515,6 +516,46 @@ def test_a_proxy_wasmkit_does_not_speak_is_a_usage_error_with_a_hint(
     assert "is not supported" in refused.err and proxy.partition(":")[0] in refused.err
     assert "http://HOST:PORT" in refused.err and "no_proxy" in refused.err  # the hint
     assert "s3cret" not in refused.err
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["https", "http"])
+def test_an_ipv6_registry_through_a_proxy(
+    tls: bool, test_ca: TestCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    server = Server6(("::1", 0), Handler)
+    server.daemon_threads = True
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(test_ca.cert, test_ca.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    authority = f"[::1]:{server.server_address[1]}"
+    scheme = "https" if tls else "http"
+    try:
+        with TestProxy().serve() as proxy:
+            monkeypatch.setenv(f"{scheme}_proxy", proxy.url)
+            # the test CA names 127.0.0.1 and localhost only: the tunnel is what is tested here
+            _ok(Transport(timeout=5, verify=False).request("GET", f"{scheme}://{authority}/v2/"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    expected = ("CONNECT", authority) if tls else ("GET", f"http://{authority}/v2/")
+    assert [(s.method, s.target) for s in proxy.seen] == [expected]
 
 
 @pytest.mark.parametrize(
