@@ -604,6 +604,16 @@ def test_a_ca_bundle_variable_or_ca_file_is_trusted_in_a_real_handshake(
                 _ok(Transport(timeout=5).request("GET", f"{server.url}/v2/"))
 
 
+def test_an_unusable_ca_bundle_variable_stops_a_pull_with_a_hint(
+    tmp_path: Path, wasmkit: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "nowhere.pem"))
+    refused = wasmkit("pull", "127.0.0.1:9/x/y:v1")
+    assert refused.code == EXIT_USAGE
+    assert "REQUESTS_CA_BUNDLE" in refused.err and "nowhere.pem" in refused.err
+    assert "unset it" in refused.err
+
+
 # -- short bodies -----------------------------------------------------------------------------
 
 
