@@ -3,7 +3,8 @@
 A reader sees the old content or the new one, never half of it: the data goes to a temporary
 file beside the target (a name no other process or thread can pick: pid and a random token,
 created with ``O_EXCL``), is flushed to disk, and replaces the target with ``os.replace``.
-A failure removes the temporary file and leaves the target as it was.
+A failure removes the temporary file and leaves the target as it was. :func:`read_own` is
+the reading side for cache entries wasmkit acts on: only the user's own, unshared files.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -49,3 +51,25 @@ def copy_atomic(source: Path, target: Path, *, mode: int = DEFAULT_MODE) -> None
     """Replace ``target`` with a copy of ``source`` in one step."""
     with source.open("rb") as src:
         _replace(target, mode, lambda f: shutil.copyfileobj(src, f, 1024 * 1024))
+
+
+def read_own(path: Path, max_bytes: int) -> bytes | None:
+    """The content of ``path`` if it is a regular file (not a link) of this user that no one
+    else may write, of at most ``max_bytes``; else None. For cache entries wasmkit acts on
+    (machine code the emulator runs, a bootstrap Envoy starts from): write them with
+    ``mode=0o600`` in a ``0o700`` directory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_uid != os.getuid()
+            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+            or info.st_size > max_bytes
+        ):
+            return None
+        data = f.read(max_bytes + 1)
+    return data if len(data) <= max_bytes else None

@@ -5,7 +5,8 @@ only when everything about it is ours and intact; anything else reads as a miss 
 compiled again (then overwritten):
 
 - the file sits in ``<cache dir>/emulator/`` (created 0700), is a regular file owned by this
-  user and not writable by group or others (someone else's file is never loaded);
+  user and not writable by group or others (someone else's file is never loaded:
+  ``wasmkit._atomic.read_own``);
 - it starts with a header naming the entry's key (the module's sha256 and the engine tag:
   wasmtime's version, the engine configuration, the machine), so a file copied or renamed
   to another key is refused;
@@ -18,11 +19,9 @@ of one. Only this module and :mod:`wasmkit.emulator._wasm` know the format.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from pathlib import Path
 
-from wasmkit._atomic import write_atomic
+from wasmkit._atomic import read_own, write_atomic
 from wasmkit.module import cache_dir
 
 _MAGIC = b"wasmkit compiled module 1\n"
@@ -42,26 +41,11 @@ def _header(key: str, payload_digest: bytes) -> bytes:
     return _MAGIC + key.encode() + b"\n" + payload_digest
 
 
-def _trusted(fd: int) -> bool:
-    info = os.fstat(fd)
-    return (
-        stat.S_ISREG(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        and info.st_size <= MAX_ENTRY_BYTES
-    )
-
-
 def load(key: str) -> bytes | None:
     """The payload stored under ``key`` if the entry is ours and intact, else None."""
-    try:
-        fd = os.open(entry_path(key), os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    data = read_own(entry_path(key), MAX_ENTRY_BYTES)
+    if data is None:
         return None
-    with os.fdopen(fd, "rb") as f:
-        if not _trusted(fd):
-            return None
-        data = f.read(MAX_ENTRY_BYTES + 1)
     head = len(_header(key, b"\0" * 32))
     if len(data) < head or not data.startswith(_MAGIC):
         return None

@@ -14,10 +14,12 @@ read. The engine keeps that Envoy only if the validated suite's layout is the sa
 bootstrap, ports aside); otherwise it stops it and starts the right one, as without a memory
 (what a run costs after the suite changed: one Envoy started for nothing).
 
-What a remembered layout can say is limited to what a suite can: names, root ids and
-configurations handed to the user's own module (its path must be the one given on the command
-line), failure policies, loopback clusters the harness serves itself; every value is quoted
-into the bootstrap as JSON. A layout that does not parse is ignored.
+A remembered layout is read only from a file of the user's own that no one else may write
+(``wasmkit._atomic.read_own``, as the emulator's compiled modules), and what it can say is
+limited to what a suite and a project can: a module path (with ``--module``, it must be the
+command line's), names, root ids and configurations handed to that module, failure policies,
+loopback clusters the harness serves itself; every value is quoted into the bootstrap as
+JSON. A layout that does not parse is ignored.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wasmkit._atomic import write_atomic
-from wasmkit._documents import read_json_file
+from wasmkit._atomic import read_own, write_atomic
+from wasmkit._documents import load_json
 from wasmkit.envoy.binary import EnvoyBinary
 from wasmkit.envoy.bootstrap import Listener, render_bootstrap
 from wasmkit.envoy.process import EnvoyProcess
@@ -233,8 +235,10 @@ class EarlyStart:
             log.debug("no early Envoy: %s", exc)
 
     def recall(self) -> Layout | None:
+        """The remembered layout, if its file is this user's own (read_own) and one."""
+        raw = read_own(self.path, MAX_LAYOUT_BYTES)
         try:
-            data = read_json_file(self.path, max_bytes=MAX_LAYOUT_BYTES)
+            data = None if raw is None else load_json(raw, str(self.path), max_bytes=len(raw))
             self._remembered = None if data is None else Layout.from_json(data)
         except (WasmkitError, ValueError, TypeError, KeyError, AttributeError):
             self._remembered = None
@@ -255,8 +259,8 @@ class EarlyStart:
         if layout.grpc_clusters or layout == self._remembered:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, json.dumps(layout.to_json()).encode())
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(self.path, json.dumps(layout.to_json()).encode(), mode=0o600)
             _prune(self.path.parent)
         except OSError as exc:  # a read-only cache costs the next run its head start only
             log.debug("layout not remembered: %s", exc)
