@@ -19,11 +19,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from wasmkit._projectfile import PROJECT_FILE as PROJECT_FILE  # found without pydantic
+from wasmkit._projectfile import find_project_file as find_project_file
 from wasmkit._validation import Camel, ConfigValue, load_model
-from wasmkit.errors import UsageError
 from wasmkit.testspec import Suite
 
-PROJECT_FILE = "wasmkit.yaml"
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
 
 
@@ -86,16 +86,6 @@ class LoadedProject:
     @property
     def module_path(self) -> Path:
         return self.root / self.project.module
-
-
-def find_project_file(start: Path) -> Path:
-    path = start / PROJECT_FILE if start.is_dir() else start
-    if not path.is_file():
-        raise UsageError(
-            f"no {PROJECT_FILE} in {start}",
-            hint="run inside a project made by `wasmkit init`, or pass --module and --file",
-        )
-    return path
 
 
 def load_project(start: Path) -> LoadedProject:

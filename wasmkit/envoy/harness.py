@@ -224,10 +224,13 @@ class EarlyStart:
         self.early: EarlyEnvoy | None = None
         self._remembered: Layout | None = None
 
-    def start(self, binary: EnvoyBinary, module_path: Path) -> None:
-        """Spawn Envoy from the remembered layout, if there is one for ``module_path``."""
+    def start(self, binary: EnvoyBinary, module_path: Path | None) -> None:
+        """Spawn Envoy from the remembered layout, if there is one (for ``module_path``, if
+        the command line named the module)."""
         layout = self.recall()
-        if layout is None or layout.module_path != module_path.resolve() or layout.grpc_clusters:
+        if layout is None or layout.grpc_clusters:
+            return
+        if module_path is not None and layout.module_path != module_path.resolve():
             return
         try:
             self.early = EarlyEnvoy(layout, binary)

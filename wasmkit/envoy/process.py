@@ -89,6 +89,7 @@ class EnvoyProcess:
         self.admin_address_path = self.run_dir / "admin-address.txt"
         self._proc: subprocess.Popen[bytes] | None = None
         self._spawned = False  # spawned, not yet waited for (start() then only waits)
+        self._spawned_at = 0.0
         self._files: list[IO[bytes]] = []
         self.admin: AdminClient | None = None
 
@@ -152,6 +153,7 @@ class EnvoyProcess:
                 f"could not start Envoy: {exc}", command=self.command, returncode=None
             ) from None
         self._spawned = True
+        self._spawned_at = time.monotonic()
 
     def _child_setup(self) -> None:  # pragma: no cover - runs in the child
         _die_with_parent()
@@ -181,9 +183,11 @@ class EnvoyProcess:
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
-        deadline = time.monotonic() + self.ready_timeout_s
+        # The deadline counts from the spawn (an Envoy started early has had time already);
+        # it is checked after each look, so an Envoy found ready is never refused.
+        deadline = self._spawned_at + self.ready_timeout_s
         delay = 0.002
-        while time.monotonic() < deadline:
+        while True:
             if self._proc.poll() is not None:
                 raise self._failure()
             if self.admin is None:
@@ -198,6 +202,8 @@ class EnvoyProcess:
                         return
                 except OSError:
                     pass
+            if time.monotonic() >= deadline:
+                break
             time.sleep(delay)
             # Envoy is ready ~0.1 s after its start: a 10 ms step overslept 5 ms on average.
             # A poll is a stat, or one GET on loopback, while Envoy has the other core.

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wasmkit._atomic import write_atomic
+from wasmkit._documents import MAX_INPUT_BYTES
+from wasmkit._projectfile import PROJECT_FILE, find_project_file
 from wasmkit.abi import find_platform
 from wasmkit.emulator.wat import module_file
 from wasmkit.envoy.binary import find_envoy
@@ -47,7 +49,7 @@ def resolve_inputs(
 
     if project_dir is not None or module is None or test_file is None:
         # wasmkit.project (its models) loads only when a project is read.
-        from wasmkit.project import PROJECT_FILE, load_project
+        from wasmkit.project import load_project
 
         loaded = load_project(project_dir or Path.cwd())
         project = loaded.project
@@ -115,14 +117,15 @@ class Prepared:
 
 def prepare(request: TestRequest, notify: Callable[[str], None] = lambda _: None) -> Prepared:
     """Resolve module and suite (flags override the project), then the Envoy to use."""
-    if (request.module is None) != (request.test_file is None) and request.project_dir is None:
-        from wasmkit.project import PROJECT_FILE
-
-        if not Path(PROJECT_FILE).is_file():
-            raise UsageError(
-                "give both --module and --file, or run in a project directory",
-                hint="wasmkit test --module filter.wasm --file tests.yaml",
-            )
+    if (
+        (request.module is None) != (request.test_file is None)
+        and request.project_dir is None
+        and not Path(PROJECT_FILE).is_file()
+    ):
+        raise UsageError(
+            "give both --module and --file, or run in a project directory",
+            hint="wasmkit test --module filter.wasm --file tests.yaml",
+        )
     inputs = resolve_inputs(
         project_dir=request.project_dir,
         module=request.module,
@@ -207,34 +210,45 @@ def run_filter_tests(
 def _early_start(
     request: TestRequest, select: str | None, artifacts_dir: Path | None
 ) -> EarlyStart | None:
-    """For ``--module`` and ``--file`` on a local Envoy: the suite's remembered layout, and
-    Envoy started from it if there is one (:mod:`wasmkit.envoy.harness`). Nothing here may
-    fail the run: what is wrong with the inputs, the run itself reports."""
+    """On a local Envoy: the suite's remembered layout, and Envoy started from it if there
+    is one (:mod:`wasmkit.envoy.harness`). The key is what decides the layout, read as bytes
+    (the test file, the project's wasmkit.yaml) with the flags that override them. Nothing
+    here may fail the run: what is wrong with the inputs, the run itself reports."""
     if (
-        request.module is None
-        or request.test_file is None
-        or request.project_dir is not None
-        or request.engine == "emulator"
+        request.engine == "emulator"
         or request.istio is not None
         or request.envoy_version is not None
         or artifacts_dir is not None
     ):
         return None
     from wasmkit import __version__
-    from wasmkit._documents import MAX_INPUT_BYTES
 
     try:
-        if request.test_file.stat().st_size > MAX_INPUT_BYTES:
-            return None
-        suite = request.test_file.read_bytes()
-        module = module_file(request.module).resolve()
+        project: tuple[str, bytes] | None = None
+        if request.project_dir is not None or request.module is None or request.test_file is None:
+            found = find_project_file(request.project_dir or Path.cwd()).resolve()
+            project = (str(found), _bounded_read(found))
+        suite = _bounded_read(request.test_file) if request.test_file is not None else None
+        module = module_file(request.module).resolve() if request.module is not None else None
         binary = find_envoy(request.envoy_path)
     except (OSError, WasmkitError):
         return None
-    key = early_start_key(__version__, str(module), suite, request.root_id, request.config, select)
+    key = early_start_key(
+        __version__, project, str(module), suite, request.root_id, request.config, select
+    )
     early = EarlyStart(key, cache_dir())
+    # A project names its module in wasmkit.yaml (whose bytes are in the key); --module must
+    # be the remembered layout's module.
     early.start(binary, module)
     return early
+
+
+def _bounded_read(path: Path) -> bytes:
+    with path.open("rb") as f:
+        data = f.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise OSError(f"{path} is larger than the validation reads")
+    return data
 
 
 def _mesh_engine(

@@ -5,6 +5,7 @@ stops it otherwise, and a suite that does not validate leaves no Envoy behind.""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from wasmkit.envoy.harness import EarlyEnvoy, EarlyStart
 from wasmkit.errors import InputFileError
 from wasmkit.tasks.test import TestRequest, run_filter_tests
@@ -100,3 +102,22 @@ def test_a_suite_that_does_not_validate_leaves_no_envoy(
     [early] = seen["started"]
     assert seen["taken"] == [None]  # only the first run's look
     assert not early.envoy.alive() and not early.run_dir.exists()
+
+
+def test_a_project_run_starts_early_from_its_wasmkit_yaml(
+    tmp_path: Path, seen: dict[str, list[Any]]
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "examples" / "add-header", project)
+    request = TestRequest(project_dir=project)
+    assert run_filter_tests(request).ok
+    assert seen["started"] == []
+    result = run_filter_tests(request)
+    assert result.ok and result.passed == 5
+    [early] = seen["started"]
+    assert seen["taken"][-1] is early
+    # The project changes: its layout is read again, and no Envoy starts from the old one.
+    text = (project / "wasmkit.yaml").read_text()
+    (project / "wasmkit.yaml").write_text(text.replace("hello: world", "hello: {present: true}"))
+    assert run_filter_tests(request).ok
+    assert len(seen["started"]) == 1
