@@ -1,4 +1,9 @@
-"""A failed TLS handshake with a registry, said in words, with the fix to try first.
+"""TLS with registries: the trust a client context starts from, and a failed handshake said in
+words, with the fix to try first.
+
+Trust: the system's CAs, or ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` when set (as tools
+built on requests honour them); certifi's bundle only where the system has none; ``--ca-file``
+adds a CA; ``--insecure`` turns verification off.
 
 OpenSSL's verdict (``ssl.SSLCertVerificationError.verify_code``), on the error itself or a
 few exceptions deep where a proxy tunnel wraps it, names the cause: a CA this machine does not
@@ -9,6 +14,7 @@ all (``--plain-http``). ``--insecure`` is named last, and only where it would he
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
@@ -80,3 +86,47 @@ def tls_problem(registry: str, exc: BaseException, ca_file: Path | None) -> Wasm
         hint="if the registry uses a private CA, give it with --ca-file CA.pem; "
         "a local registry without TLS needs --plain-http",
     )
+
+
+def tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
+    """The client TLS context: verification on unless ``verify`` is False; see the module doc."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if verify and bundle:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            if os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"the CA bundle {bundle[:200]} (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot "
+                f"be used: {exc}",
+                hint="point the variable at a PEM file of CA certificates, or unset it",
+            ) from None
+    else:
+        context = ssl.create_default_context()
+        if verify and not _system_has_cas():
+            try:
+                import certifi  # only where the system has no CA store (e.g. python.org macOS)
+
+                context.load_verify_locations(cafile=certifi.where())
+            except ImportError:
+                pass
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"--ca-file {ca_file} holds no usable certificate ({exc})",
+                hint="pass the registry's CA certificate in PEM form (-----BEGIN CERTIFICATE-----)",
+            ) from None
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _system_has_cas() -> bool:
+    paths = ssl.get_default_verify_paths()
+    return any(p and os.path.exists(p) for p in (paths.cafile, paths.capath))

@@ -5,14 +5,8 @@ start-up and round trips, not bytes: this transport imports nothing beyond the s
 library, keeps one connection per origin alive for the whole transfer, and never reads a body
 it was not asked to. What it keeps of a mature HTTP stack:
 
-- **TLS** verified by default, against the system's CAs (or ``REQUESTS_CA_BUNDLE`` /
-  ``CURL_CA_BUNDLE`` when set, as tools built on requests honour them; certifi's bundle only
-  where the system has none). ``ca_file`` adds a CA; ``verify=False`` is ``--insecure``.
-- **Proxies** from ``http_proxy``, ``https_proxy``, ``all_proxy`` and ``no_proxy`` (lower
-  case first, as curl reads them): plain HTTP through the proxy, https through a ``CONNECT``
-  tunnel, so the proxy never sees the registry's traffic or credentials. A proxy's own
-  user:password goes to the proxy only; its 407 is an AuthError naming the proxy, and a
-  failure to reach it or through it names the proxy too.
+- **TLS** verified by default; the trust it starts from is :func:`wasmkit.oci._tls.tls_context`.
+- **Proxies** from the environment (:mod:`wasmkit.oci._proxy`): https through ``CONNECT``.
 - **Redirects** for GET and HEAD (a blob is often served from a CDN), at most
   :data:`MAX_REDIRECTS`; the ``Authorization`` header is dropped as soon as the origin
   changes and never comes back, and a redirect from https to plain HTTP or to another scheme
@@ -27,18 +21,18 @@ it was not asked to. What it keeps of a mature HTTP stack:
 
 from __future__ import annotations
 
-import base64
 import http.client
-import os
 import select
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, overload
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
-from wasmkit.errors import AuthError, BrokenBody, UntrustedInput, UsageError
+from wasmkit.errors import BrokenBody, UntrustedInput, UsageError
+from wasmkit.oci import _proxy
+from wasmkit.oci._tls import tls_context
 
 MAX_REDIRECTS = 10
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -147,106 +141,6 @@ class FileBody:
 Body = bytes | Reader | BinaryIO | FileBody | None
 
 
-# -- trust ------------------------------------------------------------------------------------
-
-
-def tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
-    """The client TLS context: verification on unless ``verify`` is False; see the module doc."""
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if verify and bundle:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            if os.path.isdir(bundle):
-                context.load_verify_locations(capath=bundle)
-            else:
-                context.load_verify_locations(cafile=bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(
-                f"the CA bundle {bundle[:200]} (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot "
-                f"be used: {exc}",
-                hint="point the variable at a PEM file of CA certificates, or unset it",
-            ) from None
-    else:
-        context = ssl.create_default_context()
-        if verify and not _system_has_cas():
-            try:
-                import certifi  # only where the system has no CA store (e.g. python.org macOS)
-
-                context.load_verify_locations(cafile=certifi.where())
-            except ImportError:
-                pass
-    if ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(
-                f"--ca-file {ca_file} holds no usable certificate ({exc})",
-                hint="pass the registry's CA certificate in PEM form (-----BEGIN CERTIFICATE-----)",
-            ) from None
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _system_has_cas() -> bool:
-    paths = ssl.get_default_verify_paths()
-    return any(p and os.path.exists(p) for p in (paths.cafile, paths.capath))
-
-
-# -- proxies ----------------------------------------------------------------------------------
-
-
-def _env(name: str, environ: Mapping[str, str]) -> str:
-    return environ.get(name.lower()) or environ.get(name.upper()) or ""
-
-
-def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The proxy URL the environment gives for ``url``, or None (no proxy, or no_proxy)."""
-    environ = os.environ if environ is None else environ
-    parts = urlsplit(url)
-    proxy = _env(f"{parts.scheme}_proxy", environ) or _env("all_proxy", environ)
-    port = _origin_key(parts)[2]  # no_proxy's host:port names the default port too
-    if not proxy or bypassed(parts.hostname or "", port, _env("no_proxy", environ)):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def bypassed(host: str, port: int | None, no_proxy: str) -> bool:
-    """Whether ``no_proxy`` (``*``, host names and domain suffixes, ``host:port``, CIDR ranges)
-    exempts ``host``."""
-    host = host.lower().strip("[]")
-    for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if "/" in entry:
-            if _in_network(host, entry):
-                return True
-            continue
-        # host:port or [IPv6]:port; more colons unbracketed are a bare IPv6 address
-        if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
-            name, _, entry_port = entry.rpartition(":")
-        else:
-            name, entry_port = entry, ""
-        if entry_port and (not entry_port.isdigit() or int(entry_port) != port):
-            continue
-        name = name.removeprefix("*").lstrip(".").strip("[]")
-        if host == name or host.endswith("." + name):
-            return True
-    return False
-
-
-def _in_network(host: str, cidr: str) -> bool:
-    import ipaddress  # only where no_proxy names a range
-
-    try:
-        return ipaddress.ip_address(host) in ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return False
-
-
 # -- the transport ----------------------------------------------------------------------------
 
 
@@ -334,7 +228,7 @@ class Transport:
                 f"not an http(s) URL: {url[:200]}",
                 hint="the registry or a proxy in between is misconfigured or hostile",
             )
-        proxy = proxy_for(url)
+        proxy = _proxy.proxy_for(url)
         key: tuple[object, ...] = (*_origin_key(parts), proxy)
         target = parts.path or "/"
         if parts.query:
@@ -342,7 +236,7 @@ class Transport:
         sent = dict(headers)
         if proxy and parts.scheme == "http":
             target = url.split("#")[0]  # absolute form: the proxy forwards it
-            sent.update(_proxy_authorization(proxy))
+            sent.update(_proxy.authorization(proxy))
         replayable = body is None or isinstance(body, bytes)
         for attempt in (0, 1):
             connection = self._connections.get(key)
@@ -355,7 +249,7 @@ class Transport:
                 reused = False
             try:
                 if proxy is not None and connection.sock is None:
-                    _open_via(connection, proxy)
+                    _proxy.open_via(connection, proxy)
                 if isinstance(body, FileBody):
                     _send_file(connection, method, target, sent, body)
                 else:
@@ -372,7 +266,7 @@ class Transport:
             if proxy and parts.scheme == "http" and raw.status == 407:
                 raw.close()
                 connection.close()
-                raise _proxy_refused(proxy)
+                raise _proxy.refused(proxy)
             return Response(
                 raw.status,
                 Headers(raw.getheaders()),
@@ -396,14 +290,14 @@ class Transport:
                 return http.client.HTTPConnection(
                     where.hostname, where.port or 80, timeout=self.timeout, blocksize=BLOCK
                 )
-            connection = _TunnelConnection(
+            connection = _proxy.TunnelConnection(
                 where.hostname,
                 where.port or 80,
                 timeout=self.timeout,
                 context=self._tls(),
                 blocksize=BLOCK,
             )
-            connection.set_tunnel(host, port or 443, headers=_proxy_authorization(proxy))
+            connection.set_tunnel(host, port or 443, headers=_proxy.authorization(proxy))
             return connection
         if parts.scheme == "https":
             return http.client.HTTPSConnection(
@@ -415,21 +309,6 @@ class Transport:
         if self._context is None:
             self._context = tls_context(self._verify, self._ca_file)
         return self._context
-
-
-class _TunnelConnection(http.client.HTTPSConnection):
-    """HTTPS through a ``CONNECT`` tunnel, whose request line brackets an IPv6 address
-    (``CONNECT [::1]:5000``, RFC 9110's authority-form; Python 3.11 sends ``::1:5000``, which a
-    proxy cannot split into host and port). The certificate check sees the bare address."""
-
-    def _tunnel(self) -> None:
-        host: str = self._tunnel_host  # type: ignore[has-type]  # private, not in typeshed
-        if ":" in host and not host.startswith("["):
-            self._tunnel_host = f"[{host}]"
-        try:
-            super()._tunnel()  # type: ignore[misc]
-        finally:
-            self._tunnel_host = host
 
 
 def _send_file(
@@ -450,44 +329,6 @@ def _send_file(
     connection.endheaders()
     assert connection.sock is not None
     body.send(connection.sock)
-
-
-def _proxy_authorization(proxy: str) -> dict[str, str]:
-    where = urlsplit(proxy)
-    if where.username is None:
-        return {}
-    pair = f"{unquote(where.username)}:{unquote(where.password or '')}".encode()
-    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
-
-
-def _open_via(connection: http.client.HTTPConnection, proxy: str) -> None:
-    """Connect to ``proxy`` (and through its tunnel): what fails here is said to be the
-    proxy's, not the registry's, whose address the user would check in vain."""
-    try:
-        connection.connect()
-    except ssl.SSLError:
-        raise  # the registry's TLS, through the tunnel
-    except OSError as exc:
-        text = str(exc)
-        if text.startswith("Tunnel connection failed: 407"):  # http.client says it in words only
-            raise _proxy_refused(proxy) from None
-        if text.startswith("Tunnel connection failed: "):
-            reason = "it answered CONNECT with " + text.removeprefix("Tunnel connection failed: ")
-        else:
-            reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or text
-        where = urlsplit(proxy)
-        raise ConnectionError(f"the proxy {where.hostname}:{where.port or 80}: {reason}") from None
-
-
-def _proxy_refused(proxy: str) -> AuthError:
-    where = urlsplit(proxy)
-    how = "refused the user and password in its URL" if where.username else "requires a login"
-    return AuthError(
-        f"the proxy {where.hostname}:{where.port or 80} {how} (407 Proxy Authentication Required)",
-        hint="give the proxy's user and password in its URL, "
-        "http://USER:PASSWORD@HOST:PORT in https_proxy or http_proxy (percent-encode "
-        "':', '@' and '/' in them), or set no_proxy to reach this registry directly",
-    )
 
 
 def _dropped(connection: http.client.HTTPConnection) -> bool:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from wasmkit.errors import BrokenBody, UntrustedInput, UsageError
-from wasmkit.oci._transport import Headers, Response, Transport, bypassed, proxy_for
+from wasmkit.oci._proxy import bypassed, proxy_for
+from wasmkit.oci._transport import Headers, Response, Transport
 
 # -- no_proxy ----------------------------------------------------------------------------------
 
