@@ -40,6 +40,7 @@ catches it turns it into an error above (or into the outcome of a test)::
     +-- TarFormatError                   bytes that are not a readable tar(.gz) archive
     OSError
     +-- BrokenBody                       a connection that ended before the body it announced
+    +-- ProxyUnreachable                 the HTTP proxy, not the server behind it, failed
     Exception
     +-- GuestTrap                        the emulated guest trapped (with its backtrace)
     +-- HostAbort                        an emulated host function stops the guest (proc_exit)
@@ -281,6 +282,10 @@ class TarFormatError(ValueError):
 
 class BrokenBody(OSError):
     """The connection ended before the body its headers announced."""
+
+
+class ProxyUnreachable(OSError):
+    """The HTTP proxy could not be reached, or would not open a tunnel (its words)."""
 
 
 class GuestTrap(Exception):

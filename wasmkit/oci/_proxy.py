@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
-from wasmkit.errors import AuthError
+from wasmkit.errors import AuthError, ProxyUnreachable
 
 
 def _env(name: str, environ: Mapping[str, str]) -> str:
@@ -109,7 +109,7 @@ def open_via(connection: http.client.HTTPConnection, proxy: str) -> None:
         else:
             reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or text
         where = urlsplit(proxy)
-        raise ConnectionError(f"the proxy {where.hostname}:{where.port or 80}: {reason}") from None
+        raise ProxyUnreachable(f"the proxy {where.hostname}:{where.port or 80}: {reason}") from None
 
 
 def refused(proxy: str) -> AuthError:

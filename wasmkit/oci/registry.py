@@ -23,6 +23,7 @@ from wasmkit.errors import (
     InputFileError,
     IntegrityError,
     ManifestUnknown,
+    ProxyUnreachable,
     ServiceUnavailable,
     UntrustedInput,
     UsageError,
@@ -100,6 +101,12 @@ class RegistryClient:
             return self._transport.request(method, url, **kwargs)
         except ssl.SSLError as exc:
             raise tls_problem(self.registry, exc, self.ca_file) from None
+        except ProxyUnreachable as exc:
+            raise ServiceUnavailable(
+                f"cannot reach the registry {self.registry} through {exc}",
+                hint="check the proxy in https_proxy / http_proxy (or all_proxy), "
+                f"or add {api_host(self.registry)} to no_proxy to reach the registry directly",
+            ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise ServiceUnavailable(
                 f"cannot reach the registry {self.registry}: {_short(exc)}",

@@ -583,7 +583,8 @@ def test_a_failing_proxy_is_named_as_the_cause_not_the_registry(
         started = time.monotonic()
         failed = wasmkit("pull", "127.0.0.1:9/x/y:v1", "--timeout", "0.5")
     assert failed.code == EXIT_ENVIRONMENT
-    assert f"127.0.0.1:9: the proxy 127.0.0.1:{port}: {said}" in failed.err
+    assert f"127.0.0.1:9 through the proxy 127.0.0.1:{port}: {said}" in failed.err
+    assert "https_proxy" in failed.err and "no_proxy" in failed.err  # the hint
     assert time.monotonic() - started < 5
 
 
