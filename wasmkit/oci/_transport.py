@@ -146,7 +146,14 @@ Body = bytes | Reader | BinaryIO | FileBody | None
 
 def _origin_key(parts: Any) -> tuple[str, str, int]:
     default = 443 if parts.scheme == "https" else 80
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+    try:
+        port = parts.port  # a port that is not a number in 0-65535 raises
+    except ValueError:
+        raise UntrustedInput(
+            f"not a usable URL: {parts.geturl()[:200]!r} (its port)",
+            hint="the registry or a proxy in between is misconfigured or hostile",
+        ) from None
+    return parts.scheme, (parts.hostname or "").lower(), port or default
 
 
 class Transport:

@@ -633,3 +633,10 @@ def test_a_blob_shorter_than_its_content_length_stores_nothing(
     assert not blobs.exists() or not any(p.name == fake.cut_blob[7:] for p in blobs.iterdir())
     tmp = store.root / "tmp"
     assert not tmp.exists() or not [p for p in tmp.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "http://127.0.0.1:port/x"])
+def test_a_redirect_to_a_url_with_a_bad_port_is_refused(location: str) -> None:
+    with HostileServer(lambda r: Reply(302, headers={"Location": location})).serve() as server:
+        with pytest.raises(UntrustedInput, match="its port"):
+            Transport(timeout=5).request("GET", f"{server.url}/v2/")
