@@ -637,6 +637,6 @@ def test_a_blob_shorter_than_its_content_length_stores_nothing(
 
 @pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "http://127.0.0.1:port/x"])
 def test_a_redirect_to_a_url_with_a_bad_port_is_refused(location: str) -> None:
-    with HostileServer(lambda r: Reply(302, headers={"Location": location})).serve() as server:
-        with pytest.raises(UntrustedInput, match="its port"):
-            Transport(timeout=5).request("GET", f"{server.url}/v2/")
+    redirecting = HostileServer(lambda r: Reply(302, headers={"Location": location}))
+    with redirecting.serve() as server, pytest.raises(UntrustedInput, match="its port"):
+        Transport(timeout=5).request("GET", f"{server.url}/v2/")
