@@ -212,8 +212,11 @@ class EnvoyEngine:
         started = time.perf_counter()
         keep = self.artifacts_dir is not None
         early = None
-        if self.early is not None and not keep and not refusal_variants(plan):
-            early = self.early.take(layout_of(plan), self.binary)
+        if self.early is not None:
+            if keep or refusal_variants(plan):  # runs no early Envoy: it would only compete
+                self.early.close()
+            else:
+                early = self.early.take(layout_of(plan), self.binary)
         run_dir = (
             self.artifacts_dir
             if self.artifacts_dir is not None

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import FIXTURES, REPO
+from wasmkit.envoy import process
 from wasmkit.envoy.harness import EarlyEnvoy, EarlyStart
 from wasmkit.errors import InputFileError
 from wasmkit.tasks.test import TestRequest, run_filter_tests
+from wasmkit.testing import envoy_engine
 
 pytestmark = pytest.mark.envoy
 
@@ -121,3 +123,31 @@ def test_a_project_run_starts_early_from_its_wasmkit_yaml(
     (project / "wasmkit.yaml").write_text(text.replace("hello: world", "hello: {present: true}"))
     assert run_filter_tests(request).ok
     assert len(seen["started"]) == 1
+
+
+def test_no_early_envoy_runs_beside_a_suite_that_expects_a_refusal(
+    tmp_path: Path,
+    wat: Callable[[str], Path],
+    seen: dict[str, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("wasmkit.tasks.test.early_start_key", lambda *parts: "one-key")
+    module = wat("config_check")
+    plain = yaml.safe_load((FIXTURES / "wat" / "config_check.tests.yaml").read_text())
+    refusing = dict(plain)
+    plain = {**plain, "cases": [c for c in plain["cases"] if "loadError" not in c["expect"]]}
+    assert _run(module, plain, tmp_path).ok  # remembered under the one key
+    alive_at_validation: list[bool] = []
+    validation = process.Validation
+
+    def spy(*args: Any) -> Any:
+        alive_at_validation.extend(e.envoy.alive() for e in seen["started"])
+        return validation(*args)
+
+    monkeypatch.setattr(envoy_engine, "Validation", spy)
+    result = _run(module, refusing, tmp_path)  # its refusal is validated alone, first
+    assert result.ok and result.passed == 3
+    [early] = seen["started"]
+    assert seen["taken"] == [None]  # the first run's look only: the second closed it
+    assert alive_at_validation == [False]  # before the refused variant's validation ran
+    assert not early.run_dir.exists()
