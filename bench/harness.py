@@ -16,7 +16,7 @@ A first run of a suite (or one after the suite changed) has no layout to start f
 timed too, each in an empty cache dir. The line "python -c pass" is this machine's interpreter
 start-up alone (site-packages' .pth hooks included), which every wasmkit run pays first.
 
-    python bench/harness.py [--runs 7]
+    python bench/harness.py [--runs 7] [--against OLD_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -112,9 +112,10 @@ wait $envoy $up 2>/dev/null || true
     return script
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    # In the checkout: `python -m` looks in the current directory before PYTHONPATH.
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -124,6 +125,13 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time the wasmkit of another checkout (e.g. a worktree of an older commit), "
+        "in the same alternation: a before/after in one window",
+    )
     args = parser.parse_args()
     if not shutil.which("curl"):
         raise SystemExit("curl is needed for the baseline (apt-get install curl)")
@@ -131,8 +139,11 @@ def main() -> None:
     module = work / "filter.wasm"
     module.write_bytes(wasmtime.wat2wasm((REPO / "tests/fixtures/wat/add_header.wat").read_text()))
     envoy = find_envoy().path
-    if not compileall.compile_dir(REPO / "wasmkit", quiet=1):
-        raise SystemExit("compiling wasmkit's bytecode failed")
+    other = args.against.resolve() if args.against else None
+    for checkout in (REPO, other) if other else (REPO,):
+        if not compileall.compile_dir(checkout / "wasmkit", quiet=1):
+            raise SystemExit(f"compiling the bytecode of {checkout / 'wasmkit'} failed")
+    other_env = {**os.environ, "PYTHONPATH": str(other), "XDG_CACHE_HOME": str(work / "other")}
     wasmkit_env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(work / "cache")}
     python_alone = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(9))
     print(
@@ -159,12 +170,16 @@ def main() -> None:
         bare_cmd = ["bash", str(script)]
         timed(wasmkit_cmd, wasmkit_env)  # warm the page cache
         timed(bare_cmd)
-        ours, bare, first = [], [], []
+        if other:
+            timed(wasmkit_cmd, other_env, cwd=other)
+        ours, bare, first, theirs = [], [], [], []
         for run in range(args.runs):
             ours.append(timed(wasmkit_cmd, wasmkit_env))
             bare.append(timed(bare_cmd))
             empty = {**wasmkit_env, "XDG_CACHE_HOME": str(work / f"empty-{size}-{run}")}
             first.append(timed(wasmkit_cmd, empty))
+            if other:
+                theirs.append(timed(wasmkit_cmd, other_env, cwd=other))
         m_ours, m_bare, m_first = map(statistics.median, (ours, bare, first))
         medians[size] = (m_ours, m_bare)
         print(
@@ -172,6 +187,9 @@ def main() -> None:
             f" | wasmkit test {m_ours * 1000:7.1f} ms | ratio {m_ours / m_bare:.2f}x"
             f" | first run of the suite {m_first * 1000:7.1f} ms ({m_first / m_bare:.2f}x)"
         )
+        if theirs:
+            m_theirs = statistics.median(theirs)
+            print(f"{'':11s}{other}: {m_theirs * 1000:7.1f} ms ({m_theirs / m_bare:.2f}x)")
     (small, large) = SIZES
     per_ours = (medians[large][0] - medians[small][0]) / (large - small) * 1000
     per_bare = (medians[large][1] - medians[small][1]) / (large - small) * 1000
