@@ -9,7 +9,7 @@ from the two to the bootstrap.
 and validates the suite (a tenth of a second), and only the validated suite says what Envoy
 runs. Envoy then needs another ~0.1 s to start. :class:`EarlyStart` overlaps the two: it
 remembers the layout of a suite's last run (in the user's cache directory, keyed by the suite's
-bytes and the command's inputs), and the next run starts Envoy from it before the suite is even
+files and the command's inputs), and the next run starts Envoy from it before the suite is even
 read. The engine keeps that Envoy only if the validated suite's layout is the same (the same
 bootstrap, ports aside); otherwise it stops it and starts the right one, as without a memory
 (what a run costs after the suite changed: one Envoy started for nothing).
@@ -283,7 +283,7 @@ def _prune(directory: Path) -> None:
 
 
 def early_start_key(*parts: object) -> str:
-    """A key for :class:`EarlyStart` from what decides a suite's layout (its bytes, the
+    """A key for :class:`EarlyStart` from what names a suite and its layout (its files, the
     module path, the command's overrides)."""
     digest = hashlib.sha256()
     for part in parts:

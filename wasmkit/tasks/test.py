@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wasmkit._atomic import write_atomic
-from wasmkit._documents import MAX_INPUT_BYTES
 from wasmkit._projectfile import PROJECT_FILE, find_project_file
 from wasmkit.abi import find_platform
 from wasmkit.emulator.wat import module_file
@@ -211,8 +210,9 @@ def _early_start(
     request: TestRequest, select: str | None, artifacts_dir: Path | None
 ) -> EarlyStart | None:
     """On a local Envoy: the suite's remembered layout, and Envoy started from it if there
-    is one (:mod:`wasmkit.envoy.harness`). The key is what decides the layout, read as bytes
-    (the test file, the project's wasmkit.yaml) with the flags that override them. Nothing
+    is one (:mod:`wasmkit.envoy.harness`). The key names the suite by its files' paths (the
+    test file, the project's wasmkit.yaml), not their bytes: an edited expectation leaves the
+    layout as it was, and an edited configuration costs one Envoy started for nothing. Nothing
     here may fail the run: what is wrong with the inputs, the run itself reports."""
     if (
         request.engine == "emulator"
@@ -224,31 +224,21 @@ def _early_start(
     from wasmkit import __version__
 
     try:
-        project: tuple[str, bytes] | None = None
+        project = None
         if request.project_dir is not None or request.module is None or request.test_file is None:
-            found = find_project_file(request.project_dir or Path.cwd()).resolve()
-            project = (str(found), _bounded_read(found))
-        suite = _bounded_read(request.test_file) if request.test_file is not None else None
+            project = find_project_file(request.project_dir or Path.cwd()).resolve()
+        tests = request.test_file.resolve() if request.test_file is not None else None
         module = module_file(request.module).resolve() if request.module is not None else None
         binary = find_envoy(request.envoy_path)
     except (OSError, WasmkitError):
         return None
     key = early_start_key(
-        __version__, project, str(module), suite, request.root_id, request.config, select
+        __version__, str(project), str(tests), str(module), request.root_id, request.config, select
     )
     early = EarlyStart(key, cache_dir())
-    # A project names its module in wasmkit.yaml (whose bytes are in the key); --module must
-    # be the remembered layout's module.
+    # A project's wasmkit.yaml names its module; --module must be the remembered layout's.
     early.start(binary, module)
     return early
-
-
-def _bounded_read(path: Path) -> bytes:
-    with path.open("rb") as f:
-        data = f.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise OSError(f"{path} is larger than the validation reads")
-    return data
 
 
 def _mesh_engine(

@@ -118,11 +118,21 @@ def test_a_project_run_starts_early_from_its_wasmkit_yaml(
     assert result.ok and result.passed == 5
     [early] = seen["started"]
     assert seen["taken"][-1] is early
-    # The project changes: its layout is read again, and no Envoy starts from the old one.
+    # An edited expectation leaves the layout as it was: the early Envoy is taken.
     text = (project / "wasmkit.yaml").read_text()
-    (project / "wasmkit.yaml").write_text(text.replace("hello: world", "hello: {present: true}"))
+    text = text.replace("headers: {hello: world}", "headers: {hello: {present: true}}")
+    (project / "wasmkit.yaml").write_text(text)
     assert run_filter_tests(request).ok
-    assert len(seen["started"]) == 1
+    assert len(seen["started"]) == 2 and seen["taken"][-1] is seen["started"][-1]
+    # An edited configuration does not: that Envoy is stopped, the right one runs (and its
+    # layout is remembered for the next run).
+    (project / "wasmkit.yaml").write_text(text.replace("config: tomorrow", "config: today"))
+    changed = run_filter_tests(request)
+    assert changed.failed == 1  # the case still expects tomorrow's header: today's came
+    assert len(seen["started"]) == 3 and seen["taken"][-1] is None
+    assert not seen["started"][-1].envoy.alive()
+    run_filter_tests(request)
+    assert len(seen["started"]) == 4 and seen["taken"][-1] is seen["started"][-1]
 
 
 def test_no_early_envoy_runs_beside_a_suite_that_expects_a_refusal(
