@@ -5,6 +5,9 @@ Each variant's listener carries the wasm filter rendered by
 in front of the router, whose only cluster is the recording echo upstream.
 Cases are sent one at a time, in file order, so a case sees the VM state that
 earlier cases left (a trap under FAIL_CLOSED poisons later cases, as in a proxy).
+The bootstrap is the plan's layout (:mod:`wasmkit.envoy.harness`); an Envoy that
+``wasmkit test`` started early from the suite's last layout is taken when the layouts are
+the same, so that Envoy's start overlapped Python's loading of the suite.
 """
 
 from __future__ import annotations
