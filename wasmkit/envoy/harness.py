@@ -189,6 +189,9 @@ class EarlyEnvoy:
                     clusters={name: server.port for name, server in self.called.items()},
                 )
             )
+            # What the module file was before Envoy read it: a module rebuilt meanwhile (the
+            # window is Envoy's start) must not be tested as the one Envoy loaded.
+            self.module_file = _fingerprint(layout.module_path)
             # The engine that takes it sets its deadline (the plan's) before waiting.
             self.envoy = EnvoyProcess(binary, config, self.run_dir)
             self._stack.callback(self.envoy.stop)
@@ -252,7 +255,11 @@ class EarlyStart:
         early, self.early = self.early, None
         if early is None:
             return None
-        if early.layout == layout and early.envoy.binary.path == binary.path:
+        if (
+            early.layout == layout
+            and early.envoy.binary.path == binary.path
+            and early.module_file == _fingerprint(layout.module_path)
+        ):
             return early
         early.close()
         return None
@@ -272,6 +279,15 @@ class EarlyStart:
         if self.early is not None:
             self.early.close()
             self.early = None
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int, int] | None:
+    """The file's identity and last change (device, inode, size, mtime in ns)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _prune(directory: Path) -> None:

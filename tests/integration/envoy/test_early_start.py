@@ -5,6 +5,7 @@ stops it otherwise, and a suite that does not validate leaves no Envoy behind.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -161,3 +162,25 @@ def test_no_early_envoy_runs_beside_a_suite_that_expects_a_refusal(
     assert seen["taken"] == [None]  # the first run's look only: the second closed it
     assert alive_at_validation == [False]  # before the refused variant's validation ran
     assert not early.run_dir.exists()
+
+
+def test_a_module_rebuilt_while_the_early_envoy_starts_is_not_taken(
+    tmp_path: Path,
+    wat: Callable[[str], Path],
+    seen: dict[str, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = wat("add_header")
+    assert _run(module, SUITE, tmp_path).ok
+    init = EarlyEnvoy.__init__
+
+    def rebuilt_meanwhile(self: EarlyEnvoy, *args: Any) -> None:
+        init(self, *args)
+        module.write_bytes(module.read_bytes())  # a rebuild: same path, new file contents
+        stat = module.stat()
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+    monkeypatch.setattr(EarlyEnvoy, "__init__", rebuilt_meanwhile)
+    result = _run(module, SUITE, tmp_path)
+    assert result.ok and result.passed == 2
+    assert seen["taken"][-1] is None  # the early Envoy may hold the module as it was
