@@ -21,10 +21,13 @@ it was not asked to. What it keeps of a mature HTTP stack:
 
 from __future__ import annotations
 
+import functools
 import http.client
+import io
 import select
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, overload
@@ -144,6 +147,56 @@ Body = bytes | Reader | BinaryIO | FileBody | None
 # -- the transport ----------------------------------------------------------------------------
 
 
+class _PacedReader(io.RawIOBase):
+    """A response's socket reads; until :attr:`end` (a monotonic time) is cleared, no read may
+    wait past it, whatever the socket's own timeout allows."""
+
+    def __init__(self, raw: Any, sock: socket.socket, end: float):
+        self._raw, self._sock = raw, sock
+        self.end: float | None = end
+        self._timeout = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.end is not None:
+            left = self.end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the answer's status line and headers took too long")
+            self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
+        elif self._sock.gettimeout() != self._timeout:
+            self._sock.settimeout(self._timeout)
+        try:
+            return int(self._raw.readinto(buffer))
+        except TimeoutError:
+            if self.end is not None and time.monotonic() >= self.end:
+                raise TimeoutError("the answer's status line and headers took too long") from None
+            raise
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _PacedResponse(http.client.HTTPResponse):
+    """An answer whose status line and headers must arrive within ``within`` seconds in all (each
+    read of them within the socket's timeout too): a server that drips its headers cannot hold
+    a transfer. Its body's reads are the caller's to bound (``wasmkit.oci._http.Deadline``)."""
+
+    def __init__(self, sock: socket.socket, *args: Any, within: float, **kwargs: Any):
+        super().__init__(sock, *args, **kwargs)
+        # the socket's own reader (it keeps the socket open while the body is read), paced
+        self._paced = _PacedReader(self.fp.detach(), sock, time.monotonic() + within)
+        self.fp = io.BufferedReader(self._paced)
+
+    def begin(self) -> None:
+        try:
+            super().begin()
+        finally:
+            self._paced.end = None
+
+
 def _origin_key(parts: Any) -> tuple[str, str, int]:
     default = 443 if parts.scheme == "https" else 80
     try:
@@ -254,6 +307,10 @@ class Transport:
             elif reused and _dropped(connection):
                 connection.close()
                 reused = False
+            # every answer's head (a tunnel's too) within the timeout, however it is paced
+            connection.response_class = functools.partial(  # type: ignore[assignment]
+                _PacedResponse, within=self.timeout
+            )
             try:
                 if proxy is not None and connection.sock is None:
                     _proxy.open_via(connection, proxy)

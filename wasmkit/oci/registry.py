@@ -107,6 +107,13 @@ class RegistryClient:
                 hint="check the proxy in https_proxy / http_proxy (or all_proxy), "
                 f"or add {api_host(self.registry)} to no_proxy to reach the registry directly",
             ) from None
+        except TimeoutError as exc:  # connecting, or an answer's head (each within --timeout)
+            raise ServiceUnavailable(
+                f"the registry {self.registry} did not answer in time: {_short(exc)} "
+                f"(--timeout {self.timeout:g} s)",
+                hint="the registry or the network is slow, or stalls on purpose; retry, or give "
+                "more time with --timeout",
+            ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise ServiceUnavailable(
                 f"cannot reach the registry {self.registry}: {_short(exc)}",
@@ -392,7 +399,7 @@ class RegistryClient:
 def _short(exc: Exception) -> str:
     """What went wrong, in the words of the error (``Connection refused``, ``timed out``)."""
     if isinstance(exc, TimeoutError):
-        return "timed out"
+        return str(exc) or "timed out"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[:200]
     return (str(exc) or type(exc).__name__)[:200]
