@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from wasmkit.errors import UsageError
-from wasmkit.module import inspect_file
 from wasmkit.oci.layout import Format
 from wasmkit.oci.progress import Progress
 from wasmkit.oci.store import LocalStore
@@ -25,6 +24,8 @@ def push_image(
 ) -> PushResult:
     """Push ``ref`` from ``store``; with ``module``, store it under ``ref`` first."""
     if module is not None:
+        from wasmkit.module import inspect_file  # only to store a module file first
+
         info = inspect_file(module)
         store.add_module(
             module,
