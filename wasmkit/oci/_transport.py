@@ -324,6 +324,13 @@ class Transport:
                 if reused and replayable and attempt == 0:
                     continue  # the server closed a kept connection as it was reused
                 raise
+            except (ValueError, http.client.InvalidURL) as exc:  # http.client's own checks
+                connection.close()
+                raise UntrustedInput(
+                    f"a URL or header value is not valid HTTP ({str(exc)[:200]})",
+                    hint="it came from the registry (a Location or a token) or the image; "
+                    "the registry or a proxy in between is misconfigured or hostile",
+                ) from None
             except BaseException:
                 connection.close()
                 raise

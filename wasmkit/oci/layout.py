@@ -152,9 +152,13 @@ def declared_media_type(raw: bytes) -> str | None:
 
 def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     data = _document(raw, "the image manifest")
-    kind = data.get("mediaType") or media_type or OCI_MANIFEST
-    if kind in INDEX_TYPES or "manifests" in data:
+    declared = data.get("mediaType")
+    if declared in INDEX_TYPES or "manifests" in data:
         raise _bad("it is an index, not an image manifest")
+    if declared is not None and declared not in MANIFEST_TYPES:
+        # it is sent back as a Content-Type on push: only the types wasmkit knows
+        raise _bad(f"its mediaType {str(declared)[:100]!r} is not an image manifest's")
+    kind = declared or (media_type if media_type in MANIFEST_TYPES else OCI_MANIFEST)
     if data.get("schemaVersion") != 2:
         raise _bad("schemaVersion is not 2 (Docker schema 1 images are not supported)")
     layers = data.get("layers")

@@ -640,3 +640,21 @@ def test_a_redirect_to_a_url_with_a_bad_port_is_refused(location: str) -> None:
     redirecting = HostileServer(lambda r: Reply(302, headers={"Location": location}))
     with redirecting.serve() as server, pytest.raises(UntrustedInput, match="its port"):
         Transport(timeout=5).request("GET", f"{server.url}/v2/")
+
+
+@pytest.mark.parametrize(
+    "location", ["/v2/a\x01b", "/v2/a b", "/v2/\x7f"], ids=["ctrl", "space", "del"]
+)
+def test_a_location_with_control_characters_or_spaces_is_refused(location: str) -> None:
+    redirecting = HostileServer(lambda r: Reply(307, headers={"Location": location}))
+    with redirecting.serve() as server, pytest.raises(UntrustedInput, match="not valid HTTP"):
+        Transport(timeout=5).request("GET", f"{server.url}/v2/")
+
+
+def test_a_header_value_with_a_line_break_is_never_sent() -> None:
+    with HostileServer(lambda r: Reply(200)).serve() as server:
+        with pytest.raises(UntrustedInput, match="not valid HTTP"):
+            Transport(timeout=5).request(
+                "PUT", f"{server.url}/v2/x", headers={"Content-Type": "a/b\r\nX-Injected: 1"}
+            )
+        assert server.requests == []

@@ -137,6 +137,11 @@ def test_an_image_without_a_module_layer_is_refused() -> None:
         ),
         (b'{"schemaVersion": 1, "layers": []}', "schemaVersion"),
         (b'{"schemaVersion": 2, "manifests": []}', "index"),
+        (  # it would go back out as a Content-Type on push
+            b'{"schemaVersion": 2, "mediaType": "application/x\\r\\nX-Injected: 1", "layers": []}',
+            "is not an image manifest's",
+        ),
+        (b'{"schemaVersion": 2, "mediaType": 7, "layers": []}', "is not an image manifest's"),
         (b'{"schemaVersion": 2, "config": {"digest": "md5:x", "size": 1}, "layers": []}', "digest"),
     ],
 )
