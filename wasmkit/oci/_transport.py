@@ -324,6 +324,9 @@ class Transport:
                 if reused and replayable and attempt == 0:
                     continue  # the server closed a kept connection as it was reused
                 raise
+            except ssl.SSLError:  # a certificate error is a ValueError too: not the case below
+                connection.close()
+                raise
             except (ValueError, http.client.InvalidURL) as exc:  # http.client's own checks
                 connection.close()
                 raise UntrustedInput(

@@ -74,6 +74,7 @@ class RegistryClient:
         progress: Progress | None = None,
     ):
         self.registry = registry
+        self.plain_http = plain_http
         self.base = f"{'http' if plain_http else 'https'}://{api_host(registry)}"
         self.ca_file = ca_file
         self.timeout = timeout
@@ -114,12 +115,28 @@ class RegistryClient:
                 hint="the registry or the network is slow, or stalls on purpose; retry, or give "
                 "more time with --timeout",
             ) from None
-        except (OSError, http.client.HTTPException) as exc:
+        except http.client.BadStatusLine as exc:
+            if isinstance(exc, http.client.RemoteDisconnected):
+                raise self._unreachable("it closed the connection without an answer") from None
+            first = str(exc.args[0] if exc.args else "")[:60]
             raise ServiceUnavailable(
-                f"cannot reach the registry {self.registry}: {_short(exc)}",
-                hint="check the address and that the registry runs; "
-                "a local registry without TLS needs --plain-http",
+                f"{self.registry} does not answer in HTTP (its first line: {first!r})",
+                hint="check the address and port: another service answers there"
+                + ("; if it speaks TLS (https), drop --plain-http" if self.plain_http else ""),
             ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(_short(exc)) from None
+
+    def _unreachable(self, why: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"cannot reach the registry {self.registry}: {why}",
+            hint="check the address and that the registry runs; "
+            + (
+                "if it speaks TLS (https), drop --plain-http"
+                if self.plain_http
+                else "a local registry without TLS needs --plain-http"
+            ),
+        )
 
     def _request(
         self,

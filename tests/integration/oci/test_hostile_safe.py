@@ -22,8 +22,10 @@ import base64
 import gzip
 import io
 import logging
+import socket
 import stat
 import tarfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -147,3 +149,26 @@ def test_insecure_is_said_in_a_warning(
     with HostileServer(lambda r: Reply(404, b"{}"), tls=test_ca).serve() as registry:
         wasmkit("pull", f"{registry.host}/x/y:v1", "--insecure")
     assert "not verified (--insecure)" in caplog.text
+
+
+def test_a_service_that_does_not_speak_http_is_named_so(
+    store: LocalStore, wasmkit: Callable[..., Result]
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def banner() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.0\r\n")
+
+    threading.Thread(target=banner, daemon=True).start()
+    with listener:
+        port = listener.getsockname()[1]
+        result = wasmkit("pull", f"127.0.0.1:{port}/x/y:v1", "--plain-http", "--timeout", "5")
+    assert result.code == 3, result.err
+    assert "does not answer in HTTP" in result.err and "SSH-2.0" in result.err
+    assert "drop --plain-http" in result.err  # the hint fits the flags given
+    assert store.images() == []
