@@ -64,10 +64,18 @@ wasmkit_podman_sock=/run/wasmkit-podman.sock
 wasmkit_podman_ping() {
   curl -fsS --max-time 2 --unix-socket "$wasmkit_podman_sock" http://d/_ping >/dev/null 2>&1
 }
+# A service started from a directory that is gone since (an earlier run's clone) still answers
+# the API, but conmon cannot start a container from there ("write child: broken pipe"): stop it.
+for wasmkit_pid in $(pgrep -f "podman system service .*$wasmkit_podman_sock" || true); do
+  case "$(readlink "/proc/$wasmkit_pid/cwd" 2>/dev/null)" in
+    *" (deleted)") kill "$wasmkit_pid" 2>/dev/null || true; sleep 0.5 ;;
+  esac
+done
 if ! wasmkit_podman_ping; then
   rm -f "$wasmkit_podman_sock"
-  setsid nohup podman system service --time=0 "unix://$wasmkit_podman_sock" \
-    >>/var/log/wasmkit-podman.log 2>&1 </dev/null &
+  # from / (it outlives this checkout, which may be removed while it runs)
+  (cd / && setsid nohup podman system service --time=0 "unix://$wasmkit_podman_sock" \
+    >>/var/log/wasmkit-podman.log 2>&1 </dev/null &)
   for _ in $(seq 50); do wasmkit_podman_ping && break; sleep 0.2; done
   wasmkit_podman_ping || { tail -20 /var/log/wasmkit-podman.log; echo "podman service did not answer"; exit 1; }
 fi

@@ -52,6 +52,7 @@ def _start_podman_service() -> str:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                cwd="/",  # it outlives this checkout; conmon needs its directory to exist
             )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
