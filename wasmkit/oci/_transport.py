@@ -154,6 +154,7 @@ class _PacedReader(io.RawIOBase):
     def __init__(self, raw: Any, sock: socket.socket, end: float):
         self._raw, self._sock = raw, sock
         self.end: float | None = end
+        self._got = 0  # bytes of the head read so far
         self._timeout = sock.gettimeout()
 
     def readable(self) -> bool:
@@ -168,11 +169,18 @@ class _PacedReader(io.RawIOBase):
         elif self._sock.gettimeout() != self._timeout:
             self._sock.settimeout(self._timeout)
         try:
-            return int(self._raw.readinto(buffer))
+            n = int(self._raw.readinto(buffer))
         except TimeoutError:
             if self.end is not None and time.monotonic() >= self.end:
                 raise TimeoutError("the answer's status line and headers took too long") from None
             raise
+        if self.end is not None:
+            # http.client takes the end of the connection inside the headers for their end (a
+            # short head, then a body read to the close): a head cut short is an error here
+            if not n and self._got:
+                raise ConnectionResetError("the connection ended inside the answer's headers")
+            self._got += n
+        return n
 
     def close(self) -> None:
         self._raw.close()

@@ -658,3 +658,21 @@ def test_a_header_value_with_a_line_break_is_never_sent() -> None:
                 "PUT", f"{server.url}/v2/x", headers={"Content-Type": "a/b\r\nX-Injected: 1"}
             )
         assert server.requests == []
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_head_cut_short_is_an_error_not_an_answer(method: str) -> None:
+    """http.client alone reads a head cut short as whole: a HEAD of a blob would say it exists."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def cut() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:")
+
+    threading.Thread(target=cut, daemon=True).start()
+    with listener, pytest.raises(ConnectionResetError, match="inside the answer's headers"):
+        Transport(timeout=5).request(method, f"http://127.0.0.1:{listener.getsockname()[1]}/v2/")
