@@ -41,8 +41,6 @@ class Member:
     name: str
     size: int
     regular: bool
-    #: bytes of the archive (inflated) before this member's data: where its data starts
-    offset: int
 
 
 def _number(field: bytes) -> int:
@@ -103,8 +101,7 @@ class TarStream:
         self._open_member = open_member
         self._max_inflated = max_inflated
         self._too_much = too_much
-        self.inflated = 0
-        self._pos = 0  # bytes of the tar stream parsed
+        self._pos = 0  # bytes of the tar stream (inflated) parsed
         self.ended = False  # the end-of-archive block was read
         self._kind: str | None = None  # "gzip" | "tar", known after two bytes
         self._head = b""
@@ -131,7 +128,6 @@ class TarStream:
             data, self._head = self._head, b""
             self._kind = "gzip" if data.startswith(_GZIP_MAGIC) else "tar"
         if self._kind == "tar":
-            self._count(len(data))
             self._tar(data)
             return
         self._inflate(data)
@@ -157,18 +153,12 @@ class TarStream:
                 out = self._inflater.decompress(data, _STEP)
             except zlib.error as exc:
                 raise TarFormatError(f"the gzip stream is damaged: {exc}") from None
-            self._count(len(out))
             self._tar(out)
             if self._inflater.eof:
                 data = self._inflater.unused_data
                 self._inflater = None
             else:
                 data = self._inflater.unconsumed_tail
-
-    def _count(self, n: int) -> None:
-        self.inflated += n
-        if self.inflated > self._max_inflated:
-            raise self._too_much()
 
     def close(self) -> None:
         """The archive's bytes are all fed: an archive cut short is TarFormatError."""
@@ -184,6 +174,8 @@ class TarStream:
     # -- tar --------------------------------------------------------------------------------
 
     def _tar(self, data: bytes) -> None:
+        if self._pos + len(data) > self._max_inflated:
+            raise self._too_much()
         view = memoryview(data)
         while view and not self.ended:
             if self._left:
@@ -247,7 +239,7 @@ class TarStream:
                 raise TarFormatError(f"a member's metadata is over {MAX_META // 1024} KiB")
             self._meta, self._meta_kind = bytearray(), kind
         else:
-            member = Member(name, size, kind in _REGULAR, self._pos)
+            member = Member(name, size, kind in _REGULAR)
             self._sink = self._open_member(member)
         if not size:
             self._member_done()
