@@ -81,23 +81,6 @@ def layout_of(plan: TestPlan) -> Layout:
     )
 
 
-def harness_config(
-    plan: TestPlan,
-    upstream_port: int,
-    run_dir: Path,
-    *,
-    clusters: dict[str, int] | None = None,
-    grpc_clusters: dict[str, int] | None = None,
-) -> str:
-    return render_layout(
-        layout_of(plan),
-        upstream_port=upstream_port,
-        run_dir=run_dir,
-        clusters=clusters,
-        grpc_clusters=grpc_clusters,
-    )
-
-
 def request_id_for(planned: PlannedCase) -> str:
     """The ``x-request-id`` the client sends (Envoy keeps it): the case's own, or a fresh one."""
     return planned.case.request.headers.get("x-request-id") or str(uuid.uuid4())
@@ -215,11 +198,12 @@ class EnvoyEngine:
         started = time.perf_counter()
         keep = self.artifacts_dir is not None
         early = None
+        layout = layout_of(plan)
         if self.early is not None:
             if keep or refusal_variants(plan):  # runs no early Envoy: it would only compete
                 self.early.close()
             else:
-                early = self.early.take(layout_of(plan), self.binary)
+                early = self.early.take(layout, self.binary)
         run_dir = (
             self.artifacts_dir
             if self.artifacts_dir is not None
@@ -246,7 +230,7 @@ class EnvoyEngine:
                 kept = _without(plan, refused)
                 ran, version, logged = self._run_in(kept, run_dir)
             if self.early is not None and not refused and kept.cases:
-                self.early.remember(layout_of(plan))  # it loaded: the next run may start early
+                self.early.remember(layout)  # it loaded: the next run may start early
             answers = iter(ran)
             observed = [
                 Observed(None, load_error=refused[pc.variant.index])
@@ -278,7 +262,8 @@ class EnvoyEngine:
                 continue
             alone = replace(plan, variants=(variant,), cases=())
             config = run_dir / f"refusal-{variant.index}.yaml"
-            config.write_text(harness_config(alone, 9, run_dir))  # no traffic: any port
+            # no traffic: any port
+            config.write_text(render_layout(layout_of(alone), upstream_port=9, run_dir=run_dir))
             try:
                 Validation(self.binary, config, run_dir).result(timeout_s=self.deadline(alone))
             except ModuleLoadError as exc:
@@ -304,10 +289,10 @@ class EnvoyEngine:
                 }
                 config_path = run_dir / "envoy.yaml"
                 config_path.write_text(
-                    harness_config(
-                        plan,
-                        upstream.port,
-                        run_dir,
+                    render_layout(
+                        layout_of(plan),
+                        upstream_port=upstream.port,
+                        run_dir=run_dir,
                         clusters={name: server.port for name, server in called.items()},
                         grpc_clusters={name: server.port for name, server in services.items()},
                     )
