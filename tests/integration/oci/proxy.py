@@ -15,12 +15,13 @@ import base64
 import http.client
 import select
 import socket
-import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
+
+from tests.integration.oci.servers import serve_tcp
 
 _HOP_BY_HOP = {
     "connection",
@@ -125,33 +126,23 @@ class TestProxy:
 
     @contextmanager
     def serve(self) -> Iterator[TestProxy]:
-        owner, stop, lock = self, threading.Event(), threading.Lock()
+        lock = threading.Lock()
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                with lock:
-                    owner.connections += 1
-                session = _Session(Peer(self.request))
-                try:
-                    while not stop.is_set():
-                        head = session.client.head()
-                        if head is None or not owner._answer(session, head, stop):
-                            return
-                finally:
-                    if session.upstream is not None:
-                        session.upstream.close()
+        def handle(conn: socket.socket, stop: threading.Event) -> None:
+            with lock:
+                self.connections += 1
+            session = _Session(Peer(conn))
+            try:
+                while not stop.is_set():
+                    head = session.client.head()
+                    if head is None or not self._answer(session, head, stop):
+                        return
+            finally:
+                if session.upstream is not None:
+                    session.upstream.close()
 
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.port = server.server_address[1]
-        try:
+        with serve_tcp(handle) as self.port:
             yield self
-        finally:
-            stop.set()
-            server.shutdown()
-            server.server_close()
 
     def _answer(self, session: _Session, head: bytes, stop: threading.Event) -> bool:
         """Answer one request; False when the client connection is done."""
@@ -226,23 +217,13 @@ class CountingForwarder:
 
     @contextmanager
     def serve(self) -> Iterator[CountingForwarder]:
-        owner, stop, lock = self, threading.Event(), threading.Lock()
+        lock = threading.Lock()
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                with lock:
-                    owner.accepted += 1
-                with socket.create_connection(("127.0.0.1", owner.target), timeout=5) as upstream:
-                    _splice(self.request, upstream, stop, bytearray())
+        def handle(conn: socket.socket, stop: threading.Event) -> None:
+            with lock:
+                self.accepted += 1
+            with socket.create_connection(("127.0.0.1", self.target), timeout=5) as upstream:
+                _splice(conn, upstream, stop, bytearray())
 
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.port = server.server_address[1]
-        try:
+        with serve_tcp(handle) as self.port:
             yield self
-        finally:
-            stop.set()
-            server.shutdown()
-            server.server_close()

@@ -12,12 +12,13 @@ import base64
 import json
 import shutil
 import socket
+import socketserver
 import ssl
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,12 +36,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 @contextmanager
 def serve_http(
     handler: type[BaseHTTPRequestHandler], tls: TestCA | None = None, address: str = "127.0.0.1"
 ) -> Iterator[ThreadingHTTPServer]:
-    """A threaded HTTP(S) server on a free loopback port, serving until the block ends."""
-    server = ThreadingHTTPServer((address, 0), handler)
+    """A threaded HTTP(S) server on a free loopback port (``::1``: IPv6), serving until the
+    block ends."""
+    server = (_Server6 if ":" in address else ThreadingHTTPServer)((address, 0), handler)
     server.daemon_threads = True
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -51,6 +57,27 @@ def serve_http(
     try:
         yield server
     finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def serve_tcp(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[int]:
+    """A threaded TCP server on a free loopback port, serving until the block ends: ``handle``
+    gets each connection and an event that is set when the block ends; yields the port."""
+    stop = threading.Event()
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            handle(self.request, stop)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        stop.set()
         server.shutdown()
         server.server_close()
 

@@ -40,7 +40,7 @@ from tests.integration.oci.hostile import (
     authorizations,
     snapshot,
 )
-from tests.integration.oci.servers import TestCA
+from tests.integration.oci.servers import TestCA, serve_tcp
 from wasmkit.oci import LocalStore
 from wasmkit.oci.credentials import Credential, CredentialStore
 
@@ -154,19 +154,11 @@ def test_insecure_is_said_in_a_warning(
 def test_a_service_that_does_not_speak_http_is_named_so(
     store: LocalStore, wasmkit: Callable[..., Result]
 ) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
+    def banner(conn: socket.socket, stop: threading.Event) -> None:
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.0\r\n")
 
-    def banner() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"SSH-2.0-OpenSSH_9.0\r\n")
-
-    threading.Thread(target=banner, daemon=True).start()
-    with listener:
-        port = listener.getsockname()[1]
+    with serve_tcp(banner) as port:
         result = wasmkit("pull", f"127.0.0.1:{port}/x/y:v1", "--plain-http", "--timeout", "5")
     assert result.code == 3, result.err
     assert "does not answer in HTTP" in result.err and "SSH-2.0" in result.err

@@ -10,8 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from tests.integration.oci.conftest import Result
 from tests.integration.oci.fake_registry import digest
 from tests.integration.oci.hostile import HostileServer, Reply, Request
+from tests.integration.oci.servers import serve_tcp
 from wasmkit.oci import LocalStore
 
 pytestmark = pytest.mark.registry
@@ -83,44 +83,22 @@ def test_the_timeout_help_says_it_bounds_a_whole_transfer(wasmkit: Callable[...,
     assert "--timeout" in shown.out and "whole transfer" in " ".join(shown.out.split())
 
 
-@contextmanager
-def _dripping_head(stop: threading.Event) -> Iterator[int]:
-    """A server that answers every connection with a status line, then one header byte every
-    0.2 s for ever: each read is well inside --timeout, the head never ends."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def drip(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            while not stop.wait(0.2):
-                try:
-                    conn.sendall(b"a")
-                except OSError:
-                    return
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=drip, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        listener.close()
+def _drip_head(conn: socket.socket, stop: threading.Event) -> None:
+    """A status line, then one header byte every 0.2 s for ever: each read is well inside
+    --timeout, the head never ends."""
+    conn.recv(65536)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not stop.wait(0.2):
+        try:
+            conn.sendall(b"a")
+        except OSError:
+            return
 
 
 def test_a_registry_that_drips_its_headers_cannot_hold_a_pull(
     store: LocalStore, wasmkit: Callable[..., Result]
 ) -> None:
-    with _dripping_head(threading.Event()) as port:
+    with serve_tcp(_drip_head) as port:
         start = time.monotonic()
         result = wasmkit("pull", f"127.0.0.1:{port}/x/slow:v1", "--plain-http", "--timeout", "2")
         elapsed = time.monotonic() - start

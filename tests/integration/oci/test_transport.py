@@ -18,7 +18,6 @@ import base64
 import http.client
 import itertools
 import socket
-import socketserver
 import ssl
 import struct
 import threading
@@ -26,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,7 +35,14 @@ from tests.integration.oci.conftest import USERS, Result
 from tests.integration.oci.fake_registry import FakeRegistry, digest
 from tests.integration.oci.hostile import HostileServer, Reply, Request, authorizations
 from tests.integration.oci.proxy import CountingForwarder, Peer, TestProxy
-from tests.integration.oci.servers import Registry, TestCA, TokenServer, free_port
+from tests.integration.oci.servers import (
+    Registry,
+    TestCA,
+    TokenServer,
+    free_port,
+    serve_http,
+    serve_tcp,
+)
 from wasmkit.errors import EXIT_ENVIRONMENT, EXIT_USAGE, UntrustedInput
 from wasmkit.oci import LocalStore
 from wasmkit.oci._http import read_body
@@ -94,64 +100,53 @@ class Scripted:
 
     @contextmanager
     def serve(self) -> Iterator[Scripted]:
-        owner, lock = self, threading.Lock()
+        lock = threading.Lock()
         context = None
         if self.tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.tls.cert, self.tls.key)
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                sock: socket.socket = self.request
-                if context is not None:
-                    sock = context.wrap_socket(sock, server_side=True)
+        def handle(sock: socket.socket, stop: threading.Event) -> None:
+            if context is not None:
+                sock = context.wrap_socket(sock, server_side=True)
+            with lock:
+                self.connections += 1
+                number = self.connections
+            try:
+                self._serve(sock, number)
+            finally:
+                sock.close()
                 with lock:
-                    owner.connections += 1
-                    number = owner.connections
-                try:
-                    self._serve(sock, number)
-                finally:
-                    sock.close()
-                    with lock:
-                        owner.closed += 1
+                    self.closed += 1
 
-            def _serve(self, sock: socket.socket, number: int) -> None:
-                peer = Peer(sock)
-                for index in itertools.count(1):
-                    sock.settimeout(owner.idle)
-                    try:
-                        head = peer.head()
-                    except TimeoutError:
-                        return  # idle too long: closed
-                    if head is None:
-                        return
-                    lines = head.decode("latin-1").split("\r\n")
-                    method, path, _ = lines[0].split(" ", 2)
-                    length = 0
-                    for line in lines[1:]:
-                        name, _, value = line.partition(":")
-                        if name.strip().lower() == "content-length":
-                            length = int(value)
-                    owner.seen.append((number, method, path, peer.exactly(length)))
-                    action = owner.act(number, index)
-                    if action == "reset":
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                    if action != "answer":
-                        return
-                    body = b"" if method == "HEAD" else b"ok"
-                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body)
-
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.port = server.server_address[1]
-        try:
+        with serve_tcp(handle) as self.port:
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
+
+    def _serve(self, sock: socket.socket, number: int) -> None:
+        peer = Peer(sock)
+        for index in itertools.count(1):
+            sock.settimeout(self.idle)
+            try:
+                head = peer.head()
+            except TimeoutError:
+                return  # idle too long: closed
+            if head is None:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            self.seen.append((number, method, path, peer.exactly(length)))
+            action = self.act(number, index)
+            if action == "reset":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if action != "answer":
+                return
+            body = b"" if method == "HEAD" else b"ok"
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body)
 
     def wait_closed(self, n: int) -> None:
         deadline = time.monotonic() + 5
@@ -534,26 +529,13 @@ def test_an_ipv6_registry_through_a_proxy(
         def log_message(self, *args: object) -> None:
             pass
 
-    class Server6(ThreadingHTTPServer):
-        address_family = socket.AF_INET6
-
-    server = Server6(("::1", 0), Handler)
-    server.daemon_threads = True
-    if tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(test_ca.cert, test_ca.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    authority = f"[::1]:{server.server_address[1]}"
-    scheme = "https" if tls else "http"
-    try:
+    with serve_http(Handler, test_ca if tls else None, "::1") as server:
+        authority = f"[::1]:{server.server_address[1]}"
+        scheme = "https" if tls else "http"
         with TestProxy().serve() as proxy:
             monkeypatch.setenv(f"{scheme}_proxy", proxy.url)
             # the test CA names 127.0.0.1 and localhost only: the tunnel is what is tested here
             _ok(Transport(timeout=5, verify=False).request("GET", f"{scheme}://{authority}/v2/"))
-    finally:
-        server.shutdown()
-        server.server_close()
     expected = ("CONNECT", authority) if tls else ("GET", f"http://{authority}/v2/")
     assert [(s.method, s.target) for s in proxy.seen] == [expected]
 
@@ -663,16 +645,11 @@ def test_a_header_value_with_a_line_break_is_never_sent() -> None:
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_a_head_cut_short_is_an_error_not_an_answer(method: str) -> None:
     """http.client alone reads a head cut short as whole: a HEAD of a blob would say it exists."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
 
-    def cut() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:")
+    def cut(conn: socket.socket, stop: threading.Event) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:")
 
-    threading.Thread(target=cut, daemon=True).start()
-    with listener, pytest.raises(ConnectionResetError, match="inside the answer's headers"):
-        Transport(timeout=5).request(method, f"http://127.0.0.1:{listener.getsockname()[1]}/v2/")
+    cut_short = pytest.raises(ConnectionResetError, match="inside the answer's headers")
+    with serve_tcp(cut) as port, cut_short:
+        Transport(timeout=5).request(method, f"http://127.0.0.1:{port}/v2/")
