@@ -84,7 +84,7 @@ class Response:
         *,
         body: bytes | None = None,
         raw: http.client.HTTPResponse | None = None,
-        release: Any = None,
+        release: Callable[[http.client.HTTPResponse], None] | None = None,
     ):
         self.status_code = status_code
         self.headers = headers if isinstance(headers, Headers) else Headers((headers or {}).items())
@@ -141,7 +141,7 @@ class FileBody:
             offset += sent
 
 
-Body = bytes | Reader | BinaryIO | FileBody | None
+Body = bytes | Reader | FileBody | None
 
 
 # -- the transport ----------------------------------------------------------------------------
@@ -354,7 +354,7 @@ class Transport:
                 Headers(raw.getheaders()),
                 url,
                 raw=raw,
-                release=lambda r, c=connection: _release(r, c),
+                release=functools.partial(_release, connection=connection),
             )
         raise AssertionError("unreachable")
 
